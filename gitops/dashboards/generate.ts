@@ -26,6 +26,8 @@ export function renderConfigMap(name: string, dashboard: DashboardBuilder): stri
     "  namespace: monitoring",
     "  labels:",
     '    grafana_dashboard: "1"',
+    "  annotations:",
+    "    grafana_folder: Observability sandbox",
     "data:",
     `  ${name}.json: |-`,
     json,

@@ -9,6 +9,7 @@ import {
   prometheusLabelName,
   prometheusMetricName,
   prometheusSeriesNames,
+  promotedResourceAttributes,
   serverDuration,
   userLookups,
 } from "./telemetry-names.ts";
@@ -44,14 +45,36 @@ describe("OTLP → Prometheus name translation", () => {
     expect(prometheusLabelName("1st.attr")).toBe("key_1st_attr");
     const labels = knownSeries().get("http_server_request_duration_seconds_count");
     expect(labels && [...labels].sort()).toEqual([
+      "deployment_environment_name",
       "error_type",
       "http_request_method",
       "http_response_status_code",
       "http_route",
       "instance",
       "job",
+      "k8s_namespace_name",
+      "k8s_pod_name",
     ]);
     expect(knownSeries().get("http_server_request_duration_seconds_bucket")?.has("le")).toBe(true);
+  });
+
+  test("the translation assumed here is the one Prometheus is configured with", async () => {
+    const values = Bun.YAML.parse(
+      await Bun.file(`${import.meta.dir}/../values/kube-prometheus-stack.yaml`).text(),
+    ) as {
+      prometheus: {
+        prometheusSpec: {
+          enableOTLPReceiver: boolean;
+          otlp: { translationStrategy: string; promoteResourceAttributes: string[] };
+        };
+      };
+    };
+    const spec = values.prometheus.prometheusSpec;
+    expect(spec.enableOTLPReceiver).toBe(true);
+    expect(spec.otlp.translationStrategy).toBe("UnderscoreEscapingWithSuffixes");
+    expect([...spec.otlp.promoteResourceAttributes].sort()).toEqual(
+      [...promotedResourceAttributes].sort(),
+    );
   });
 });
 

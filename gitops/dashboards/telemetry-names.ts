@@ -91,8 +91,18 @@ export const services = ["api-gateway", "user-service"] as const;
 export type ServiceName = (typeof services)[number];
 
 // Labels the OTLP receiver adds to every series: job = service.namespace/service.name (we set
-// no namespace, so job = service.name), instance = service.instance.id; le on buckets.
-export const receiverLabels = ["job", "instance", "le"];
+// no namespace, so job = service.name), instance = service.instance.id, and the resource
+// attributes promoted in gitops/values/kube-prometheus-stack.yaml (otlp.promoteResourceAttributes).
+export const promotedResourceAttributes = [
+  "deployment.environment.name",
+  "k8s.namespace.name",
+  "k8s.pod.name",
+];
+export const receiverLabels = [
+  "job",
+  "instance",
+  ...promotedResourceAttributes.map(prometheusLabelName),
+];
 
 // Series produced by Tempo's metrics-generator (service graphs and span metrics), remote-written
 // into Prometheus. Their names are Tempo's, not a translation of ours.
@@ -106,14 +116,14 @@ export const tempoGeneratedSeries: Record<string, string[]> = {
 // Series the OTLP receiver adds: target_info carries each resource's attributes (one series per
 // service instance while it sends metrics).
 export const receiverSeries: Record<string, string[]> = {
-  target_info: ["job", "instance", "service_version", "deployment_environment_name"],
+  target_info: [...receiverLabels, "service_version"],
 };
 
 // Labels each Prometheus series has: the translated attributes plus the receiver's labels.
 export function knownSeries(): Map<string, Set<string>> {
   const known = new Map<string, Set<string>>();
   for (const metric of emittedMetrics) {
-    const labels = [...metric.attributes.map(prometheusLabelName), "job", "instance"];
+    const labels = [...metric.attributes.map(prometheusLabelName), ...receiverLabels];
     for (const series of prometheusSeriesNames(metric)) {
       known.set(series, new Set(series.endsWith("_bucket") ? [...labels, "le"] : labels));
     }
