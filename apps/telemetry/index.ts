@@ -1,0 +1,101 @@
+// The services' OpenTelemetry setup: hand-built tracer, meter and logger providers exporting
+// OTLP/protobuf, configured by the standard OTEL_* variables. Call startTelemetry() before
+// building the Elysia app; wrap the app's fetch with instrumentFetch() for server spans.
+import { type Meter, metrics, type Tracer, trace } from "@opentelemetry/api";
+import { logs } from "@opentelemetry/api-logs";
+import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
+import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { buildResource, readTelemetryConfig, type ServiceIdentity } from "./config.ts";
+import { installDiagLogger } from "./diag.ts";
+import { type Fetch, instrumentFetch } from "./http-server.ts";
+import { createLog, type Log } from "./log.ts";
+
+export { httpDurationBuckets, routeRecorder } from "./http-server.ts";
+export type { Level, Log, LogAttributes } from "./log.ts";
+
+export interface Telemetry {
+  enabled: boolean;
+  tracer: Tracer;
+  meter: Meter;
+  log: Log;
+  /** Adds server spans and http.server.request.duration; the identity when disabled. */
+  instrumentFetch(fetch: Fetch): Fetch;
+  /** Flushes and stops all three providers, giving up after `timeoutMs`. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+/** Probes stay out of traces and request metrics. */
+export const untracedPaths = new Set(["/healthz", "/readyz"]);
+
+export function startTelemetry(
+  service: ServiceIdentity,
+  env: Record<string, string | undefined> = process.env,
+): Telemetry {
+  const config = readTelemetryConfig(env);
+  const instruments = () => ({
+    tracer: trace.getTracer(service.name, service.version),
+    meter: metrics.getMeter(service.name, service.version),
+    log: createLog(service.name),
+  });
+  if (config.disabled) {
+    // Nothing registered: the API hands out no-op tracers, meters and loggers.
+    return {
+      enabled: false,
+      ...instruments(),
+      instrumentFetch: (fetch) => fetch,
+      shutdown: async () => {},
+    };
+  }
+
+  installDiagLogger(service.name);
+  const resource = buildResource(service, env);
+  // Queues are bounded (OTEL_BSP_MAX_QUEUE_SIZE / OTEL_BLRP_MAX_QUEUE_SIZE, default 2048) and
+  // exports run off the request path, so a dead collector costs dropped telemetry, not latency.
+  const tracerProvider = new NodeTracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+  });
+  tracerProvider.register();
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(),
+        exportIntervalMillis: config.metricExportIntervalMs,
+        exportTimeoutMillis: config.metricExportTimeoutMs,
+      }),
+    ],
+  });
+  metrics.setGlobalMeterProvider(meterProvider);
+  const loggerProvider = new LoggerProvider({
+    resource,
+    processors: [
+      new BatchLogRecordProcessor({
+        exporter: new OTLPLogExporter(),
+        scheduledDelayMillis: config.logScheduleDelayMs,
+        maxQueueSize: config.logMaxQueueSize,
+        exportTimeoutMillis: config.logExportTimeoutMs,
+      }),
+    ],
+  });
+  logs.setGlobalLoggerProvider(loggerProvider);
+
+  return {
+    enabled: true,
+    ...instruments(),
+    instrumentFetch: (fetch) => instrumentFetch(fetch, { ...instruments(), untracedPaths }),
+    async shutdown(timeoutMs = 3000) {
+      const flushed = Promise.allSettled([
+        tracerProvider.shutdown(),
+        meterProvider.shutdown(),
+        loggerProvider.shutdown(),
+      ]);
+      await Promise.race([flushed, Bun.sleep(timeoutMs)]);
+    },
+  };
+}

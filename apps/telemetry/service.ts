@@ -1,0 +1,111 @@
+// What both services share: JSON errors (never a stack trace), health probes, user-id parsing,
+// and serving with a graceful SIGTERM (stop accepting, drain, flush telemetry, exit 0).
+import { type AnyElysia, Elysia } from "elysia";
+import { routeRecorder, type Telemetry } from "./index.ts";
+import { writeJsonLine } from "./log.ts";
+
+/** A user id is a positive integer of at most 9 digits, written plainly. */
+export function parseUserId(raw: string): number | undefined {
+  return /^[1-9][0-9]{0,8}$/.test(raw) ? Number(raw) : undefined;
+}
+
+export interface Lifecycle {
+  ready: boolean;
+}
+
+const clientErrors = new Set([
+  "VALIDATION",
+  "PARSE",
+  "INVALID_COOKIE_SIGNATURE",
+  "INVALID_FILE_TYPE",
+]);
+
+/** The Elysia app every service starts from. */
+export function serviceApp(telemetry: Telemetry, lifecycle: Lifecycle) {
+  return new Elysia()
+    .use(routeRecorder)
+    .onError({ as: "global" }, ({ code, error, set }) => {
+      if (code === "NOT_FOUND") {
+        set.status = 404;
+        return { error: "not found" };
+      }
+      if (clientErrors.has(String(code))) {
+        set.status = 400;
+        return { error: "bad request" };
+      }
+      const message = error instanceof Error ? error.message : String(code);
+      telemetry.log.error("unexpected error", {
+        "error.type": String(code),
+        "error.message": message,
+      });
+      set.status = 500;
+      return { error: "internal error" };
+    })
+    .get("/healthz", () => ({ status: "ok" }))
+    .get("/readyz", ({ status }) =>
+      lifecycle.ready ? { status: "ready" } : status(503, { status: "shutting down" }),
+    );
+}
+
+export interface ServeOptions {
+  port: number;
+  /** How long in-flight requests may take to finish after SIGTERM. */
+  drainTimeoutMs?: number;
+}
+
+export function serve(
+  app: AnyElysia,
+  telemetry: Telemetry,
+  lifecycle: Lifecycle,
+  { port, drainTimeoutMs = 4000 }: ServeOptions,
+) {
+  const server = Bun.serve({
+    port,
+    fetch: telemetry.instrumentFetch(app.fetch),
+    error(error) {
+      telemetry.log.error("unhandled error", { "error.message": error.message });
+      return Response.json({ error: "internal error" }, { status: 500 });
+    },
+  });
+  telemetry.log.info("listening", { port: server.port ?? port });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    lifecycle.ready = false;
+    telemetry.log.info("shutting down", { signal });
+    // server.stop() stops accepting at once and settles when in-flight requests are done.
+    await Promise.race([server.stop(), Bun.sleep(drainTimeoutMs)]);
+    await telemetry.shutdown();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  return server;
+}
+
+/** Reads a numeric setting; a malformed or out-of-range value is a startup error. */
+export function envNumber(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new Error(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** Reads the configuration, or explains the problem on one line and exits 1. */
+export function configOrExit<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    writeJsonLine({ level: "error", msg: (error as Error).message });
+    process.exit(1);
+  }
+}

@@ -1,0 +1,230 @@
+// An OTLP/HTTP receiver for tests: accepts protobuf exports on /v1/traces, /v1/metrics and
+// /v1/logs, decodes them with the official generated decoders, and keeps flat, easy-to-assert
+// records plus the raw request bytes (to search for leaked credentials).
+import generatedRoot from "otlp-decoders/build/src/generated/root.js";
+
+type Attributes = Record<string, unknown>;
+
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: string;
+  attributes: Attributes;
+  status: { code?: string; message?: string };
+  resource: Attributes;
+}
+
+export interface ReceivedDataPoint {
+  metric: string;
+  unit: string;
+  type: "histogram" | "sum" | "gauge";
+  attributes: Attributes;
+  resource: Attributes;
+  value?: number;
+  count?: number;
+  sum?: number;
+  explicitBounds?: number[];
+}
+
+export interface ReceivedLog {
+  severityText: string;
+  severityNumber: string;
+  body: unknown;
+  attributes: Attributes;
+  traceId: string;
+  spanId: string;
+  resource: Attributes;
+}
+
+interface OtlpKeyValue {
+  key: string;
+  value?: OtlpAnyValue;
+}
+interface OtlpAnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+  arrayValue?: { values?: OtlpAnyValue[] };
+  kvlistValue?: { values?: OtlpKeyValue[] };
+  bytesValue?: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf objects are untyped here
+type Decoded = any;
+interface MessageType {
+  decode(bytes: Uint8Array): unknown;
+  toObject(message: unknown, options: object): Decoded;
+}
+// The generated module is typed only as a protobufjs Root.
+const collector = (
+  generatedRoot as unknown as {
+    opentelemetry: { proto: { collector: Record<string, { v1: Record<string, MessageType> }> } };
+  }
+).opentelemetry.proto.collector;
+const requestType = (signal: string, name: string): MessageType => {
+  const type = collector[signal]?.v1[name];
+  if (!type) throw new Error(`otlp-decoders: no ${signal} ${name}`);
+  return type;
+};
+const decoders: Record<string, MessageType> = {
+  "/v1/traces": requestType("trace", "ExportTraceServiceRequest"),
+  "/v1/metrics": requestType("metrics", "ExportMetricsServiceRequest"),
+  "/v1/logs": requestType("logs", "ExportLogsServiceRequest"),
+};
+const toObjectOptions = { longs: String, enums: String, bytes: String, arrays: true };
+
+const hex = (base64?: string) => (base64 ? Buffer.from(base64, "base64").toString("hex") : "");
+
+function anyValue(value: OtlpAnyValue | undefined): unknown {
+  if (!value) return undefined;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return value.doubleValue;
+  if (value.arrayValue) return (value.arrayValue.values ?? []).map(anyValue);
+  if (value.kvlistValue) return attributes(value.kvlistValue.values);
+  return value.bytesValue;
+}
+
+function attributes(list: OtlpKeyValue[] | undefined): Attributes {
+  return Object.fromEntries((list ?? []).map((kv) => [kv.key, anyValue(kv.value)]));
+}
+
+function flattenTraces(request: Decoded): ReceivedSpan[] {
+  return (request.resourceSpans ?? []).flatMap((rs: Decoded) =>
+    (rs.scopeSpans ?? []).flatMap((ss: Decoded) =>
+      (ss.spans ?? []).map(
+        (span: Decoded): ReceivedSpan => ({
+          traceId: hex(span.traceId),
+          spanId: hex(span.spanId),
+          parentSpanId: hex(span.parentSpanId),
+          name: span.name,
+          kind: span.kind,
+          attributes: attributes(span.attributes),
+          status: span.status ?? {},
+          resource: attributes(rs.resource?.attributes),
+        }),
+      ),
+    ),
+  );
+}
+
+function flattenMetrics(request: Decoded): ReceivedDataPoint[] {
+  return (request.resourceMetrics ?? []).flatMap((rm: Decoded) =>
+    (rm.scopeMetrics ?? []).flatMap((sm: Decoded) =>
+      (sm.metrics ?? []).flatMap((metric: Decoded) => {
+        const base = { metric: metric.name, unit: metric.unit ?? "" };
+        const resource = attributes(rm.resource?.attributes);
+        if (metric.histogram)
+          return metric.histogram.dataPoints.map(
+            (p: Decoded): ReceivedDataPoint => ({
+              ...base,
+              type: "histogram",
+              resource,
+              attributes: attributes(p.attributes),
+              count: Number(p.count),
+              sum: p.sum,
+              explicitBounds: p.explicitBounds,
+            }),
+          );
+        const points = metric.sum ?? metric.gauge;
+        return (points?.dataPoints ?? []).map(
+          (p: Decoded): ReceivedDataPoint => ({
+            ...base,
+            type: metric.sum ? "sum" : "gauge",
+            resource,
+            attributes: attributes(p.attributes),
+            value: p.asDouble ?? Number(p.asInt),
+          }),
+        );
+      }),
+    ),
+  );
+}
+
+function flattenLogs(request: Decoded): ReceivedLog[] {
+  return (request.resourceLogs ?? []).flatMap((rl: Decoded) =>
+    (rl.scopeLogs ?? []).flatMap((sl: Decoded) =>
+      (sl.logRecords ?? []).map(
+        (record: Decoded): ReceivedLog => ({
+          severityText: record.severityText ?? "",
+          severityNumber: record.severityNumber ?? "",
+          body: anyValue(record.body),
+          attributes: attributes(record.attributes),
+          traceId: hex(record.traceId),
+          spanId: hex(record.spanId),
+          resource: attributes(rl.resource?.attributes),
+        }),
+      ),
+    ),
+  );
+}
+
+export interface OtlpReceiver {
+  /** Base URL for OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:43181 */
+  url: string;
+  spans: ReceivedSpan[];
+  dataPoints: ReceivedDataPoint[];
+  logs: ReceivedLog[];
+  /** Every request body as received, for byte-level searches. */
+  rawBodies: Uint8Array[];
+  waitForSpans(match: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<void>;
+  waitForDataPoints(
+    match: (points: ReceivedDataPoint[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<void>;
+  waitForLogs(match: (logs: ReceivedLog[]) => boolean, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitUntil(what: string, ready: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`OTLP receiver: timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+export function startOtlpReceiver(): OtlpReceiver {
+  const spans: ReceivedSpan[] = [];
+  const dataPoints: ReceivedDataPoint[] = [];
+  const logs: ReceivedLog[] = [];
+  const rawBodies: Uint8Array[] = [];
+
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      const decoder = decoders[path];
+      if (request.method !== "POST" || !decoder) return new Response("not found", { status: 404 });
+      const body = new Uint8Array(await request.arrayBuffer());
+      rawBodies.push(body);
+      const decoded = decoder.toObject(decoder.decode(body), toObjectOptions);
+      if (path === "/v1/traces") spans.push(...flattenTraces(decoded));
+      else if (path === "/v1/metrics") dataPoints.push(...flattenMetrics(decoded));
+      else logs.push(...flattenLogs(decoded));
+      // An empty ExportServiceResponse is a zero-length protobuf message.
+      return new Response(new Uint8Array(), {
+        headers: { "content-type": "application/x-protobuf" },
+      });
+    },
+  });
+
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    spans,
+    dataPoints,
+    logs,
+    rawBodies,
+    waitForSpans: (match, timeoutMs = 5000) => waitUntil("spans", () => match(spans), timeoutMs),
+    waitForDataPoints: (match, timeoutMs = 5000) =>
+      waitUntil("metric data points", () => match(dataPoints), timeoutMs),
+    waitForLogs: (match, timeoutMs = 5000) =>
+      waitUntil("log records", () => match(logs), timeoutMs),
+    stop: () => server.stop(true),
+  };
+}
