@@ -1,0 +1,306 @@
+// verify.ts against local stand-ins for the gateway and the Prometheus, Loki and Tempo query
+// APIs. The stand-ins answer in those APIs' real response formats, and only with data for the
+// trace ids the gateway actually received, so verify must ask for the right things.
+import { afterEach, describe, expect, test } from "bun:test";
+import { parseOptions, type VerifyOptions, verify } from "./verify.ts";
+
+interface StackBehaviour {
+  /** The gateway answers 503 to this many requests first. */
+  gatewayFailures?: number;
+  /** Each API answers "nothing yet" to this many queries before showing the data. */
+  metricsAfter?: number;
+  logsAfter?: number;
+  tracesAfter?: number;
+  /** Services whose log lines / spans reach Loki / Tempo. */
+  logServices?: string[];
+  traceServices?: string[];
+}
+
+const servers: ReturnType<typeof Bun.serve>[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.stop(true);
+});
+
+const serve = (fetch: (request: Request) => Response | Promise<Response>) => {
+  const server = Bun.serve({ port: 0, fetch });
+  servers.push(server);
+  return `http://localhost:${server.port}`;
+};
+
+const b64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
+const both = ["api-gateway", "user-service"];
+
+function fakeStack(behaviour: StackBehaviour = {}) {
+  const seen = {
+    traceIds: [] as string[],
+    gatewayCalls: 0,
+    lokiQueries: [] as string[],
+    promQueries: [] as string[],
+  };
+  const calls = { metrics: 0, logs: 0, traces: 0 };
+
+  const gateway = serve((request) => {
+    seen.gatewayCalls++;
+    if (seen.gatewayCalls <= (behaviour.gatewayFailures ?? 0)) {
+      return new Response("no healthy upstream", { status: 503 });
+    }
+    const traceparent = request.headers.get("traceparent") ?? "";
+    const traceId = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(traceparent)?.[1];
+    if (traceId) seen.traceIds.push(traceId);
+    return Response.json({ id: 42, name: "Alan Turing", email: "alan@example.com" });
+  });
+
+  // GET /api/v1/query (Prometheus HTTP API, instant vector).
+  const prometheus = serve((request) => {
+    const url = new URL(request.url);
+    if (url.pathname !== "/api/v1/query")
+      return new Response("404 page not found", { status: 404 });
+    const query = url.searchParams.get("query") ?? "";
+    seen.promQueries.push(query);
+    if (!query.includes("http_server_request_duration_seconds_count")) {
+      return Response.json(
+        { status: "error", errorType: "bad_data", error: "unexpected query" },
+        { status: 400 },
+      );
+    }
+    const visible = calls.metrics++ >= (behaviour.metricsAfter ?? 0);
+    const now = Date.now() / 1000;
+    const result = visible
+      ? [
+          {
+            metric: { job: "api-gateway", http_route: "/user/:id" },
+            value: [now, String(seen.traceIds.length)],
+          },
+          {
+            metric: { job: "user-service", http_route: "/users/:id" },
+            value: [now, String(seen.traceIds.length)],
+          },
+        ]
+      : [];
+    return Response.json({ status: "success", data: { resultType: "vector", result } });
+  });
+
+  // GET /loki/api/v1/query_range (streams; structured metadata merged into stream labels).
+  const loki = serve((request) => {
+    const url = new URL(request.url);
+    if (url.pathname !== "/loki/api/v1/query_range")
+      return new Response("404 page not found\n", { status: 404 });
+    const query = url.searchParams.get("query") ?? "";
+    seen.lokiQueries.push(query);
+    const visible = calls.logs++ >= (behaviour.logsAfter ?? 0);
+    const asked = seen.traceIds.filter((id) => query.includes(id));
+    const start = BigInt(url.searchParams.get("start") ?? "0");
+    const result = visible
+      ? (behaviour.logServices ?? both).flatMap((service) =>
+          asked.map((traceId) => ({
+            stream: {
+              service_name: service,
+              detected_level: "info",
+              severity_text: "INFO",
+              trace_id: traceId,
+              span_id: "b7ad6b7169203331",
+            },
+            values: [[String(start + 61_000_000_000n), "user found"]],
+          })),
+        )
+      : [];
+    return Response.json({
+      status: "success",
+      data: {
+        resultType: "streams",
+        result,
+        stats: {
+          summary: { bytesProcessedPerSecond: 0, linesProcessedPerSecond: 0, execTime: 0.001 },
+        },
+      },
+    });
+  });
+
+  // GET /api/traces/<id> (Tempo; OTLP JSON under "batches", ids base64 like protobuf JSON).
+  const tempo = serve((request) => {
+    const url = new URL(request.url);
+    const id = /^\/api\/traces\/([0-9a-f]{32})$/.exec(url.pathname)?.[1];
+    if (!id) return new Response("404 page not found\n", { status: 404 });
+    const visible = calls.traces++ >= (behaviour.tracesAfter ?? 0);
+    if (!visible || !seen.traceIds.includes(id))
+      return new Response("trace not found\n", { status: 404 });
+    const span = (name: string, kind: string) => ({
+      traceId: b64(id),
+      spanId: b64("b7ad6b7169203331"),
+      name,
+      kind,
+      startTimeUnixNano: "1732560000000000000",
+      endTimeUnixNano: "1732560000012000000",
+      status: {},
+    });
+    return Response.json({
+      batches: (behaviour.traceServices ?? both).map((service) => ({
+        resource: {
+          attributes: [
+            { key: "service.name", value: { stringValue: service } },
+            { key: "deployment.environment.name", value: { stringValue: "kind" } },
+          ],
+        },
+        scopeSpans: [
+          {
+            scope: { name: "@sandbox/telemetry" },
+            spans:
+              service === "api-gateway"
+                ? [span("GET /user/:id", "SPAN_KIND_SERVER"), span("GET", "SPAN_KIND_CLIENT")]
+                : [
+                    span("GET /users/:id", "SPAN_KIND_SERVER"),
+                    span("SELECT users", "SPAN_KIND_CLIENT"),
+                  ],
+          },
+        ],
+      })),
+    });
+  });
+
+  const options: VerifyOptions = {
+    gateway,
+    prometheus,
+    loki,
+    tempo,
+    grafana: "http://localhost:3000",
+    timeoutMs: 3_000,
+    pollMs: 20,
+    requests: 3,
+  };
+  return { options, seen, calls };
+}
+
+const run = async (options: VerifyOptions) => {
+  const lines: string[] = [];
+  const result = await verify(options, (line) => lines.push(line));
+  return { ...result, output: lines.join("\n") };
+};
+
+describe("verify", () => {
+  test("passes once metrics, logs and the trace arrive, retrying while they are not there yet", async () => {
+    const stack = fakeStack({ metricsAfter: 2, logsAfter: 3, tracesAfter: 4 });
+    const result = await run(stack.options);
+
+    expect(result.output).toMatch(/^PASS metrics +\d+\.\d s {2}found$/m);
+    expect(result.output).toMatch(/^PASS logs +\d+\.\d s {2}found$/m);
+    expect(result.output).toMatch(/^PASS traces +\d+\.\d s {2}found$/m);
+    expect(result.ok).toBe(true);
+    // It asked again after the "not yet" answers, with the trace ids it sent.
+    expect(stack.calls.metrics).toBeGreaterThan(2);
+    expect(stack.calls.logs).toBeGreaterThan(3);
+    expect(stack.calls.traces).toBeGreaterThan(4);
+    expect(stack.seen.traceIds).toHaveLength(3);
+    expect(stack.seen.traceIds).toContain(result.traceId);
+    expect(stack.seen.lokiQueries.at(-1)).toContain(`trace_id=~"${stack.seen.traceIds.join("|")}"`);
+    // The Grafana link opens that trace in Explore.
+    const link = result.output.match(/^trace in Grafana: (\S+)$/m)?.[1] ?? "";
+    expect(link).toStartWith("http://localhost:3000/explore?");
+    const panes = JSON.parse(new URL(link).searchParams.get("panes") ?? "{}");
+    expect(panes.trace.queries[0]).toMatchObject({
+      datasource: { uid: "tempo" },
+      query: result.traceId,
+    });
+  });
+
+  test("keeps sending while the gateway answers 503", async () => {
+    const stack = fakeStack({ gatewayFailures: 2 });
+    const result = await run(stack.options);
+    expect(result.ok).toBe(true);
+    expect(stack.seen.gatewayCalls).toBe(5);
+    expect(result.output).toMatch(/^PASS requests .*3 tagged lookups answered/m);
+  });
+
+  test("needs these requests in the count, not only older traffic", async () => {
+    // Prometheus shows the series but never counts more than existed before verify started.
+    const stack = fakeStack();
+    const stale = { ...stack.options, timeoutMs: 400 };
+    const original = stack.options.prometheus;
+    stale.prometheus = serve(async (request) => {
+      const response = await fetch(
+        original + new URL(request.url).pathname + new URL(request.url).search,
+      );
+      const body = (await response.json()) as { data: { result: { value: [number, string] }[] } };
+      for (const r of body.data.result) r.value[1] = "1";
+      return Response.json(body);
+    });
+    const result = await run(stale);
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(
+      /^FAIL metrics .*missing 3 of 3 gateway requests in the request count$/m,
+    );
+  });
+
+  test("on timeout fails and names what is missing", async () => {
+    const stack = fakeStack({ logServices: ["api-gateway"], traceServices: ["api-gateway"] });
+    const started = performance.now();
+    const result = await run({ ...stack.options, timeoutMs: 500 });
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/^PASS metrics/m);
+    expect(result.output).toMatch(
+      /^FAIL logs .*missing log lines of user-service with the trace ids$/m,
+    );
+    expect(result.output).toMatch(
+      /^FAIL traces .*missing spans of user-service in a tagged trace$/m,
+    );
+    expect(result.output).toContain(
+      "verify: telemetry incomplete after 1 s: logs (missing log lines of user-service",
+    );
+  });
+
+  test("an unreachable API is reported, not thrown", async () => {
+    const stack = fakeStack();
+    const result = await run({ ...stack.options, loki: "http://127.0.0.1:9", timeoutMs: 300 });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/^FAIL logs .*missing no answer: /m);
+    expect(result.output).toMatch(/^PASS traces/m);
+  });
+
+  test("CLI: exit 1 with FAIL lines on timeout, exit 2 with a message on bad flags", async () => {
+    const stack = fakeStack({ tracesAfter: 1_000_000 });
+    const o = stack.options;
+    const cli = Bun.spawn(
+      [
+        "bun",
+        `${import.meta.dir}/verify.ts`,
+        ...[
+          "--gateway",
+          o.gateway,
+          "--prometheus",
+          o.prometheus,
+          "--loki",
+          o.loki,
+          "--tempo",
+          o.tempo,
+        ],
+        ...["--timeout", "1", "--poll-interval", "0.05", "--requests", "1"],
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const stdout = await new Response(cli.stdout).text();
+    expect(await cli.exited).toBe(1);
+    expect(stdout).toMatch(
+      /^FAIL traces .*missing spans of api-gateway in a tagged trace; spans of user-service/m,
+    );
+    expect(stdout).toMatch(/^PASS logs/m);
+
+    const bad = Bun.spawnSync(["bun", `${import.meta.dir}/verify.ts`, "--timeout", "soon"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.toString().trim()).toBe('--timeout must be a number ≥ 1, got "soon"');
+  });
+
+  test("defaults point at the kind cluster's host ports", () => {
+    const o = parseOptions([]);
+    expect(o).toMatchObject({
+      gateway: "http://localhost:8000",
+      prometheus: "http://localhost:9090",
+      loki: "http://localhost:3100",
+      tempo: "http://localhost:3200",
+      grafana: "http://localhost:3000",
+      timeoutMs: 180_000,
+    });
+    expect(() => parseOptions(["--tempo", "ftp://x"])).toThrow(
+      '--tempo must be an http(s) URL, got "ftp://x"',
+    );
+  });
+});

@@ -1,0 +1,406 @@
+// `bun bootstrap/verify.ts`: proves telemetry arrives end to end on the running stack.
+// Sends lookups to the gateway, each carrying a `traceparent` with a fresh trace id (the
+// gateway's server span continues it), then polls Prometheus, Loki and Tempo until they hold
+// those requests' metrics, log lines and trace (spans from both services), or the time is up.
+import { parseArgs } from "node:util";
+
+export const SERVICES = ["api-gateway", "user-service"] as const;
+const GATEWAY_ROUTE = "/user/:id";
+const FOUND_USER_ID = 42;
+
+export interface VerifyOptions {
+  gateway: string;
+  prometheus: string;
+  loki: string;
+  tempo: string;
+  grafana: string;
+  timeoutMs: number;
+  pollMs: number;
+  requests: number;
+}
+
+export const defaults: VerifyOptions = {
+  gateway: "http://localhost:8000",
+  prometheus: "http://localhost:9090",
+  loki: "http://localhost:3100",
+  tempo: "http://localhost:3200",
+  grafana: "http://localhost:3000",
+  timeoutMs: 180_000,
+  pollMs: 2_000,
+  requests: 5,
+};
+
+export type Pillar = "requests" | "metrics" | "logs" | "traces";
+
+export interface PillarResult {
+  pillar: Pillar;
+  ok: boolean;
+  ms: number;
+  /** What was found, or what is still missing. */
+  detail: string;
+}
+
+// A check answers what is still missing (empty: done) or throws while the API is unreachable.
+type Check = () => Promise<string[]>;
+
+const randomHex = (bytes: number) =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
+
+/** W3C trace context for one tagged request; sampled so every hop records it. */
+export function newTraceparent(): { traceId: string; header: string } {
+  const traceId = randomHex(16);
+  return { traceId, header: `00-${traceId}-${randomHex(8)}-01` };
+}
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON (e.g. Tempo's plain "trace not found"): keep the text.
+  }
+  return { status: response.status, body };
+}
+
+const describeError = (error: unknown) =>
+  error instanceof Error
+    ? error.cause instanceof Error
+      ? error.cause.message
+      : error.message
+    : String(error);
+
+// --- Prometheus -------------------------------------------------------------------------
+
+interface PromVector {
+  status: "success" | "error";
+  error?: string;
+  data?: {
+    resultType: string;
+    result: { metric: Record<string, string>; value: [number, string] }[];
+  };
+}
+
+/** Request counts by service (job) and route, from Prometheus's instant query API. */
+export async function requestCounts(prometheus: string): Promise<Map<string, number>> {
+  const query = `sum by (job, http_route) (http_server_request_duration_seconds_count{job=~"${SERVICES.join("|")}"})`;
+  const { status, body } = await getJson(
+    `${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`,
+  );
+  const vector = body as PromVector;
+  if (status !== 200 || vector.status !== "success") {
+    throw new Error(`Prometheus answered ${status}: ${vector.error ?? JSON.stringify(body)}`);
+  }
+  const counts = new Map<string, number>();
+  for (const { metric, value } of vector.data?.result ?? []) {
+    counts.set(`${metric.job} ${metric.http_route}`, Number(value[1]));
+  }
+  return counts;
+}
+
+function metricsCheck(o: VerifyOptions, before: Map<string, number>, sent: number): Check {
+  const gatewayKey = `api-gateway ${GATEWAY_ROUTE}`;
+  return async () => {
+    const counts = await requestCounts(o.prometheus);
+    const missing: string[] = [];
+    for (const service of SERVICES) {
+      if (![...counts.keys()].some((key) => key.startsWith(`${service} `))) {
+        missing.push(`http_server_request_duration_seconds_count{job="${service}"}`);
+      }
+    }
+    const grown = (counts.get(gatewayKey) ?? 0) - (before.get(gatewayKey) ?? 0);
+    if (grown < sent) {
+      missing.push(`${sent - Math.max(grown, 0)} of ${sent} gateway requests in the request count`);
+    }
+    return missing;
+  };
+}
+
+// --- Loki -------------------------------------------------------------------------------
+
+interface LokiStreams {
+  status: string;
+  data?: {
+    resultType: string;
+    result: { stream: Record<string, string>; values: [string, string, unknown?][] }[];
+  };
+}
+
+function logsCheck(o: VerifyOptions, traceIds: string[], sentAtMs: number): Check {
+  // OTLP log records keep trace_id as structured metadata: filter on it after the selector.
+  const query = `{service_name=~"${SERVICES.join("|")}"} | trace_id=~"${traceIds.join("|")}"`;
+  return async () => {
+    const params = new URLSearchParams({
+      query,
+      start: String(BigInt(sentAtMs - 60_000) * 1_000_000n),
+      end: String(BigInt(Date.now() + 60_000) * 1_000_000n),
+      limit: "500",
+      direction: "backward",
+    });
+    const { status, body } = await getJson(`${o.loki}/loki/api/v1/query_range?${params}`);
+    const streams = body as LokiStreams;
+    if (status !== 200 || streams.status !== "success") {
+      throw new Error(
+        `Loki answered ${status}: ${typeof body === "string" ? body.trim() : JSON.stringify(body)}`,
+      );
+    }
+    const services = new Set(
+      (streams.data?.result ?? [])
+        .filter((s) => s.values.length > 0)
+        .map((s) => s.stream.service_name),
+    );
+    return SERVICES.filter((s) => !services.has(s)).map(
+      (s) => `log lines of ${s} with the trace ids`,
+    );
+  };
+}
+
+// --- Tempo ------------------------------------------------------------------------------
+
+interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string };
+}
+interface TempoTrace {
+  batches?: TempoBatch[];
+  resourceSpans?: TempoBatch[];
+}
+interface TempoBatch {
+  resource?: { attributes?: OtlpAttribute[] };
+  scopeSpans?: { spans?: unknown[] }[];
+  instrumentationLibrarySpans?: { spans?: unknown[] }[];
+}
+
+/** Services with at least one span in a trace as Tempo's /api/traces/<id> returns it. */
+export function servicesInTrace(trace: TempoTrace): Set<string> {
+  const found = new Set<string>();
+  for (const batch of trace.batches ?? trace.resourceSpans ?? []) {
+    const name = batch.resource?.attributes?.find((a) => a.key === "service.name")?.value
+      .stringValue;
+    const spans = [
+      ...(batch.scopeSpans ?? []),
+      ...(batch.instrumentationLibrarySpans ?? []),
+    ].flatMap((s) => s.spans ?? []);
+    if (name && spans.length > 0) found.add(name);
+  }
+  return found;
+}
+
+function tracesCheck(o: VerifyOptions, traceIds: string[]): Check {
+  return async () => {
+    let best = new Set<string>();
+    for (const id of traceIds) {
+      const { status, body } = await getJson(`${o.tempo}/api/traces/${id}`);
+      if (status === 404) continue; // not ingested (or not flushed to the querier) yet
+      if (status !== 200) throw new Error(`Tempo answered ${status}: ${String(body).trim()}`);
+      const services = servicesInTrace(body as TempoTrace);
+      if (services.size > best.size) best = services;
+      if (SERVICES.every((s) => services.has(s))) return [];
+    }
+    return SERVICES.filter((s) => !best.has(s)).map((s) => `spans of ${s} in a tagged trace`);
+  };
+}
+
+// --- driver -----------------------------------------------------------------------------
+
+/** Grafana Explore showing one trace from the Tempo datasource. */
+export function grafanaTraceLink(grafana: string, traceId: string): string {
+  const panes = {
+    trace: {
+      datasource: "tempo",
+      queries: [
+        {
+          refId: "A",
+          datasource: { type: "tempo", uid: "tempo" },
+          queryType: "traceql",
+          query: traceId,
+        },
+      ],
+      range: { from: "now-1h", to: "now" },
+    },
+  };
+  return `${grafana}/explore?schemaVersion=1&orgId=1&panes=${encodeURIComponent(JSON.stringify(panes))}`;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Runs a check until it reports nothing missing or the deadline passes.
+async function poll(
+  pillar: Pillar,
+  check: Check,
+  started: number,
+  deadline: number,
+  pollMs: number,
+) {
+  let missing: string[] = ["no answer yet"];
+  for (;;) {
+    try {
+      missing = await check();
+    } catch (error) {
+      missing = [`no answer: ${describeError(error)}`];
+    }
+    const ms = performance.now() - started;
+    if (missing.length === 0)
+      return { pillar, ok: true, ms, detail: "found" } satisfies PillarResult;
+    if (performance.now() + pollMs > deadline) {
+      return {
+        pillar,
+        ok: false,
+        ms,
+        detail: `missing ${missing.join("; ")}`,
+      } satisfies PillarResult;
+    }
+    await sleep(pollMs);
+  }
+}
+
+// Sends the tagged lookups; retries while the gateway is not answering yet.
+async function sendRequests(
+  o: VerifyOptions,
+  traceparents: { header: string }[],
+  deadline: number,
+) {
+  let lastProblem = "";
+  for (const { header } of traceparents) {
+    for (;;) {
+      try {
+        const response = await fetch(`${o.gateway}/user/${FOUND_USER_ID}`, {
+          headers: { traceparent: header },
+          signal: AbortSignal.timeout(5_000),
+        });
+        await response.arrayBuffer();
+        if (response.ok) break;
+        lastProblem = `gateway answered ${response.status}`;
+      } catch (error) {
+        lastProblem = `gateway not reachable: ${describeError(error)}`;
+      }
+      if (performance.now() + o.pollMs > deadline) throw new Error(lastProblem);
+      await sleep(o.pollMs);
+    }
+  }
+}
+
+export async function verify(
+  o: VerifyOptions,
+  report: (line: string) => void = console.log,
+): Promise<{ ok: boolean; results: PillarResult[]; traceId: string }> {
+  const started = performance.now();
+  const deadline = started + o.timeoutMs;
+  const tagged = Array.from({ length: o.requests }, newTraceparent);
+  const traceIds = tagged.map((t) => t.traceId);
+  const traceId = traceIds[0] as string;
+  const line = (r: PillarResult) =>
+    `${r.ok ? "PASS" : "FAIL"} ${r.pillar.padEnd(8)} ${(r.ms / 1000).toFixed(1).padStart(5)} s  ${r.detail}`;
+
+  // Counts before sending, so the check sees these requests rather than older traffic.
+  const before = await requestCounts(o.prometheus).catch(() => new Map<string, number>());
+  const sentAtMs = Date.now();
+  try {
+    await sendRequests(o, tagged, deadline);
+  } catch (error) {
+    const result: PillarResult = {
+      pillar: "requests",
+      ok: false,
+      ms: performance.now() - started,
+      detail: `${o.requests} tagged requests to ${o.gateway} not answered: ${describeError(error)}`,
+    };
+    report(line(result));
+    return { ok: false, results: [result], traceId };
+  }
+  const sent: PillarResult = {
+    pillar: "requests",
+    ok: true,
+    ms: performance.now() - started,
+    detail: `${o.requests} tagged lookups answered by ${o.gateway}`,
+  };
+  report(line(sent));
+
+  const checks: [Pillar, Check][] = [
+    ["metrics", metricsCheck(o, before, o.requests)],
+    ["logs", logsCheck(o, traceIds, sentAtMs)],
+    ["traces", tracesCheck(o, traceIds)],
+  ];
+  const results = await Promise.all(
+    checks.map(([pillar, check]) =>
+      poll(pillar, check, started, deadline, o.pollMs).then((r) => {
+        report(line(r));
+        return r;
+      }),
+    ),
+  );
+  const ok = results.every((r) => r.ok);
+  report(`trace in Grafana: ${grafanaTraceLink(o.grafana, traceId)}`);
+  if (!ok) {
+    report(
+      `verify: telemetry incomplete after ${Math.round(o.timeoutMs / 1000)} s: ` +
+        results
+          .filter((r) => !r.ok)
+          .map((r) => `${r.pillar} (${r.detail})`)
+          .join(", "),
+    );
+  }
+  return { ok, results: [sent, ...results], traceId };
+}
+
+const usage = `usage: bun bootstrap/verify.ts [--timeout SECONDS] [--gateway URL] [--prometheus URL]
+                               [--loki URL] [--tempo URL] [--grafana URL] [--requests N]`;
+
+/** Options from the command line; throws a readable message on bad input. */
+export function parseOptions(argv: string[]): VerifyOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      timeout: { type: "string" },
+      gateway: { type: "string" },
+      prometheus: { type: "string" },
+      loki: { type: "string" },
+      tempo: { type: "string" },
+      grafana: { type: "string" },
+      requests: { type: "string" },
+      "poll-interval": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(usage);
+  const number = (name: string, raw: string | undefined, fallback: number, min: number) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min)
+      throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
+    return value;
+  };
+  const url = (name: keyof VerifyOptions & string, raw: string | undefined) => {
+    const value = (raw ?? String(defaults[name])).replace(/\/+$/, "");
+    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+      throw new Error(`--${name} must be an http(s) URL, got "${raw}"`);
+    }
+    return value;
+  };
+  return {
+    gateway: url("gateway", values.gateway),
+    prometheus: url("prometheus", values.prometheus),
+    loki: url("loki", values.loki),
+    tempo: url("tempo", values.tempo),
+    grafana: url("grafana", values.grafana),
+    timeoutMs: number("timeout", values.timeout, defaults.timeoutMs / 1000, 1) * 1000,
+    pollMs: number("poll-interval", values["poll-interval"], defaults.pollMs / 1000, 0.01) * 1000,
+    requests: Math.round(number("requests", values.requests, defaults.requests, 1)),
+  };
+}
+
+if (import.meta.main) {
+  let options: VerifyOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    console.error(describeError(error));
+    process.exit(2);
+  }
+  console.log(
+    `verify: tagged requests → ${options.gateway}; waiting up to ${options.timeoutMs / 1000} s for metrics, logs and traces`,
+  );
+  const { ok } = await verify(options);
+  process.exit(ok ? 0 : 1);
+}
