@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mixer, parseDuration, parseMix, parseOptions, runTraffic } from "./traffic.ts";
+
+const servers: ReturnType<typeof Bun.serve>[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.stop(true);
+});
+
+// Answers like the gateway: known ids 200, unknown 404, malformed 400; optionally 500s.
+function fakeGateway(failEvery = 0) {
+  const seen: string[] = [];
+  const server = Bun.serve({
+    port: 0,
+    fetch(request) {
+      const id = new URL(request.url).pathname.replace("/user/", "");
+      seen.push(id);
+      if (failEvery && seen.length % failEvery === 0) return new Response("boom", { status: 500 });
+      if (!/^[1-9][0-9]{0,8}$/.test(id))
+        return Response.json({ error: "invalid user id" }, { status: 400 });
+      if (["1", "42", "123", "777"].includes(id)) return Response.json({ id: Number(id) });
+      return Response.json({ error: "user not found" }, { status: 404 });
+    },
+  });
+  servers.push(server);
+  return { url: `http://localhost:${server.port}`, seen };
+}
+
+describe("traffic", () => {
+  test("the mixer gives the exact mix, spread evenly", () => {
+    const next = mixer({ found: 70, not_found: 20, invalid: 10 });
+    const picks = Array.from({ length: 100 }, next);
+    expect(picks.filter((k) => k === "found")).toHaveLength(70);
+    expect(picks.filter((k) => k === "not_found")).toHaveLength(20);
+    expect(picks.filter((k) => k === "invalid")).toHaveLength(10);
+    // No run of the same rare kind back to back.
+    expect(picks.join(",")).not.toContain("invalid,invalid");
+  });
+
+  test("sends the mix at the rate, prints plain status lines when not a terminal", async () => {
+    const gateway = fakeGateway();
+    const out: string[] = [];
+    const total = await runTraffic(
+      {
+        gateway: gateway.url,
+        rate: 100,
+        mix: { found: 50, not_found: 30, invalid: 20 },
+        durationMs: 600,
+      },
+      { write: (t) => out.push(t), isTTY: false, reportEverySeconds: 0.25 },
+    );
+    // 100 req/s for 0.6 s: 60 requests due (at 0, 10, …, 590 ms).
+    expect(total.done).toBeGreaterThanOrEqual(45); // slack for a loaded machine
+    expect(total.done).toBeLessThanOrEqual(61);
+    expect(gateway.seen).toHaveLength(total.done);
+    expect(total.byKind.found / total.done).toBeCloseTo(0.5, 1);
+    expect(total.byKind.invalid / total.done).toBeCloseTo(0.2, 1);
+    expect(total.errors).toBe(0); // 404 and 400 are answers, not errors
+    expect(gateway.seen).toContain("abc");
+    expect(gateway.seen).toContain("999999");
+    expect(out.length).toBeGreaterThanOrEqual(2);
+    for (const line of out) {
+      expect(line).toMatch(
+        /^ +\d+\.\d req\/s {2}found \d+ not_found \d+ invalid \d+ {2}errors \d+\.\d% {2}p50 \d+ ms {2}p95 \d+ ms\n$/,
+      );
+    }
+  });
+
+  test("counts 5xx and unreachable gateways as errors; rewrites one line on a terminal", async () => {
+    const gateway = fakeGateway(4);
+    const out: string[] = [];
+    const total = await runTraffic(
+      {
+        gateway: gateway.url,
+        rate: 80,
+        mix: { found: 1, not_found: 0, invalid: 0 },
+        durationMs: 300,
+      },
+      { write: (t) => out.push(t), isTTY: true },
+    );
+    expect(total.errors).toBe(Math.floor(total.done / 4));
+    expect(out[0]).toStartWith("\r\x1b[2K");
+    expect(out.at(-1)).toBe("\n");
+
+    const down = await runTraffic(
+      {
+        gateway: "http://127.0.0.1:9",
+        rate: 50,
+        mix: { found: 1, not_found: 0, invalid: 0 },
+        durationMs: 100,
+      },
+      { write: () => {}, isTTY: false },
+    );
+    expect(down.errors).toBe(down.done);
+    expect(down.done).toBeGreaterThan(0);
+  });
+
+  test("stops when aborted (Ctrl-C)", async () => {
+    const gateway = fakeGateway();
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 200);
+    const started = performance.now();
+    await runTraffic(
+      { gateway: gateway.url, rate: 50, mix: { found: 1, not_found: 1, invalid: 1 } },
+      { write: () => {}, isTTY: false, signal: stop.signal },
+    );
+    expect(performance.now() - started).toBeLessThan(600);
+  });
+
+  test("CLI: Ctrl-C prints the totals and exits 0", async () => {
+    const gateway = fakeGateway();
+    const cli = Bun.spawn(
+      ["bun", `${import.meta.dir}/traffic.ts`, "--gateway", gateway.url, "--rate", "40"],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const reader = cli.stdout.getReader();
+    let text = "";
+    while (!text.includes("req/s  found")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    cli.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(await cli.exited).toBe(0);
+    expect(text).toMatch(
+      /^traffic: 40 req\/s \(found=70,not_found=20,invalid=10\) → http:\/\/localhost:\d+; Ctrl-C stops$/m,
+    );
+    expect(text).toMatch(/^traffic: sent \d+ requests, 0 errors/m);
+  });
+
+  test("options: readable errors for bad input", () => {
+    expect(parseDuration("90")).toBe(90_000);
+    expect(parseDuration("5m")).toBe(300_000);
+    expect(() => parseDuration("soon")).toThrow(
+      '--duration must look like 30s, 5m or 1h, got "soon"',
+    );
+    expect(parseMix("found=3,invalid=1")).toEqual({ found: 3, not_found: 0, invalid: 1 });
+    expect(() => parseMix("found=0")).toThrow("at least one weight");
+    expect(() => parseMix("lost=5")).toThrow("--mix must look like");
+    expect(() => parseOptions(["--rate", "0"])).toThrow("--rate must be requests per second");
+    expect(parseOptions([])).toMatchObject({
+      gateway: "http://localhost:8000",
+      rate: 10,
+      durationMs: undefined,
+    });
+  });
+});

@@ -1,0 +1,217 @@
+// `bun run traffic`: a steady mix of user lookups against the gateway, so the dashboards and
+// alerts have something to show. Prints a rate/error/latency line every second (rewritten in
+// place on a terminal, plain lines otherwise); stops on Ctrl-C or after --duration.
+import { parseArgs } from "node:util";
+
+export type Kind = "found" | "not_found" | "invalid";
+const kinds: Kind[] = ["found", "not_found", "invalid"];
+
+// Ids the user-service knows, ids it does not, and ids the services reject as malformed.
+const paths: Record<Kind, string[]> = {
+  found: ["/user/1", "/user/42", "/user/123", "/user/777"],
+  not_found: ["/user/404", "/user/999999", "/user/31337"],
+  invalid: ["/user/abc", "/user/0", "/user/12x"],
+};
+
+export interface TrafficOptions {
+  gateway: string;
+  rate: number;
+  mix: Record<Kind, number>;
+  /** Milliseconds; undefined runs until stopped. */
+  durationMs?: number;
+}
+
+/** Smooth weighted round-robin: the exact mix, evenly spread (no bursts of one kind). */
+export function mixer(mix: Record<Kind, number>): () => Kind {
+  const total = kinds.reduce((sum, k) => sum + mix[k], 0);
+  const current: Record<Kind, number> = { found: 0, not_found: 0, invalid: 0 };
+  return () => {
+    let best: Kind = "found";
+    for (const k of kinds) {
+      current[k] += mix[k];
+      if (current[k] > current[best]) best = k;
+    }
+    current[best] -= total;
+    return best;
+  };
+}
+
+interface Window {
+  sent: number;
+  done: number;
+  errors: number;
+  byKind: Record<Kind, number>;
+  latencies: number[];
+}
+const emptyWindow = (): Window => ({
+  sent: 0,
+  done: 0,
+  errors: 0,
+  byKind: { found: 0, not_found: 0, invalid: 0 },
+  latencies: [],
+});
+
+const quantile = (sorted: number[], q: number) =>
+  sorted.length
+    ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number)
+    : 0;
+
+/** One status line for a window of `seconds`. */
+export function statusLine(w: Window, seconds: number): string {
+  const sorted = [...w.latencies].sort((a, b) => a - b);
+  const errorShare = w.done ? (100 * w.errors) / w.done : 0;
+  return (
+    `${(w.done / seconds).toFixed(1).padStart(6)} req/s  ` +
+    `found ${w.byKind.found} not_found ${w.byKind.not_found} invalid ${w.byKind.invalid}  ` +
+    `errors ${errorShare.toFixed(1)}%  ` +
+    `p50 ${quantile(sorted, 0.5).toFixed(0)} ms  p95 ${quantile(sorted, 0.95).toFixed(0)} ms`
+  );
+}
+
+export interface TrafficIo {
+  write: (text: string) => void;
+  isTTY: boolean;
+  signal?: AbortSignal;
+  /** Seconds between status lines. */
+  reportEverySeconds?: number;
+}
+
+/** Runs until the duration passes or the signal aborts; returns the totals. */
+export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Window> {
+  const next = mixer(o.mix);
+  const total = emptyWindow();
+  let window = emptyWindow();
+  const inFlight = new Set<Promise<void>>();
+  const started = performance.now();
+  const reportMs = (io.reportEverySeconds ?? 1) * 1000;
+  let lastReport = started;
+  const print = (line: string) => io.write(io.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
+
+  const send = (kind: Kind) => {
+    const list = paths[kind];
+    const path = list[(total.sent + window.sent) % list.length] as string;
+    window.sent++;
+    const t0 = performance.now();
+    const request = fetch(`${o.gateway}${path}`, { signal: AbortSignal.timeout(10_000) })
+      .then(async (response) => {
+        await response.arrayBuffer();
+        return response.status >= 500;
+      })
+      .catch(() => true)
+      .then((failed) => {
+        window.done++;
+        window.byKind[kind]++;
+        if (failed) window.errors++;
+        window.latencies.push(performance.now() - t0);
+      });
+    inFlight.add(request);
+    request.finally(() => inFlight.delete(request));
+  };
+
+  const flush = () => {
+    const now = performance.now();
+    print(statusLine(window, (now - lastReport) / 1000));
+    total.sent += window.sent;
+    total.done += window.done;
+    total.errors += window.errors;
+    for (const k of kinds) total.byKind[k] += window.byKind[k];
+    total.latencies.push(...window.latencies);
+    window = emptyWindow();
+    lastReport = now;
+  };
+
+  // Open loop: request n is due at n / rate seconds, however slow the answers are.
+  const intervalMs = 1000 / o.rate;
+  let due = 0;
+  const end = o.durationMs === undefined ? Number.POSITIVE_INFINITY : started + o.durationMs;
+  while (!io.signal?.aborted) {
+    const now = performance.now();
+    if (now >= end) break;
+    while (started + due * intervalMs <= now) {
+      send(next());
+      due++;
+    }
+    if (now - lastReport >= reportMs) flush();
+    const wait =
+      Math.min(started + due * intervalMs, lastReport + reportMs, end) - performance.now();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, wait)));
+  }
+  await Promise.all(inFlight);
+  flush();
+  if (io.isTTY) io.write("\n");
+  return total;
+}
+
+/** "30s", "5m", "1h" or plain seconds → milliseconds. */
+export function parseDuration(raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) throw new Error(`--duration must look like 30s, 5m or 1h, got "${raw}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * unit;
+}
+
+/** "found=70,not_found=20,invalid=10" → weights (kinds left out get 0). */
+export function parseMix(raw: string): Record<Kind, number> {
+  const mix: Record<Kind, number> = { found: 0, not_found: 0, invalid: 0 };
+  for (const part of raw.split(",")) {
+    const [kind, weight] = part.split("=").map((s) => s.trim());
+    if (!kinds.includes(kind as Kind) || !weight || !/^\d+$/.test(weight)) {
+      throw new Error(`--mix must look like found=70,not_found=20,invalid=10, got "${raw}"`);
+    }
+    mix[kind as Kind] = Number(weight);
+  }
+  if (kinds.every((k) => mix[k] === 0)) throw new Error("--mix needs at least one weight above 0");
+  return mix;
+}
+
+export function parseOptions(argv: string[]): TrafficOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      gateway: { type: "string", default: "http://localhost:8000" },
+      rate: { type: "string", default: "10" },
+      mix: { type: "string", default: "found=70,not_found=20,invalid=10" },
+      duration: { type: "string" },
+    },
+    strict: true,
+  });
+  const rate = Number(values.rate);
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 1000) {
+    throw new Error(`--rate must be requests per second between 0 and 1000, got "${values.rate}"`);
+  }
+  const gateway = values.gateway.replace(/\/+$/, "");
+  if (!URL.canParse(gateway)) throw new Error(`--gateway must be a URL, got "${values.gateway}"`);
+  return {
+    gateway,
+    rate,
+    mix: parseMix(values.mix),
+    durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+  };
+}
+
+if (import.meta.main) {
+  let options: TrafficOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    console.error(
+      "usage: bun run traffic [--gateway URL] [--rate N] [--mix found=70,not_found=20,invalid=10] [--duration 5m]",
+    );
+    process.exit(2);
+  }
+  const stop = new AbortController();
+  process.on("SIGINT", () => stop.abort());
+  process.on("SIGTERM", () => stop.abort());
+  const mix = kinds.map((k) => `${k}=${options.mix[k]}`).join(",");
+  console.log(
+    `traffic: ${options.rate} req/s (${mix}) → ${options.gateway}` +
+      (options.durationMs ? ` for ${options.durationMs / 1000} s` : "; Ctrl-C stops"),
+  );
+  const total = await runTraffic(options, {
+    write: (text) => process.stdout.write(text),
+    isTTY: Boolean(process.stdout.isTTY),
+    signal: stop.signal,
+  });
+  console.log(`traffic: sent ${total.done} requests, ${total.errors} errors (5xx or no answer)`);
+}
