@@ -1,0 +1,18 @@
+import { expect, test } from "bun:test";
+import { createRateLimitedDiagLogger } from "./diag.ts";
+
+test("export failures are reported once per interval, with a count of the rest", async () => {
+  const written: Record<string, unknown>[] = [];
+  const logger = createRateLimitedDiagLogger("svc", 100, (record) => written.push(record));
+  for (let i = 0; i < 50; i++) logger.error("export failed", new Error("ECONNREFUSED"));
+  logger.info("ignored");
+  logger.debug("ignored");
+  expect(written).toEqual([
+    { level: "error", service: "svc", msg: "telemetry: export failed ECONNREFUSED" },
+  ]);
+
+  await Bun.sleep(120);
+  logger.warn("still failing");
+  expect(written).toHaveLength(2);
+  expect(written[1]).toMatchObject({ level: "warn", suppressed_since_last: 49 });
+});
