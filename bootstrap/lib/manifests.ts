@@ -1,0 +1,144 @@
+// Kubernetes objects bootstrap creates itself (everything else comes from git via Argo CD).
+import { GIT_SERVER, GRAFANA_SECRET, ROOT_APP } from "./names.ts";
+import { BootstrapError } from "./run.ts";
+
+type Json = Record<string, unknown>;
+
+/**
+ * The root Application: gitops/root.yaml (committed with placeholder values) with the
+ * repository URL and revision bootstrap detected filled in, both for its own source and
+ * for the app-of-apps chart's values that every child uses.
+ */
+export function rootApplication(committedYaml: string, repoURL: string, revision: string): Json {
+  const app = Bun.YAML.parse(committedYaml) as Json;
+  const spec = app?.spec as Json | undefined;
+  const source = spec?.source as Json | undefined;
+  if (app?.kind !== "Application" || !source) {
+    throw new BootstrapError(
+      `${ROOT_APP.file} is not an Argo CD Application with spec.source`,
+      `restore it: git checkout -- ${ROOT_APP.file}`,
+    );
+  }
+  source.repoURL = repoURL;
+  source.targetRevision = revision;
+  const helm = (source.helm ?? {}) as Json;
+  helm.valuesObject = { ...((helm.valuesObject as Json) ?? {}), repoURL, revision };
+  delete helm.values; // valuesObject is the one place these two values live
+  source.helm = helm;
+  return app;
+}
+
+/** True when every field of `want` is present and equal in `live` (server-added fields ignored). */
+export function isSubset(want: unknown, live: unknown): boolean {
+  if (Array.isArray(want)) {
+    return (
+      Array.isArray(live) &&
+      want.length === live.length &&
+      want.every((item, i) => isSubset(item, live[i]))
+    );
+  }
+  if (want && typeof want === "object") {
+    if (!live || typeof live !== "object") return false;
+    return Object.entries(want).every(([k, v]) => isSubset(v, (live as Json)[k]));
+  }
+  return want === live;
+}
+
+export function grafanaSecret(password: string): Json {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: GRAFANA_SECRET.name,
+      namespace: GRAFANA_SECRET.namespace,
+      labels: { "app.kubernetes.io/managed-by": "bootstrap" },
+    },
+    type: "Opaque",
+    stringData: { "admin-user": "admin", "admin-password": password },
+  };
+}
+
+/** A random password: 24 characters from a URL-safe alphabet (about 143 bits). */
+export function randomPassword(): string {
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+/**
+ * The in-cluster git server (issue 6): Soft Serve over HTTP with anonymous read-write, reachable
+ * only inside the cluster and on localhost:8300 through kind's port mapping. Its repositories
+ * live on a PersistentVolumeClaim (kind's local-path storage), so they last as long as the cluster.
+ */
+export function gitServerObjects(): Json[] {
+  const labels = {
+    "app.kubernetes.io/name": GIT_SERVER.name,
+    "app.kubernetes.io/managed-by": "bootstrap",
+  };
+  const metadata = { name: GIT_SERVER.name, namespace: GIT_SERVER.namespace, labels };
+  return [
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata,
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata,
+      spec: {
+        replicas: 1,
+        strategy: { type: "Recreate" }, // one writer on the volume
+        selector: { matchLabels: { "app.kubernetes.io/name": GIT_SERVER.name } },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: "soft-serve",
+                image: GIT_SERVER.image,
+                env: [
+                  // Anonymous pushes: the port is published on the laptop only, and nothing
+                  // here is secret; no credential to generate, store or leak.
+                  { name: "SOFT_SERVE_ANON_ACCESS", value: "read-write" },
+                  { name: "SOFT_SERVE_HTTP_LISTEN_ADDR", value: `:${GIT_SERVER.httpPort}` },
+                  { name: "SOFT_SERVE_HTTP_PUBLIC_URL", value: GIT_SERVER.hostUrl },
+                  { name: "SOFT_SERVE_STATS_ENABLED", value: "false" },
+                  { name: "SOFT_SERVE_LFS_ENABLED", value: "false" },
+                ],
+                ports: [{ name: "http", containerPort: GIT_SERVER.httpPort }],
+                readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 2 },
+                resources: {
+                  requests: { cpu: "20m", memory: "32Mi" },
+                  limits: { memory: "256Mi" },
+                },
+                volumeMounts: [{ name: "data", mountPath: "/soft-serve" }],
+              },
+            ],
+            volumes: [{ name: "data", persistentVolumeClaim: { claimName: GIT_SERVER.name } }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata,
+      spec: {
+        type: "NodePort",
+        selector: { "app.kubernetes.io/name": GIT_SERVER.name },
+        ports: [
+          {
+            name: "http",
+            port: GIT_SERVER.httpPort,
+            targetPort: "http",
+            nodePort: GIT_SERVER.nodePort,
+          },
+        ],
+      },
+    },
+  ];
+}
+
+export const asList = (items: Json[]): Json => ({ apiVersion: "v1", kind: "List", items });

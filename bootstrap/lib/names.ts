@@ -1,0 +1,35 @@
+// Names shared with the rest of the repository (see the team contract): one place to change them.
+
+export const DEFAULT_CLUSTER = "observability-sandbox";
+export const SERVICES = ["api-gateway", "user-service"] as const;
+export type Service = (typeof SERVICES)[number];
+export const imageRepository = (service: Service) => `sandbox/${service}`;
+
+export const ARGOCD = {
+  release: "argocd",
+  namespace: "argocd",
+  chart: "argo-cd",
+  chartVersion: "10.1.1",
+  repo: "https://argoproj.github.io/argo-helm",
+  valuesFile: "bootstrap/argocd-values.yaml",
+} as const;
+
+export const GRAFANA_SECRET = { name: "grafana-admin", namespace: "monitoring" } as const;
+export const ROOT_APP = { name: "root", namespace: "argocd", file: "gitops/root.yaml" } as const;
+
+/** The in-cluster git server of the local delivery mode (issue 6). */
+export const GIT_SERVER = {
+  name: "git-server",
+  namespace: "argocd",
+  image: "ghcr.io/charmbracelet/soft-serve:v0.11.6",
+  httpPort: 23232,
+  nodePort: 30300,
+  hostUrl: "http://localhost:8300",
+  repoPath: "/observability-sandbox.git",
+  remote: "cluster",
+} as const;
+export const gitServerInClusterUrl = () =>
+  `http://${GIT_SERVER.name}.${GIT_SERVER.namespace}.svc:${GIT_SERVER.httpPort}${GIT_SERVER.repoPath}`;
+export const gitServerHostUrl = () => `${GIT_SERVER.hostUrl}${GIT_SERVER.repoPath}`;
+
+export const kubeContext = (cluster: string) => `kind-${cluster}`;

@@ -1,0 +1,297 @@
+// The plan: which steps to take, with their exact commands, computed from the detected state.
+// Pure (no I/O) so that "what would happen" is testable for every starting point.
+
+import type { Delivery } from "./git.ts";
+import { asList, gitServerObjects, grafanaSecret } from "./manifests.ts";
+import { ARGOCD, GIT_SERVER, GRAFANA_SECRET, gitServerHostUrl, type Service } from "./names.ts";
+import type { Command } from "./run.ts";
+
+export interface DesiredImage {
+  service: Service;
+  ref: string;
+  dockerfile: string;
+}
+
+/** What the stack should look like, from flags, the repository and git. */
+export interface Desired {
+  clusterName: string;
+  context: string;
+  kindConfig: string;
+  images: DesiredImage[];
+  delivery: Delivery;
+  branch?: string;
+  head?: string;
+  rootApp: Record<string, unknown>;
+  /** Used only when the Secret is absent; never printed. */
+  grafanaPassword: string;
+  verify: boolean;
+}
+
+/** What exists now. `undefined` means "could not tell" (e.g. Docker not reachable): act. */
+export interface State {
+  cluster?: boolean;
+  images: Record<string, { built?: boolean; loaded?: boolean }>;
+  argocd?: { deployed: boolean; chart?: string; valuesMatch: boolean };
+  monitoringNamespace?: boolean;
+  grafanaSecret?: boolean;
+  gitServer?: boolean;
+  clusterRemoteUrl?: string;
+  gitServerCommit?: string;
+  rootApp?: "absent" | "differs" | "matches";
+  appsReady?: boolean;
+}
+
+export interface Step {
+  id: string;
+  title: string;
+  /** change: alters the machine or cluster; check: only reads (the wait, verify). */
+  kind: "change" | "check";
+  run: boolean;
+  reason: string;
+  commands: Command[];
+}
+
+const unknown = "state unknown (Docker not reachable)";
+
+export function plan(want: Desired, state: State): Step[] {
+  const ctx = want.context;
+  const steps: Step[] = [];
+  const change = (id: string, title: string, run: boolean, reason: string, commands: Command[]) =>
+    steps.push({ id, title, kind: "change", run, reason, commands: run ? commands : [] });
+
+  change(
+    "cluster",
+    `kind cluster ${want.clusterName}`,
+    state.cluster !== true,
+    state.cluster === true
+      ? "exists"
+      : state.cluster === false
+        ? "does not exist: create it"
+        : unknown,
+    [
+      {
+        argv: [
+          "kind",
+          "create",
+          "cluster",
+          "--name",
+          want.clusterName,
+          "--config",
+          want.kindConfig,
+          "--wait",
+          "120s",
+        ],
+      },
+    ],
+  );
+
+  for (const image of want.images) {
+    const seen = state.images[image.ref] ?? {};
+    const commands: Command[] = [];
+    if (seen.built !== true) {
+      commands.push({
+        argv: ["docker", "build", "--tag", image.ref, "--file", image.dockerfile, "."],
+      });
+    }
+    if (seen.loaded !== true) {
+      commands.push({
+        argv: ["kind", "load", "docker-image", image.ref, "--name", want.clusterName],
+      });
+    }
+    const reason =
+      seen.loaded === true
+        ? "already loaded into the cluster"
+        : seen.built === true
+          ? "built, not loaded into the cluster yet"
+          : seen.built === false
+            ? "not built yet"
+            : unknown;
+    change(`image-${image.service}`, `image ${image.ref}`, commands.length > 0, reason, commands);
+  }
+
+  const argo = state.argocd;
+  const wantedChart = `${ARGOCD.chart}-${ARGOCD.chartVersion}`;
+  const argoCurrent = argo?.deployed && argo.chart === wantedChart && argo.valuesMatch;
+  change(
+    "argocd",
+    `Argo CD (chart ${wantedChart})`,
+    !argoCurrent,
+    argo === undefined
+      ? state.cluster === false
+        ? "not installed"
+        : unknown
+      : !argo.deployed
+        ? "not installed"
+        : argo.chart !== wantedChart
+          ? `installed chart ${argo.chart}: upgrade`
+          : argo.valuesMatch
+            ? `installed, ${ARGOCD.valuesFile} unchanged`
+            : `${ARGOCD.valuesFile} changed: upgrade`,
+    [
+      {
+        argv: [
+          "helm",
+          "upgrade",
+          "--install",
+          ARGOCD.release,
+          ARGOCD.chart,
+          "--repo",
+          ARGOCD.repo,
+          "--version",
+          ARGOCD.chartVersion,
+          "--namespace",
+          ARGOCD.namespace,
+          "--create-namespace",
+          "--values",
+          ARGOCD.valuesFile,
+          "--kube-context",
+          ctx,
+          "--wait",
+          "--timeout",
+          "10m",
+        ],
+      },
+    ],
+  );
+
+  const secretCommands: Command[] = [];
+  if (state.monitoringNamespace !== true) {
+    secretCommands.push({
+      argv: ["kubectl", "--context", ctx, "create", "namespace", GRAFANA_SECRET.namespace],
+    });
+  }
+  // `create`, not `apply`: it refuses to overwrite a Secret that appeared meanwhile.
+  const createSecret = ["kubectl", "--context", ctx, "create", "-f", "-"];
+  secretCommands.push({
+    argv: createSecret,
+    stdin: JSON.stringify(grafanaSecret(want.grafanaPassword)),
+    display: `${createSecret.join(" ")}   # Secret ${GRAFANA_SECRET.namespace}/${GRAFANA_SECRET.name}, random password`,
+  });
+  change(
+    "grafana-secret",
+    `Grafana admin Secret ${GRAFANA_SECRET.namespace}/${GRAFANA_SECRET.name}`,
+    state.grafanaSecret !== true,
+    state.grafanaSecret === true
+      ? "exists (never overwritten)"
+      : state.grafanaSecret === false || state.cluster === false
+        ? "absent: create it with a random password"
+        : unknown,
+    secretCommands,
+  );
+
+  if (want.delivery.mode === "local") {
+    const apply = ["kubectl", "--context", ctx, "apply", "-f", "-"];
+    change(
+      "git-server",
+      `in-cluster git server (${GIT_SERVER.image})`,
+      state.gitServer !== true,
+      state.gitServer === true ? "running" : "not deployed",
+      [
+        {
+          argv: apply,
+          stdin: JSON.stringify(asList(gitServerObjects())),
+          display: `${apply.join(" ")}   # PVC, Deployment, Service ${GIT_SERVER.namespace}/${GIT_SERVER.name}`,
+        },
+        {
+          argv: [
+            "kubectl",
+            "--context",
+            ctx,
+            "rollout",
+            "status",
+            `deployment/${GIT_SERVER.name}`,
+            "--namespace",
+            GIT_SERVER.namespace,
+            "--timeout",
+            "180s",
+          ],
+        },
+      ],
+    );
+    const url = gitServerHostUrl();
+    change(
+      "git-remote",
+      `git remote ${GIT_SERVER.remote} → ${url}`,
+      state.clusterRemoteUrl !== url,
+      state.clusterRemoteUrl === url
+        ? "already added"
+        : state.clusterRemoteUrl
+          ? `points at ${state.clusterRemoteUrl}: repoint it`
+          : "absent: add it",
+      [
+        {
+          argv: state.clusterRemoteUrl
+            ? ["git", "remote", "set-url", GIT_SERVER.remote, url]
+            : ["git", "remote", "add", GIT_SERVER.remote, url],
+        },
+      ],
+    );
+    const branch = want.branch ?? want.delivery.revision;
+    change(
+      "git-push",
+      `push ${branch} to ${GIT_SERVER.remote}`,
+      !want.head || state.gitServerCommit !== want.head,
+      state.gitServerCommit === want.head
+        ? `${GIT_SERVER.remote}/${branch} is at HEAD`
+        : state.gitServerCommit
+          ? `${GIT_SERVER.remote}/${branch} is at ${state.gitServerCommit.slice(0, 12)}: push HEAD`
+          : `${GIT_SERVER.remote} has no ${branch} yet`,
+      [{ argv: ["git", "push", GIT_SERVER.remote, `HEAD:refs/heads/${branch}`] }],
+    );
+  }
+
+  const applyRoot = ["kubectl", "--context", ctx, "apply", "-f", "-"];
+  change(
+    "root-app",
+    `root Application → ${want.delivery.repoURL} @ ${want.delivery.revision}`,
+    state.rootApp !== "matches",
+    state.rootApp === "matches"
+      ? "applied, unchanged"
+      : state.rootApp === "differs"
+        ? "differs from the wanted source: apply"
+        : state.rootApp === "absent" || state.cluster === false
+          ? "absent: apply it"
+          : unknown,
+    [
+      {
+        argv: applyRoot,
+        stdin: JSON.stringify(want.rootApp),
+        display: `${applyRoot.join(" ")}   # gitops/root.yaml with repoURL=${want.delivery.repoURL} revision=${want.delivery.revision}`,
+      },
+    ],
+  );
+
+  steps.push({
+    id: "wait",
+    title: "every Application Synced and Healthy",
+    kind: "check",
+    run: true,
+    reason: state.appsReady ? "all ready now" : "wait, showing progress",
+    commands: [
+      {
+        argv: [
+          "kubectl",
+          "--context",
+          ctx,
+          "get",
+          "applications",
+          "-n",
+          ARGOCD.namespace,
+          "-o",
+          "json",
+        ],
+      },
+    ],
+  });
+  if (want.verify) {
+    steps.push({
+      id: "verify",
+      title: "end-to-end verification",
+      kind: "check",
+      run: true,
+      reason: "bootstrap/verify.ts",
+      commands: [{ argv: ["bun", "bootstrap/verify.ts"] }],
+    });
+  }
+  return steps;
+}

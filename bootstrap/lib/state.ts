@@ -1,0 +1,167 @@
+// Detecting what exists: cluster, images, Argo CD, the Secret, the git server, the root
+// Application. Every question is a read-only tool call; a failed call means "unknown".
+import { allReady, parseApplications } from "./apps.ts";
+import { isSubset } from "./manifests.ts";
+import { ARGOCD, GIT_SERVER, GRAFANA_SECRET, gitServerHostUrl, ROOT_APP } from "./names.ts";
+import type { Desired, State } from "./plan.ts";
+import { exec } from "./run.ts";
+
+export async function detectState(
+  root: string,
+  want: Desired,
+  argocdValues: unknown,
+  dockerReachable: boolean,
+  clusterRemoteUrl: string | undefined,
+): Promise<State> {
+  const state: State = { images: {}, clusterRemoteUrl };
+  if (!dockerReachable) return state;
+  const run = (argv: string[]) => exec({ argv }, { cwd: root });
+  const kubectl = (...args: string[]) => run(["kubectl", "--context", want.context, ...args]);
+
+  const clusters = await run(["kind", "get", "clusters"]);
+  if (clusters.code !== 0) return state;
+  state.cluster = clusters.stdout.split("\n").some((line) => line.trim() === want.clusterName);
+
+  const nodes = state.cluster
+    ? (await run(["kind", "get", "nodes", "--name", want.clusterName])).stdout
+        .split("\n")
+        .map((n) => n.trim())
+        .filter(Boolean)
+    : [];
+  const loadedPerNode = await Promise.all(nodes.map((node) => imagesOnNode(root, node)));
+  await Promise.all(
+    want.images.map(async (image) => {
+      const inspect = await run(["docker", "image", "inspect", "--format", "{{.Id}}", image.ref]);
+      const loaded = state.cluster
+        ? loadedPerNode.length > 0 &&
+          loadedPerNode.every((tags) => tags?.has(`docker.io/${image.ref}`) === true)
+        : false;
+      state.images[image.ref] = { built: inspect.code === 0, loaded };
+    }),
+  );
+  if (!state.cluster) {
+    state.argocd = { deployed: false, valuesMatch: false };
+    state.monitoringNamespace = false;
+    state.grafanaSecret = false;
+    state.gitServer = false;
+    state.rootApp = "absent";
+    state.appsReady = false;
+    return state;
+  }
+
+  const [releases, namespace, secret, gitServer, rootApp, apps] = await Promise.all([
+    run([
+      "helm",
+      "list",
+      "--kube-context",
+      want.context,
+      "--namespace",
+      ARGOCD.namespace,
+      "--output",
+      "json",
+    ]),
+    kubectl("get", "namespace", GRAFANA_SECRET.namespace, "--ignore-not-found", "-o", "name"),
+    kubectl(
+      "get",
+      "secret",
+      GRAFANA_SECRET.name,
+      "-n",
+      GRAFANA_SECRET.namespace,
+      "--ignore-not-found",
+      "-o",
+      "name",
+    ),
+    kubectl(
+      "get",
+      "deployment",
+      GIT_SERVER.name,
+      "-n",
+      GIT_SERVER.namespace,
+      "--ignore-not-found",
+      "-o",
+      "json",
+    ),
+    kubectl(
+      "get",
+      "applications.argoproj.io",
+      ROOT_APP.name,
+      "-n",
+      ROOT_APP.namespace,
+      "--ignore-not-found",
+      "-o",
+      "json",
+    ),
+    kubectl("get", "applications.argoproj.io", "-n", ARGOCD.namespace, "-o", "json"),
+  ]);
+
+  if (releases.code === 0) {
+    const list = JSON.parse(releases.stdout || "[]") as {
+      name: string;
+      status: string;
+      chart: string;
+    }[];
+    const release = list.find((r) => r.name === ARGOCD.release);
+    if (release?.status !== "deployed") {
+      state.argocd = { deployed: false, chart: release?.chart, valuesMatch: false };
+    } else {
+      const values = await run([
+        "helm",
+        "get",
+        "values",
+        ARGOCD.release,
+        "--kube-context",
+        want.context,
+        "--namespace",
+        ARGOCD.namespace,
+        "--output",
+        "json",
+      ]);
+      const live = values.code === 0 ? JSON.parse(values.stdout || "null") : undefined;
+      state.argocd = {
+        deployed: true,
+        chart: release.chart,
+        valuesMatch: live !== undefined && Bun.deepEquals(live ?? {}, argocdValues ?? {}),
+      };
+    }
+  }
+  if (namespace.code === 0) state.monitoringNamespace = namespace.stdout.trim() !== "";
+  if (secret.code === 0) state.grafanaSecret = secret.stdout.trim() !== "";
+  if (gitServer.code === 0) {
+    const deployment = gitServer.stdout.trim() ? JSON.parse(gitServer.stdout) : undefined;
+    state.gitServer =
+      deployment?.spec?.template?.spec?.containers?.[0]?.image === GIT_SERVER.image &&
+      (deployment?.status?.readyReplicas ?? 0) > 0;
+  }
+  if (state.gitServer && want.delivery.mode === "local") {
+    const branch = want.branch ?? want.delivery.revision;
+    const remote = await exec(
+      { argv: ["git", "ls-remote", gitServerHostUrl(), `refs/heads/${branch}`] },
+      { cwd: root, timeoutMs: 10_000, env: { GIT_TERMINAL_PROMPT: "0" } },
+    );
+    if (remote.code === 0)
+      state.gitServerCommit = remote.stdout.split("\t")[0]?.trim() || undefined;
+  }
+  if (rootApp.code === 0) {
+    const live = rootApp.stdout.trim() ? JSON.parse(rootApp.stdout) : undefined;
+    state.rootApp = !live
+      ? "absent"
+      : isSubset((want.rootApp as { spec: unknown }).spec, live.spec)
+        ? "matches"
+        : "differs";
+  } else if (/doesn't have a resource type|no matches for kind/.test(rootApp.stderr)) {
+    state.rootApp = "absent"; // Argo CD's CRDs are not installed yet
+  }
+  if (apps.code === 0) state.appsReady = allReady(parseApplications(apps.stdout), ROOT_APP.name);
+  return state;
+}
+
+/** Image references in a kind node's containerd (`crictl images -o json`), or undefined. */
+async function imagesOnNode(root: string, node: string): Promise<Set<string> | undefined> {
+  const listed = await exec(
+    { argv: ["docker", "exec", node, "crictl", "images", "-o", "json"] },
+    { cwd: root },
+  );
+  if (listed.code !== 0) return undefined;
+  const parsed = JSON.parse(listed.stdout) as { images?: { repoTags?: string[] }[] };
+  return new Set((parsed.images ?? []).flatMap((image) => image.repoTags ?? []));
+}

@@ -1,0 +1,423 @@
+// Stand-ins for docker, kind, kubectl and helm used by the bootstrap tests: each call is
+// recorded (FAKE_LOG, one JSON argv per line) and answered in the real tool's output format
+// from a JSON state file (FAKE_STATE) that the calls also change, like the real cluster would.
+// Usage (from a shim on PATH): bun fake-tools.ts <tool> <args...>
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export interface FakeState {
+  dockerInstalled: boolean;
+  dockerRunning: boolean;
+  versions: { docker: string; kind: string; kubectl: string; helm: string };
+  clusters: string[];
+  images: string[];
+  loaded: string[];
+  helmRelease?: { chart: string; status: string; values: unknown };
+  namespaces: string[];
+  secrets: string[];
+  deployments: Record<string, { image: string }>;
+  rootApp?: Record<string, unknown>;
+  /** Polls of `get applications` since the root Application was applied. */
+  polls: number;
+  /** An Application that never becomes healthy (the timeout scenario). */
+  degradedApp?: string;
+  /** Where the in-cluster git server keeps repositories (a bare repo dir per path). */
+  gitServerDir?: string;
+}
+
+export const CHILD_APPS = [
+  "alerts",
+  "api-gateway",
+  "dashboards",
+  "kube-prometheus-stack",
+  "loki",
+  "otel-collector",
+  "tempo",
+  "user-service",
+];
+
+export function freshState(overrides: Partial<FakeState> = {}): FakeState {
+  return {
+    dockerInstalled: true,
+    dockerRunning: true,
+    versions: { docker: "28.2.2", kind: "0.30.0", kubectl: "1.34.1", helm: "4.1.4" },
+    clusters: [],
+    images: [],
+    loaded: [],
+    namespaces: ["default", "kube-system"],
+    secrets: [],
+    deployments: {},
+    polls: 0,
+    ...overrides,
+  };
+}
+
+type Answer = { out?: string; err?: string; code?: number };
+const DAEMON_DOWN =
+  "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?";
+
+function flag(args: string[], ...names: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? "";
+    for (const name of names) {
+      if (a === name) return args[i + 1];
+      if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+    }
+  }
+  return undefined;
+}
+
+function docker(s: FakeState, args: string[]): Answer {
+  const [cmd, sub] = args;
+  if (cmd === "version") {
+    return s.dockerRunning
+      ? { out: `${s.versions.docker}\n` }
+      : { out: `${s.versions.docker}\n`, err: `${DAEMON_DOWN}\n`, code: 1 };
+  }
+  if (!s.dockerRunning) return { err: `${DAEMON_DOWN}\n`, code: 1 };
+  if (cmd === "info") return { out: `${s.versions.docker}\n` };
+  if (cmd === "image" && sub === "inspect") {
+    const ref = args.at(-1) ?? "";
+    return s.images.includes(ref)
+      ? { out: `sha256:${Bun.hash(ref).toString(16).padStart(16, "0")}\n` }
+      : { out: "\n", err: `Error response from daemon: No such image: ${ref}\n`, code: 1 };
+  }
+  if (cmd === "build") {
+    const ref = flag(args, "--tag", "-t") ?? "";
+    s.images.push(ref);
+    return {
+      err: `#0 building with "default" instance using docker driver\n#12 naming to docker.io/${ref} done\n`,
+    };
+  }
+  if (cmd === "exec" && args.includes("crictl")) {
+    const node = args[1] ?? "";
+    if (!s.clusters.some((c) => node === `${c}-control-plane`)) {
+      return { err: `Error response from daemon: No such container: ${node}\n`, code: 1 };
+    }
+    const images = s.loaded.map((tag, i) => ({
+      id: `sha256:${i}`,
+      repoTags: [tag],
+      repoDigests: [],
+      size: "52428800",
+      uid: null,
+      username: "",
+      spec: null,
+      pinned: false,
+    }));
+    return { out: `${JSON.stringify({ images }, null, 2)}\n` };
+  }
+  return { err: `fake docker: unsupported ${args.join(" ")}\n`, code: 2 };
+}
+
+function kind(s: FakeState, args: string[]): Answer {
+  const name = flag(args, "--name") ?? "kind";
+  const [cmd, what] = args;
+  if (cmd === "version") return { out: `kind v${s.versions.kind} go1.24.6 linux/amd64\n` };
+  if (!s.dockerRunning) {
+    return {
+      err: `ERROR: failed to list clusters: command "docker ps -a" failed: ${DAEMON_DOWN}\n`,
+      code: 1,
+    };
+  }
+  if (cmd === "get" && what === "clusters") {
+    return s.clusters.length
+      ? { out: `${s.clusters.join("\n")}\n` }
+      : { err: "No kind clusters found.\n" };
+  }
+  if (cmd === "get" && what === "nodes") {
+    return s.clusters.includes(name)
+      ? { out: `${name}-control-plane\n` }
+      : { err: `No kind nodes found for cluster "${name}".\n` };
+  }
+  if (cmd === "create" && what === "cluster") {
+    if (s.clusters.includes(name)) {
+      return {
+        err: `ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${name}"\n`,
+        code: 1,
+      };
+    }
+    s.clusters.push(name);
+    return {
+      err: `Creating cluster "${name}" ...\n ✓ Ensuring node image (kindest/node:v1.34.0) 🖼\nSet kubectl context to "kind-${name}"\n`,
+    };
+  }
+  if (cmd === "load" && what === "docker-image") {
+    const ref = args[2] ?? "";
+    if (!s.images.includes(ref)) {
+      return { err: `ERROR: image: "${ref}" not present locally\n`, code: 1 };
+    }
+    s.loaded.push(`docker.io/${ref}`);
+    return {
+      err: `Image: "${ref}" with ID "sha256:1" not yet present on node "${name}-control-plane", loading...\n`,
+    };
+  }
+  if (cmd === "delete" && what === "cluster") {
+    s.clusters = s.clusters.filter((c) => c !== name);
+    s.loaded = [];
+    return { err: `Deleting cluster "${name}" ...\nDeleted nodes: ["${name}-control-plane"]\n` };
+  }
+  return { err: `fake kind: unsupported ${args.join(" ")}\n`, code: 2 };
+}
+
+function contextError(s: FakeState, context: string | undefined): Answer | undefined {
+  const cluster = context?.replace(/^kind-/, "");
+  if (!cluster || !s.clusters.includes(cluster) || !s.dockerRunning) {
+    return { err: `error: context "${context}" does not exist\n`, code: 1 };
+  }
+  return undefined;
+}
+
+function application(name: string, s: FakeState): Record<string, unknown> {
+  const degraded = name === s.degradedApp;
+  const phase = s.polls <= 1 ? "missing" : s.polls === 2 ? "progressing" : "done";
+  const sync = phase === "missing" ? "OutOfSync" : "Synced";
+  const health =
+    degraded && phase === "done"
+      ? "Degraded"
+      : phase === "missing"
+        ? "Missing"
+        : phase === "progressing"
+          ? "Progressing"
+          : "Healthy";
+  const resources =
+    name === "root"
+      ? CHILD_APPS.map((child) => ({
+          group: "argoproj.io",
+          version: "v1alpha1",
+          kind: "Application",
+          namespace: "argocd",
+          name: child,
+          status: "Synced",
+          health: { status: child === s.degradedApp && phase === "done" ? "Degraded" : health },
+        }))
+      : [
+          {
+            group: "apps",
+            version: "v1",
+            kind: "Deployment",
+            namespace: name === "api-gateway" || name === "user-service" ? "apps" : "monitoring",
+            name,
+            status: sync,
+            health:
+              degraded && phase === "done"
+                ? {
+                    status: "Degraded",
+                    message: `Deployment "${name}" exceeded its progress deadline`,
+                  }
+                : { status: health },
+          },
+        ];
+  const rootDegraded = name === "root" && s.degradedApp && phase === "done";
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Application",
+    metadata: { name, namespace: "argocd" },
+    spec: name === "root" ? (s.rootApp?.spec ?? {}) : { project: "default" },
+    status: {
+      sync: { status: sync, revision: "0123456789abcdef0123456789abcdef01234567" },
+      health: { status: rootDegraded ? "Degraded" : health },
+      operationState: {
+        phase: phase === "missing" ? "Running" : "Succeeded",
+        message: "successfully synced (all tasks run)",
+      },
+      resources,
+    },
+  };
+}
+
+async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Answer> {
+  if (args[0] === "version") {
+    return {
+      out: `${JSON.stringify({ clientVersion: { major: "1", minor: s.versions.kubectl.split(".")[1], gitVersion: `v${s.versions.kubectl}`, platform: "linux/amd64" }, kustomizeVersion: "v5.7.1" }, null, 2)}\n`,
+    };
+  }
+  const context = flag(args, "--context");
+  const bad = contextError(s, context);
+  if (bad) return bad;
+  const rest = args.filter((_, i) => args[i] !== "--context" && args[i - 1] !== "--context");
+  const ns = flag(rest, "-n", "--namespace") ?? "default";
+  const [verb, kindName, name] = rest;
+  const argoInstalled = s.helmRelease?.status === "deployed";
+  if (verb === "get" && kindName === "namespace") {
+    return { out: s.namespaces.includes(name ?? "") ? `namespace/${name}\n` : "" };
+  }
+  if (verb === "get" && kindName === "secret") {
+    return { out: s.secrets.includes(`${ns}/${name}`) ? `secret/${name}\n` : "" };
+  }
+  if (verb === "get" && kindName === "deployment") {
+    const d = s.deployments[`${ns}/${name}`];
+    if (!d) return { out: "" };
+    return {
+      out: JSON.stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name, namespace: ns },
+        spec: { template: { spec: { containers: [{ name: "soft-serve", image: d.image }] } } },
+        status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 },
+      }),
+    };
+  }
+  if (verb === "get" && kindName?.startsWith("application")) {
+    if (!argoInstalled) {
+      return {
+        err: `error: the server doesn't have a resource type "${kindName.split(".")[0]}"\n`,
+        code: 1,
+      };
+    }
+    if (name && name !== "-n" && !name.startsWith("-")) {
+      return { out: name === "root" && s.rootApp ? JSON.stringify(application("root", s)) : "" };
+    }
+    if (!s.rootApp) return { out: JSON.stringify({ apiVersion: "v1", kind: "List", items: [] }) };
+    s.polls++;
+    const names = ["root", ...(s.polls >= 1 ? CHILD_APPS : [])];
+    return {
+      out: JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: names.map((n) => application(n, s)),
+      }),
+    };
+  }
+  if (verb === "create" && kindName === "namespace") {
+    if (s.namespaces.includes(name ?? "")) {
+      return {
+        err: `Error from server (AlreadyExists): namespaces "${name}" already exists\n`,
+        code: 1,
+      };
+    }
+    s.namespaces.push(name ?? "");
+    return { out: `namespace/${name} created\n` };
+  }
+  if ((verb === "create" || verb === "apply") && flag(rest, "-f") === "-") {
+    const doc = JSON.parse(stdin) as {
+      kind: string;
+      metadata: { name: string; namespace?: string };
+      items?: (typeof doc)[];
+    };
+    const objects = doc.kind === "List" ? (doc.items ?? []) : [doc];
+    const out: string[] = [];
+    for (const o of objects) {
+      const key = `${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
+      if (o.kind === "Secret") {
+        if (verb === "create" && s.secrets.includes(key)) {
+          return {
+            err: `Error from server (AlreadyExists): secrets "${o.metadata.name}" already exists\n`,
+            code: 1,
+          };
+        }
+        if (!s.namespaces.includes(o.metadata.namespace ?? "")) {
+          return {
+            err: `Error from server (NotFound): namespaces "${o.metadata.namespace}" not found\n`,
+            code: 1,
+          };
+        }
+        s.secrets.push(key);
+      } else if (o.kind === "Application") {
+        if (!argoInstalled) {
+          return {
+            err: `error: resource mapping not found for name: "${o.metadata.name}": no matches for kind "Application" in version "argoproj.io/v1alpha1"\n`,
+            code: 1,
+          };
+        }
+        s.rootApp = o as unknown as Record<string, unknown>;
+        s.polls = 0;
+      } else if (o.kind === "Deployment") {
+        const spec = (
+          o as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }
+        ).spec;
+        s.deployments[key] = { image: spec.template.spec.containers[0]?.image ?? "" };
+        // The server starts with no repositories; Soft Serve creates one on the first push,
+        // which a bare repository stands in for.
+        if (s.gitServerDir && !existsSync(s.gitServerDir)) {
+          mkdirSync(s.gitServerDir, { recursive: true });
+          Bun.spawnSync(["git", "init", "-q", "--bare", s.gitServerDir]);
+        }
+      }
+      out.push(
+        `${o.kind.toLowerCase()}/${o.metadata.name} ${verb === "create" ? "created" : "configured"}`,
+      );
+    }
+    return { out: `${out.join("\n")}\n` };
+  }
+  if (verb === "rollout" && kindName === "status") {
+    return { out: `deployment "${name?.split("/")[1]}" successfully rolled out\n` };
+  }
+  return { err: `fake kubectl: unsupported ${args.join(" ")}\n`, code: 2 };
+}
+
+async function helm(s: FakeState, args: string[], cwd: string): Promise<Answer> {
+  if (args[0] === "version") return { out: `v${s.versions.helm}+g05fa379\n` };
+  const bad = contextError(s, flag(args, "--kube-context"));
+  if (bad) return { err: `Error: Kubernetes cluster unreachable: ${bad.err}`, code: 1 };
+  if (args[0] === "list") {
+    const r = s.helmRelease;
+    return {
+      out: `${JSON.stringify(r ? [{ name: "argocd", namespace: "argocd", revision: "1", updated: "2026-11-25 19:40:00.123456 +0000 UTC", status: r.status, chart: r.chart, app_version: "v3.4.4" }] : [])}\n`,
+    };
+  }
+  if (args[0] === "get" && args[1] === "values") {
+    return s.helmRelease
+      ? { out: `${JSON.stringify(s.helmRelease.values)}\n` }
+      : { err: "Error: release: not found\n", code: 1 };
+  }
+  if (args[0] === "upgrade" && args.includes("--install")) {
+    const valuesPath = flag(args, "--values", "-f") ?? "";
+    const values = Bun.YAML.parse(readFileSync(resolve(cwd, valuesPath), "utf8"));
+    const installing = !s.helmRelease;
+    s.helmRelease = { chart: `argo-cd-${flag(args, "--version")}`, status: "deployed", values };
+    s.namespaces.push("argocd");
+    return {
+      out: `${installing ? 'Release "argocd" does not exist. Installing it now.\n' : ""}NAME: argocd\nLAST DEPLOYED: Wed Nov 25 19:40:00 2026\nNAMESPACE: argocd\nSTATUS: deployed\nREVISION: 1\n`,
+    };
+  }
+  return { err: `fake helm: unsupported ${args.join(" ")}\n`, code: 2 };
+}
+
+if (import.meta.main) {
+  const [tool = "", ...args] = Bun.argv.slice(2);
+  const statePath = process.env.FAKE_STATE ?? "";
+  appendFileSync(process.env.FAKE_LOG ?? "/dev/null", `${JSON.stringify([tool, ...args])}\n`);
+  const before = readFileSync(statePath, "utf8");
+  const state = JSON.parse(before) as FakeState;
+  const needsStdin = tool === "kubectl" && args.includes("-f");
+  const stdin = needsStdin ? await Bun.stdin.text() : "";
+  const answer: Answer =
+    tool === "docker"
+      ? docker(state, args)
+      : tool === "kind"
+        ? kind(state, args)
+        : tool === "kubectl"
+          ? await kubectl(state, args, stdin)
+          : await helm(state, args, process.cwd());
+  // Only calls that change something write: read-only calls run concurrently.
+  const after = JSON.stringify(state, null, 2);
+  if (after !== JSON.stringify(JSON.parse(before), null, 2)) writeFileSync(statePath, after);
+  if (answer.out) process.stdout.write(answer.out);
+  if (answer.err) process.stderr.write(answer.err);
+  process.exit(answer.code ?? 0);
+}
+
+/** Writes executable shims for the tools into `dir`; the omitted ones stay missing. */
+export function writeShims(
+  dir: string,
+  tools: string[] = ["docker", "kind", "kubectl", "helm"],
+): void {
+  mkdirSync(dir, { recursive: true });
+  const bun = process.execPath;
+  for (const tool of tools) {
+    const path = join(dir, tool);
+    writeFileSync(path, `#!/bin/sh\nexec "${bun}" "${import.meta.path}" ${tool} "$@"\n`);
+    Bun.spawnSync(["chmod", "+x", path]);
+  }
+}
+
+export const readState = (path: string) => JSON.parse(readFileSync(path, "utf8")) as FakeState;
+export const writeState = (path: string, state: FakeState) =>
+  writeFileSync(path, JSON.stringify(state, null, 2));
+export const readCalls = (path: string): string[][] =>
+  existsSync(path)
+    ? readFileSync(path, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];

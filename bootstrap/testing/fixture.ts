@@ -1,0 +1,239 @@
+// A throw-away clone of the project for running the real bootstrap scripts against stand-in
+// tools: bootstrap's own code, minimal services, gitops/root.yaml in the contract's shape,
+// a git history, and a "GitHub" that is a local bare repository (git's url.insteadOf).
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { contentTag, valuesFile } from "../lib/image-tag.ts";
+import { SERVICES } from "../lib/names.ts";
+import {
+  type FakeState,
+  freshState,
+  readCalls,
+  readState,
+  writeShims,
+  writeState,
+} from "./fake-tools.ts";
+
+const BOOTSTRAP = join(import.meta.dir, "..");
+
+export const ROOT_YAML = `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: root
+  namespace: argocd
+  finalizers: [resources-finalizer.argocd.argoproj.io]
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/your-user/observability-sandbox.git
+    targetRevision: main
+    path: gitops/apps
+    helm:
+      valuesObject:
+        repoURL: https://github.com/your-user/observability-sandbox.git
+        revision: main
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: argocd
+  syncPolicy:
+    automated: { prune: true, selfHeal: true }
+`;
+
+export interface Fixture {
+  dir: string;
+  repo: string;
+  bin: string;
+  statePath: string;
+  logPath: string;
+  /** Directory standing in for https://github.com/ (bare repositories). */
+  github: string;
+  gitServer: string;
+  env: Record<string, string>;
+  state(): FakeState;
+  setState(patch: Partial<FakeState>): void;
+  calls(): string[][];
+  git(...args: string[]): Promise<string>;
+  run(script: string, args?: string[], extraEnv?: Record<string, string>): Promise<RunResult>;
+  cleanup(): void;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface FixtureOptions {
+  tools?: string[];
+  /** origin URL; undefined for no remote. Default: ssh URL of a readable, pushable repo. */
+  origin?: string | null;
+  /** Create the "GitHub" bare repo behind origin (default true). */
+  publishOrigin?: boolean;
+  state?: Partial<FakeState>;
+}
+
+export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), "bootstrap-test-"));
+  const repo = join(dir, "repo");
+  const bin = join(dir, "bin");
+  const github = join(dir, "github");
+  const gitServer = join(dir, "git-server");
+  const statePath = join(dir, "state.json");
+  const logPath = join(dir, "calls.log");
+
+  // bootstrap's code, without tests and without verify.ts (another helper's; tested there).
+  mkdirSync(join(repo, "bootstrap"), { recursive: true });
+  cpSync(join(BOOTSTRAP, "lib"), join(repo, "bootstrap", "lib"), {
+    recursive: true,
+    filter: (src) => !src.endsWith(".test.ts"),
+  });
+  for (const file of readdirSync(BOOTSTRAP)) {
+    if (/^(up|down|status|release)\.ts$|^argocd-values\.yaml$/.test(file)) {
+      cpSync(join(BOOTSTRAP, file), join(repo, "bootstrap", file));
+    }
+  }
+  const write = (path: string, text: string) => {
+    mkdirSync(join(repo, path, ".."), { recursive: true });
+    writeFileSync(join(repo, path), text);
+  };
+  write(
+    "kind-config.yaml",
+    "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n  - role: control-plane\n",
+  );
+  write("package.json", '{ "name": "fixture", "private": true }\n');
+  write("bun.lock", "{}\n");
+  write("apps/telemetry/index.ts", "export const telemetry = 1;\n");
+  write("gitops/root.yaml", ROOT_YAML);
+  for (const service of SERVICES) {
+    write(`apps/${service}/index.ts`, `console.log("${service}");\n`);
+    write(`apps/${service}/Dockerfile`, "FROM oven/bun:1.4.5\n");
+  }
+
+  // Real bun and git, nothing else: the stand-ins are the only docker/kind/kubectl/helm.
+  const base = join(dir, "base-bin");
+  mkdirSync(base);
+  for (const tool of ["bun", "git"]) {
+    const real = Bun.which(tool);
+    if (real) symlinkSync(real, join(base, tool));
+  }
+  writeShims(bin, options.tools);
+  writeState(
+    statePath,
+    freshState({ gitServerDir: join(gitServer, "observability-sandbox.git"), ...options.state }),
+  );
+
+  const env: Record<string, string> = {
+    PATH: `${bin}:${base}`,
+    HOME: dir,
+    FAKE_STATE: statePath,
+    FAKE_LOG: logPath,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "Test",
+    GIT_AUTHOR_EMAIL: "test@example.com",
+    GIT_COMMITTER_NAME: "Test",
+    GIT_COMMITTER_EMAIL: "test@example.com",
+    // "GitHub" and the in-cluster git server are local bare repositories.
+    GIT_CONFIG_COUNT: "3",
+    GIT_CONFIG_KEY_0: `url.${github}/.insteadOf`,
+    GIT_CONFIG_VALUE_0: "https://github.com/",
+    GIT_CONFIG_KEY_1: `url.${github}/.insteadOf`,
+    GIT_CONFIG_VALUE_1: "git@github.com:",
+    GIT_CONFIG_KEY_2: `url.${gitServer}/.insteadOf`,
+    GIT_CONFIG_VALUE_2: "http://localhost:8300/",
+    NO_COLOR: "1",
+  };
+  const git = async (...args: string[]) => {
+    const p = Bun.spawn(["git", ...args], {
+      cwd: repo,
+      env: { ...env, PATH: base },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    if (code !== 0) throw new Error(`git ${args.join(" ")}: ${err}`);
+    return out.trim();
+  };
+
+  await git("init", "-q", "-b", "main");
+  await git("add", "-A");
+  await git("commit", "-q", "-m", "services");
+  for (const service of SERVICES) {
+    write(
+      valuesFile(service),
+      `image:\n  repository: sandbox/${service}\n  tag: "${await contentTag(repo, service)}"\n  pullPolicy: IfNotPresent\n`,
+    );
+  }
+  await git("add", "-A");
+  await git("commit", "-q", "-m", "release tags");
+
+  const origin = options.origin === undefined ? "git@github.com:user/sandbox.git" : options.origin;
+  if (origin) {
+    await git("remote", "add", "origin", origin);
+    if (options.publishOrigin !== false) {
+      mkdirSync(github);
+      const bare = join(github, "user", "sandbox.git");
+      Bun.spawnSync(["git", "init", "-q", "--bare", bare]);
+      await git("push", "-q", "origin", "main");
+    }
+  }
+
+  const fixture: Fixture = {
+    dir,
+    repo,
+    bin,
+    statePath,
+    logPath,
+    github,
+    gitServer,
+    env,
+    state: () => readState(statePath),
+    setState: (patch) => writeState(statePath, { ...readState(statePath), ...patch }),
+    calls: () => readCalls(logPath),
+    git,
+    async run(script, args = [], extraEnv = {}) {
+      const started = performance.now();
+      const p = Bun.spawn([process.execPath, join(repo, "bootstrap", script), ...args], {
+        cwd: repo,
+        env: { ...env, ...extraEnv },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
+      return { code, stdout, stderr, ms: performance.now() - started };
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  return fixture;
+}
+
+/** Calls that change something (as opposed to the read-only questions bootstrap asks). */
+export function changingCalls(calls: string[][]): string[][] {
+  return calls.filter(([tool, ...args]) => {
+    const line = args.join(" ");
+    if (tool === "docker") return args[0] === "build";
+    if (tool === "kind") return /^(create|load|delete) /.test(line);
+    if (tool === "helm")
+      return args[0] === "upgrade" || args[0] === "install" || args[0] === "uninstall";
+    if (tool === "kubectl") return /(^| )(create|apply|delete|patch|replace) /.test(line);
+    return false;
+  });
+}
