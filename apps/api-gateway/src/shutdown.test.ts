@@ -59,7 +59,7 @@ test("SIGTERM finishes the in-flight request, flushes its telemetry and exits 0"
   expect(codes).toEqual([0, 0]);
   expect(elapsed).toBeLessThan(3000);
   // New connections are refused once it has stopped.
-  expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+  await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
 
   const spans = receiver.spans.filter((span) => span.traceId === traceId);
   expect(spans.map((span) => span.name).sort()).toEqual([
