@@ -274,7 +274,7 @@ export function plan(want: Desired, state: State): Step[] {
           "--context",
           ctx,
           "get",
-          "applications",
+          "applications.argoproj.io",
           "-n",
           ARGOCD.namespace,
           "-o",

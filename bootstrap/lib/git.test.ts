@@ -1,0 +1,133 @@
+import { describe, expect, test } from "bun:test";
+import { chooseDelivery, type GitFacts, toHttpsUrl } from "./git.ts";
+
+describe("toHttpsUrl", () => {
+  test.each([
+    [
+      "git@github.com:user/observability-sandbox.git",
+      "https://github.com/user/observability-sandbox.git",
+    ],
+    ["ssh://git@github.com/user/repo.git", "https://github.com/user/repo.git"],
+    [
+      "ssh://git@gitlab.example.com:2222/group/repo.git",
+      "https://gitlab.example.com/group/repo.git",
+    ],
+    ["https://github.com/user/repo.git", "https://github.com/user/repo.git"],
+    ["http://localhost:8300/repo.git", "http://localhost:8300/repo.git"],
+  ])("%s → %s", (from, to) => expect(toHttpsUrl(from)).toBe(to));
+
+  test("local paths and file URLs are nothing the cluster can reach", () => {
+    expect(toHttpsUrl("/home/me/repo")).toBeUndefined();
+    expect(toHttpsUrl("file:///home/me/repo")).toBeUndefined();
+  });
+});
+
+const HEAD = "a".repeat(40);
+const facts: GitFacts = {
+  isRepo: true,
+  branch: "main",
+  head: HEAD,
+  dirty: [],
+  remoteName: "origin",
+  remoteUrl: "git@github.com:user/repo.git",
+};
+const good = { readable: true, pushable: true, branchCommit: HEAD };
+const flags = { localGit: false };
+
+describe("chooseDelivery", () => {
+  test("a readable, pushable remote: Argo CD reads it over https at the current branch", () => {
+    const d = chooseDelivery({ facts, flags, probe: good });
+    expect(d.problems).toEqual([]);
+    expect(d.delivery).toMatchObject({
+      mode: "remote",
+      repoURL: "https://github.com/user/repo.git",
+      revision: "main",
+    });
+  });
+
+  test("not readable anonymously (private repo): the in-cluster git server, saying why", () => {
+    const d = chooseDelivery({
+      facts,
+      flags,
+      probe: { readable: false, pushable: false, detail: "not found" },
+    });
+    expect(d.delivery?.mode).toBe("local");
+    expect(d.delivery?.repoURL).toBe(
+      "http://git-server.argocd.svc:23232/observability-sandbox.git",
+    );
+    expect(d.delivery?.why).toContain("cannot read https://github.com/user/repo.git");
+  });
+
+  test("readable but not pushable (a clone of someone else's repo): local", () => {
+    const d = chooseDelivery({
+      facts,
+      flags,
+      probe: { readable: true, pushable: false, detail: "denied" },
+    });
+    expect(d.delivery?.mode).toBe("local");
+    expect(d.delivery?.why).toContain("cannot push to origin");
+  });
+
+  test("no remote at all: local", () => {
+    const d = chooseDelivery({
+      facts: { ...facts, remoteName: undefined, remoteUrl: undefined },
+      flags,
+    });
+    expect(d.delivery?.mode).toBe("local");
+    expect(d.problems).toEqual([]);
+  });
+
+  test("--local-git wins over a good remote", () => {
+    const d = chooseDelivery({ facts, flags: { localGit: true }, probe: good });
+    expect(d.delivery?.mode).toBe("local");
+  });
+
+  test("--repo and --revision override; an unreadable --repo is a problem with a fix", () => {
+    const ok = chooseDelivery({
+      facts,
+      flags: { localGit: false, repo: "git@github.com:me/fork.git", revision: "demo" },
+      probe: { ...good, branchCommit: HEAD },
+    });
+    expect(ok.delivery).toMatchObject({
+      mode: "remote",
+      repoURL: "https://github.com/me/fork.git",
+      revision: "demo",
+    });
+    const bad = chooseDelivery({
+      facts,
+      flags: { localGit: false, repo: "https://github.com/me/private.git" },
+      probe: { readable: false, pushable: false, detail: "Authentication failed" },
+    });
+    expect(bad.problems[0]?.problem).toContain("cannot read https://github.com/me/private.git");
+    expect(bad.problems[0]?.fix).toContain("--local-git");
+  });
+
+  test("detached HEAD without --revision is a problem; with --revision it is fine", () => {
+    const detached = { ...facts, branch: undefined };
+    const d = chooseDelivery({ facts: detached, flags, probe: good });
+    expect(d.problems[0]?.problem).toContain("HEAD is detached");
+    expect(d.problems[0]?.fix).toContain("--revision");
+    const pinned = chooseDelivery({
+      facts: detached,
+      flags: { localGit: false, revision: "main" },
+      probe: good,
+    });
+    expect(pinned.problems).toEqual([]);
+  });
+
+  test("dirty tree and unpushed commits are warnings naming the fix", () => {
+    const d = chooseDelivery({
+      facts: { ...facts, dirty: ["apps/api-gateway/src/index.ts"] },
+      flags,
+      probe: { ...good, branchCommit: "b".repeat(40) },
+    });
+    expect(d.problems).toEqual([]);
+    expect(d.warnings.join("\n")).toContain("uncommitted changes (apps/api-gateway/src/index.ts)");
+    expect(d.warnings.join("\n")).toContain("git push origin main");
+  });
+
+  test("the remote lacks the branch: a problem with the push command", () => {
+    const d = chooseDelivery({ facts, flags, probe: { readable: true, pushable: true } });
+    expect(d.problems[0]?.fix).toBe("push it: git push -u origin main");
+  });
+});

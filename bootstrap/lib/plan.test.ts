@@ -1,0 +1,175 @@
+import { describe, expect, test } from "bun:test";
+import { gitServerInClusterUrl } from "./names.ts";
+import { type Desired, plan, type State, type Step } from "./plan.ts";
+import { show } from "./run.ts";
+
+const API = "sandbox/api-gateway:aaaaaaaaaaaa";
+const USER = "sandbox/user-service:bbbbbbbbbbbb";
+const want: Desired = {
+  clusterName: "observability-sandbox",
+  context: "kind-observability-sandbox",
+  kindConfig: "kind-config.yaml",
+  images: [
+    { service: "api-gateway", ref: API, dockerfile: "apps/api-gateway/Dockerfile" },
+    { service: "user-service", ref: USER, dockerfile: "apps/user-service/Dockerfile" },
+  ],
+  delivery: {
+    mode: "remote",
+    repoURL: "https://github.com/u/r.git",
+    revision: "main",
+    why: "test",
+  },
+  branch: "main",
+  head: "c".repeat(40),
+  rootApp: { kind: "Application", spec: { source: { repoURL: "https://github.com/u/r.git" } } },
+  grafanaPassword: "s3cret-password-value",
+  verify: false,
+};
+
+const fresh: State = {
+  cluster: false,
+  images: { [API]: { built: false, loaded: false }, [USER]: { built: false, loaded: false } },
+  argocd: { deployed: false, valuesMatch: false },
+  monitoringNamespace: false,
+  grafanaSecret: false,
+  gitServer: false,
+  rootApp: "absent",
+  appsReady: false,
+};
+const clusterOnly: State = { ...fresh, cluster: true };
+const imagesLoaded: State = {
+  ...clusterOnly,
+  images: { [API]: { built: true, loaded: true }, [USER]: { built: true, loaded: true } },
+};
+const argoInstalled: State = {
+  ...imagesLoaded,
+  argocd: { deployed: true, chart: "argo-cd-10.1.1", valuesMatch: true },
+};
+const healthy: State = {
+  ...argoInstalled,
+  monitoringNamespace: true,
+  grafanaSecret: true,
+  rootApp: "matches",
+  appsReady: true,
+};
+
+const commands = (steps: Step[]) => steps.filter((s) => s.run).flatMap((s) => s.commands.map(show));
+const running = (steps: Step[]) =>
+  steps.filter((s) => s.run && s.kind === "change").map((s) => s.id);
+
+describe("plan", () => {
+  test("a fresh machine: every step, in order, with the exact commands", () => {
+    const steps = plan(want, fresh);
+    expect(running(steps)).toEqual([
+      "cluster",
+      "image-api-gateway",
+      "image-user-service",
+      "argocd",
+      "grafana-secret",
+      "root-app",
+    ]);
+    expect(commands(steps)).toEqual([
+      "kind create cluster --name observability-sandbox --config kind-config.yaml --wait 120s",
+      `docker build --tag ${API} --file apps/api-gateway/Dockerfile .`,
+      `kind load docker-image ${API} --name observability-sandbox`,
+      `docker build --tag ${USER} --file apps/user-service/Dockerfile .`,
+      `kind load docker-image ${USER} --name observability-sandbox`,
+      "helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm --version 10.1.1 --namespace argocd --create-namespace --values bootstrap/argocd-values.yaml --kube-context kind-observability-sandbox --wait --timeout 10m",
+      "kubectl --context kind-observability-sandbox create namespace monitoring",
+      "kubectl --context kind-observability-sandbox create -f -   # Secret monitoring/grafana-admin, random password",
+      "kubectl --context kind-observability-sandbox apply -f -   # gitops/root.yaml with repoURL=https://github.com/u/r.git revision=main",
+      "kubectl --context kind-observability-sandbox get applications.argoproj.io -n argocd -o json",
+    ]);
+  });
+
+  test("the password goes to kubectl's stdin and never into a printed command", () => {
+    const secret = plan(want, fresh).find((s) => s.id === "grafana-secret");
+    const create = secret?.commands.at(-1);
+    expect(JSON.parse(create?.stdin ?? "{}").stringData["admin-password"]).toBe(
+      want.grafanaPassword,
+    );
+    expect(secret?.commands.map(show).join("\n")).not.toContain(want.grafanaPassword);
+  });
+
+  test("the cluster exists: no create, everything else still to do", () => {
+    const steps = plan(want, clusterOnly);
+    expect(running(steps)).not.toContain("cluster");
+    expect(running(steps)).toContain("image-api-gateway");
+    expect(steps.find((s) => s.id === "cluster")?.reason).toBe("exists");
+  });
+
+  test("images built but not loaded: load only; loaded: neither build nor load", () => {
+    const builtOnly: State = {
+      ...clusterOnly,
+      images: { [API]: { built: true, loaded: false }, [USER]: { built: true, loaded: true } },
+    };
+    expect(commands(plan(want, builtOnly)).filter((c) => c.includes("sandbox/"))).toEqual([
+      `kind load docker-image ${API} --name observability-sandbox`,
+    ]);
+    const steps = plan(want, imagesLoaded);
+    expect(running(steps)).toEqual(["argocd", "grafana-secret", "root-app"]);
+  });
+
+  test("Argo CD installed with the same chart and values: no helm; other chart or values: upgrade", () => {
+    expect(running(plan(want, argoInstalled))).toEqual(["grafana-secret", "root-app"]);
+    const old: State = {
+      ...argoInstalled,
+      argocd: { deployed: true, chart: "argo-cd-9.0.0", valuesMatch: true },
+    };
+    expect(plan(want, old).find((s) => s.id === "argocd")?.reason).toContain("argo-cd-9.0.0");
+    const edited: State = {
+      ...argoInstalled,
+      argocd: { deployed: true, chart: "argo-cd-10.1.1", valuesMatch: false },
+    };
+    expect(running(plan(want, edited))).toContain("argocd");
+  });
+
+  test("the monitoring namespace exists but not the Secret: only the Secret is created", () => {
+    const steps = plan(want, { ...argoInstalled, monitoringNamespace: true });
+    expect(steps.find((s) => s.id === "grafana-secret")?.commands.map(show)).toEqual([
+      "kubectl --context kind-observability-sandbox create -f -   # Secret monitoring/grafana-admin, random password",
+    ]);
+  });
+
+  test("everything healthy: no actions at all, only the read-only wait", () => {
+    const steps = plan(want, healthy);
+    expect(running(steps)).toEqual([]);
+    expect(commands(steps)).toEqual([
+      "kubectl --context kind-observability-sandbox get applications.argoproj.io -n argocd -o json",
+    ]);
+  });
+
+  test("unknown state (Docker not reachable) plans every change and says why", () => {
+    const steps = plan(want, { images: {} });
+    expect(running(steps)).toHaveLength(6);
+    expect(steps[0]?.reason).toContain("Docker not reachable");
+  });
+
+  test("local delivery: git server, remote, push, and the root points in-cluster", () => {
+    const local: Desired = {
+      ...want,
+      delivery: { mode: "local", repoURL: gitServerInClusterUrl(), revision: "main", why: "test" },
+    };
+    const steps = plan(local, { ...healthy, rootApp: "differs" });
+    expect(running(steps)).toEqual(["git-server", "git-remote", "git-push", "root-app"]);
+    expect(commands(steps)).toContain(
+      "git remote add cluster http://localhost:8300/observability-sandbox.git",
+    );
+    expect(commands(steps)).toContain("git push cluster HEAD:refs/heads/main");
+    const done: State = {
+      ...healthy,
+      gitServer: true,
+      clusterRemoteUrl: "http://localhost:8300/observability-sandbox.git",
+      gitServerCommit: want.head,
+    };
+    expect(running(plan(local, done))).toEqual([]);
+  });
+
+  test("verify runs last when wanted", () => {
+    expect(
+      plan({ ...want, verify: true }, healthy)
+        .at(-1)
+        ?.commands.map(show),
+    ).toEqual(["bun bootstrap/verify.ts"]);
+  });
+});
