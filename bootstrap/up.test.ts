@@ -1,0 +1,289 @@
+// The real up.ts, run as a process against stand-in docker/kind/kubectl/helm (bootstrap/testing)
+// and real git, in a throw-away clone whose "GitHub" is a local bare repository.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
+
+const FAST = ["--timeout", "3s", "--poll-interval", "50ms", "--skip-verify"];
+const fixtures: Fixture[] = [];
+async function fixture(...args: Parameters<typeof makeFixture>) {
+  const f = await makeFixture(...args);
+  fixtures.push(f);
+  return f;
+}
+afterEach(() => {
+  for (const f of fixtures.splice(0)) f.cleanup();
+});
+
+const lines = (calls: string[][]) => calls.map((c) => c.join(" "));
+
+describe("up.ts against stand-in tools", () => {
+  test("first run: every step in order, the root Application from the ssh remote as https", async () => {
+    const f = await fixture();
+    const r = await f.run("up.ts", FAST);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const changes = lines(changingCalls(f.calls()));
+    expect(changes.map((c) => c.split(" ").slice(0, 4).join(" "))).toEqual([
+      "kind create cluster --name",
+      "docker build --tag sandbox/api-gateway:" + changes[1]?.split(":")[1]?.split(" ")[0],
+      "kind load docker-image sandbox/api-gateway:" + changes[2]?.split(":")[1]?.split(" ")[0],
+      "docker build --tag sandbox/user-service:" + changes[3]?.split(":")[1]?.split(" ")[0],
+      "kind load docker-image sandbox/user-service:" + changes[4]?.split(":")[1]?.split(" ")[0],
+      "helm upgrade --install argocd",
+      "kubectl --context kind-observability-sandbox create",
+      "kubectl --context kind-observability-sandbox create",
+      "kubectl --context kind-observability-sandbox apply",
+    ]);
+    const state = f.state();
+    expect(state.clusters).toEqual(["observability-sandbox"]);
+    expect(state.helmRelease?.chart).toBe("argo-cd-10.1.1");
+    expect(state.secrets).toEqual(["monitoring/grafana-admin"]);
+    const source = (state.rootApp?.spec as { source: Record<string, unknown> }).source;
+    expect(source.repoURL).toBe("https://github.com/user/sandbox.git");
+    expect(source.targetRevision).toBe("main");
+    expect(source.helm).toEqual({
+      valuesObject: { repoURL: "https://github.com/user/sandbox.git", revision: "main" },
+    });
+    // The tag in gitops/services is the tag that was built and loaded.
+    const tag = (await Bun.file(join(f.repo, "gitops/services/api-gateway.yaml")).text()).match(
+      /tag: "(\w+)"/,
+    )?.[1];
+    expect(state.loaded).toContain(`docker.io/sandbox/api-gateway:${tag}`);
+    // Progress, then the way in.
+    expect(r.stdout).toContain("root: Synced, Healthy");
+    for (const url of [
+      "localhost:8080",
+      "localhost:3000",
+      "localhost:9090",
+      "localhost:8000",
+      "bun bootstrap/down.ts",
+    ]) {
+      expect(r.stdout).toContain(url);
+    }
+    expect(r.stdout).toContain("argocd-initial-admin-secret");
+    expect(r.stdout.match(/curl /g)).toHaveLength(2);
+  });
+
+  test("re-run on a healthy stack: changes nothing, says skip for every step, finishes fast", async () => {
+    const f = await fixture();
+    expect((await f.run("up.ts", FAST)).code).toBe(0);
+    const before = f.calls().length;
+    const r = await f.run("up.ts", FAST);
+    expect(r.code).toBe(0);
+    const again = f.calls().slice(before);
+    expect(changingCalls(again)).toEqual([]);
+    expect(r.stdout.match(/: skip \(/g)?.length).toBe(6);
+    expect(r.stdout).toContain(
+      "Grafana admin Secret monitoring/grafana-admin: skip (exists (never overwritten))",
+    );
+    expect(r.ms).toBeLessThan(5000);
+  });
+
+  test("a missing tool and a stopped Docker: every problem at once with its fix, nothing changed", async () => {
+    const f = await fixture({
+      tools: ["docker", "kubectl", "kind"],
+      state: { dockerRunning: false },
+    });
+    const r = await f.run("up.ts", FAST);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("FAIL  helm is not installed (not on PATH)");
+    expect(r.stdout).toContain("brew install helm");
+    expect(r.stdout).toContain(
+      "FAIL  the Docker daemon is not reachable (Cannot connect to the Docker daemon",
+    );
+    expect(r.stdout).toContain("open -a Docker");
+    expect(r.stderr).toContain("preflight found 2 problem(s); nothing was changed");
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(changingCalls(f.calls())).toEqual([]);
+    expect(await f.git("remote")).toBe("origin");
+  });
+
+  test("an Application that stays Degraded: the timeout names it and its failing resource", async () => {
+    const f = await fixture({ state: { degradedApp: "user-service" } });
+    const r = await f.run("up.ts", ["--timeout", "1s", "--poll-interval", "50ms", "--skip-verify"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("timed out after 1s; not Synced and Healthy:");
+    expect(r.stderr).toContain("user-service (sync Synced, health Degraded)");
+    expect(r.stderr).toContain(
+      'Deployment apps/user-service Synced/Degraded: Deployment "user-service" exceeded its progress deadline',
+    );
+    expect(r.stderr).toContain("fix: ");
+    expect(r.stderr).not.toContain("loki (");
+  });
+
+  test("an https remote is used as it is; --repo/--revision and env override it", async () => {
+    const f = await fixture({ origin: "https://github.com/user/sandbox.git" });
+    expect((await f.run("up.ts", FAST)).code).toBe(0);
+    const source = () =>
+      (f.state().rootApp?.spec as { source: { repoURL: string; targetRevision: string } }).source;
+    expect(source().repoURL).toBe("https://github.com/user/sandbox.git");
+
+    await f.git("push", "-q", "origin", "main:demo");
+    const r = await f.run("up.ts", [...FAST], { BOOTSTRAP_REVISION: "demo" });
+    expect(r.code).toBe(0);
+    expect(source().targetRevision).toBe("demo");
+    expect(r.stdout).toContain("differs from the wanted source: apply");
+  });
+
+  test("a dirty checkout is deployed from its commits, with a note saying so", async () => {
+    const f = await fixture();
+    writeFileSync(join(f.repo, "notes.txt"), "scratch\n");
+    const r = await f.run("up.ts", FAST);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("note  uncommitted changes (notes.txt) are not deployed");
+  });
+
+  test("a detached checkout stops in preflight and names the fix", async () => {
+    const f = await fixture();
+    await f.git("checkout", "-q", "--detach");
+    const r = await f.run("up.ts", FAST);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("HEAD is detached");
+    expect(r.stdout).toContain("git switch main");
+    expect(changingCalls(f.calls())).toEqual([]);
+  });
+
+  test("--dry-run prints the exact commands and changes nothing, even with tools missing", async () => {
+    const f = await fixture({ tools: ["docker"] });
+    const r = await f.run("up.ts", ["--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("FAIL  kind is not installed");
+    expect(r.stdout).toContain(
+      "$ kind create cluster --name observability-sandbox --config kind-config.yaml",
+    );
+    expect(r.stdout).toContain(
+      "$ helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm --version 10.1.1",
+    );
+    expect(r.stdout).toContain("a real run would stop before any step");
+    expect(changingCalls(f.calls())).toEqual([]);
+  });
+
+  test("bad flags: a message and the fix, no stack trace", async () => {
+    const f = await fixture();
+    const r = await f.run("up.ts", ["--timeout", "soon"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'error: --timeout "soon" is not a duration\n  fix: use a number with a unit, e.g. --timeout 15m, --timeout 900s or --timeout 500ms\n',
+    );
+    expect((await f.run("up.ts", ["--help"])).stdout).toContain("--cluster-name <name>");
+  });
+});
+
+describe("delivery through the in-cluster git server (issue 6)", () => {
+  test("a remote Argo CD cannot read: git server, remote `cluster` added once, root points in-cluster", async () => {
+    const f = await fixture({
+      origin: "https://github.com/someone-else/private.git",
+      publishOrigin: false,
+    });
+    const r = await f.run("up.ts", FAST);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      "in-cluster git server: Argo CD cannot read https://github.com/someone-else/private.git",
+    );
+    expect(f.state().deployments["argocd/git-server"]?.image).toBe(
+      "ghcr.io/charmbracelet/soft-serve:v0.11.6",
+    );
+    expect(await f.git("config", "--get", "remote.cluster.url")).toBe(
+      "http://localhost:8300/observability-sandbox.git",
+    );
+    // The branch reached the server.
+    expect(await f.git("ls-remote", "cluster", "refs/heads/main")).toStartWith(
+      await f.git("rev-parse", "HEAD"),
+    );
+    const source = (f.state().rootApp?.spec as { source: { repoURL: string; helm: unknown } })
+      .source;
+    expect(source.repoURL).toBe("http://git-server.argocd.svc:23232/observability-sandbox.git");
+    expect(source.helm).toEqual({
+      valuesObject: {
+        repoURL: "http://git-server.argocd.svc:23232/observability-sandbox.git",
+        revision: "main",
+      },
+    });
+
+    // Re-run: nothing changes, the remote is not added twice, nothing is pushed.
+    const before = f.calls().length;
+    const again = await f.run("up.ts", FAST);
+    expect(again.code).toBe(0);
+    expect(changingCalls(f.calls().slice(before))).toEqual([]);
+    expect((await f.git("remote")).split("\n")).toEqual(["cluster", "origin"]);
+    expect(again.stdout).toContain(
+      "git remote cluster → http://localhost:8300/observability-sandbox.git: skip (already added)",
+    );
+    expect(again.stdout).toContain("push main to cluster: skip (cluster/main is at HEAD)");
+
+    // A new commit is pushed on the next run.
+    writeFileSync(join(f.repo, "change.txt"), "x\n");
+    await f.git("add", "change.txt");
+    await f.git("commit", "-q", "-m", "change");
+    const third = await f.run("up.ts", FAST);
+    expect(third.stdout).toContain("$ git push cluster HEAD:refs/heads/main");
+    expect(await f.git("ls-remote", "cluster", "refs/heads/main")).toStartWith(
+      await f.git("rev-parse", "HEAD"),
+    );
+
+    // down.ts removes the remote it added (and deletes the cluster).
+    const down = await f.run("down.ts", ["--yes"]);
+    expect(down.code).toBe(0);
+    expect(await f.git("remote")).toBe("origin");
+    expect(f.state().clusters).toEqual([]);
+  });
+
+  test("a readable, pushable remote is used by default; --local-git switches to the git server", async () => {
+    const f = await fixture();
+    expect((await f.run("up.ts", FAST)).code).toBe(0);
+    expect(await f.git("remote")).toBe("origin");
+    const r = await f.run("up.ts", [...FAST, "--local-git"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("(in-cluster git server: --local-git)");
+    const source = (f.state().rootApp?.spec as { source: { repoURL: string } }).source;
+    expect(source.repoURL).toBe("http://git-server.argocd.svc:23232/observability-sandbox.git");
+    expect((await f.git("remote")).split("\n")).toEqual(["cluster", "origin"]);
+  });
+});
+
+describe("up.ts on this machine's real tools", () => {
+  test("without a Docker daemon it fails in preflight within seconds, naming what is missing", async () => {
+    // Only real tools on PATH; DOCKER_HOST points at nothing, so even a machine with Docker
+    // behaves like these (no daemon), and the test can never create a real cluster.
+    const dir = mkdtempSync(join(tmpdir(), "bootstrap-real-"));
+    try {
+      const bin = join(dir, "bin");
+      mkdirSync(bin);
+      for (const tool of ["docker", "kind", "kubectl", "helm", "git"]) {
+        const real = Bun.which(tool);
+        if (real) symlinkSync(real, join(bin, tool));
+      }
+      const root = resolve(import.meta.dir, "..");
+      const status = (await Bun.$`git status --porcelain`.cwd(root).quiet().text()).trim();
+      const started = performance.now();
+      const p = Bun.spawn([process.execPath, join(import.meta.dir, "up.ts"), "--skip-verify"], {
+        cwd: root,
+        env: { PATH: bin, HOME: dir, DOCKER_HOST: `unix://${dir}/no-docker.sock` },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
+      const ms = performance.now() - started;
+      expect(code).toBe(1);
+      expect(ms).toBeLessThan(10_000);
+      expect(stdout).toMatch(
+        /FAIL {2}(the Docker daemon is not reachable|docker is not installed)/,
+      );
+      if (!Bun.which("kind")) expect(stdout).toContain("FAIL  kind is not installed");
+      if (!Bun.which("helm")) expect(stdout).toContain("FAIL  helm is not installed");
+      expect(stderr).toContain("nothing was changed");
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect((await Bun.$`git status --porcelain`.cwd(root).quiet().text()).trim()).toBe(status);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
