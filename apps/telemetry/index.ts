@@ -37,6 +37,7 @@ export function startTelemetry(
   env: Record<string, string | undefined> = process.env,
 ): Telemetry {
   const config = readTelemetryConfig(env);
+  // From the global API: real once the providers below are registered, no-ops otherwise.
   const instruments = () => ({
     tracer: trace.getTracer(service.name, service.version),
     meter: metrics.getMeter(service.name, service.version),
@@ -85,10 +86,19 @@ export function startTelemetry(
   });
   logs.setGlobalLoggerProvider(loggerProvider);
 
+  const { tracer, meter, log } = instruments();
+  const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
+  if (protocol && protocol !== "http/protobuf")
+    log.warn("telemetry: only OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf is supported", {
+      protocol,
+    });
+
   return {
     enabled: true,
-    ...instruments(),
-    instrumentFetch: (fetch) => instrumentFetch(fetch, { ...instruments(), untracedPaths }),
+    tracer,
+    meter,
+    log,
+    instrumentFetch: (fetch) => instrumentFetch(fetch, { tracer, meter, untracedPaths }),
     async shutdown(timeoutMs = 3000) {
       const flushed = Promise.allSettled([
         tracerProvider.shutdown(),

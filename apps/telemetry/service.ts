@@ -61,6 +61,8 @@ export function serve(
 ) {
   const server = Bun.serve({
     port,
+    // Bun's default of 10 s would cut requests the latency knobs may legitimately exceed.
+    idleTimeout: 30,
     fetch: telemetry.instrumentFetch(app.fetch),
     error(error) {
       telemetry.log.error("unhandled error", { "error.message": error.message });

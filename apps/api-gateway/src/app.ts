@@ -12,7 +12,7 @@ export function readConfig(env: Record<string, string | undefined>) {
   return {
     port: envNumber(env, "PORT", 4000, { max: 65535 }),
     userServiceUrl,
-    upstreamTimeoutMs: envNumber(env, "UPSTREAM_TIMEOUT_MS", 2000, { min: 1, max: 60_000 }),
+    upstreamTimeoutMs: envNumber(env, "UPSTREAM_TIMEOUT_MS", 2000, { min: 1, max: 20_000 }),
   };
 }
 

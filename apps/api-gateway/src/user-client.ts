@@ -23,7 +23,11 @@ export interface UserClientOptions {
 }
 
 export function createUserClient({ baseUrl, timeoutMs, tracer, meter }: UserClientOptions) {
-  const base = new URL(baseUrl);
+  const base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+  // Credentials in USER_SERVICE_URL are redacted in url.full, as the conventions require.
+  const shownBase = new URL(base);
+  if (shownBase.username) shownBase.username = "REDACTED";
+  if (shownBase.password) shownBase.password = "REDACTED";
   const server = {
     "server.address": base.hostname,
     "server.port": Number(base.port) || (base.protocol === "https:" ? 443 : 80),
@@ -76,11 +80,14 @@ export function createUserClient({ baseUrl, timeoutMs, tracer, meter }: UserClie
 
   return {
     lookup(id: number): Promise<Lookup> {
-      const url = new URL(`users/${id}`, base.href.endsWith("/") ? base : `${base.href}/`).href;
+      const url = new URL(`users/${id}`, base).href;
       const attributes = { "http.request.method": "GET", ...server };
       return tracer.startActiveSpan(
         "GET",
-        { kind: SpanKind.CLIENT, attributes: { ...attributes, "url.full": url } },
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { ...attributes, "url.full": new URL(`users/${id}`, shownBase).href },
+        },
         async (span) => {
           const started = performance.now();
           const { lookup, status, errorType } = await call(url);

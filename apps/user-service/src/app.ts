@@ -6,7 +6,7 @@ import type { UserStore } from "./users.ts";
 export function readConfig(env: Record<string, string | undefined>) {
   return {
     port: envNumber(env, "PORT", 4001, { max: 65535 }),
-    queryLatencyMs: envNumber(env, "QUERY_LATENCY_MS", 5, { max: 60_000 }),
+    queryLatencyMs: envNumber(env, "QUERY_LATENCY_MS", 5, { max: 20_000 }),
     errorRate: envNumber(env, "ERROR_RATE", 0, { max: 1 }),
   };
 }
