@@ -27,6 +27,9 @@ describe("OTLP → Prometheus name translation", () => {
 
   test("counters get _total; annotation units like {lookup} are dropped", () => {
     expect(prometheusSeriesNames(userLookups)).toEqual(["user_lookups_total"]);
+    expect(prometheusMetricName({ name: "user.lookups", unit: "{lookup}", type: "counter" })).toBe(
+      "user_lookups_total",
+    );
     expect(prometheusMetricName({ name: "queue.size", unit: "1", type: "gauge" })).toBe(
       "queue_size_ratio",
     );

@@ -80,7 +80,7 @@ export const clientDuration: OtelMetric = {
 
 export const userLookups: OtelMetric = {
   name: "user.lookups",
-  unit: "{lookup}",
+  unit: "",
   type: "counter",
   attributes: ["outcome"],
 };
