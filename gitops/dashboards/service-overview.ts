@@ -79,7 +79,7 @@ export function serviceOverview(): DashboardBuilder {
     .link(
       new DashboardLinkBuilder("Alerts")
         .type(DashboardLinkType.Link)
-        .url("/alerting/list?search=namespace:apps")
+        .url("/alerting/list")
         .icon("bell")
         .targetBlank(false),
     )
@@ -158,7 +158,7 @@ export function serviceOverview(): DashboardBuilder {
       timeseries(
         "Latency p50 / p95 / p99",
         "s",
-        "Server request duration quantiles by route. Dots are exemplars: click one to open its trace.",
+        "Server request duration quantiles by route. The OTel JS SDK attaches no exemplars yet; the span-metrics panel below has them.",
       )
         .withTarget(prom(quantile(0.5, SERVER, server, ROUTE), `p50 {{${ROUTE}}}`).exemplar(true))
         .withTarget(prom(quantile(0.95, SERVER, server, ROUTE), `p95 {{${ROUTE}}}`).exemplar(true))
