@@ -1,7 +1,8 @@
 // What both services share: JSON errors (never a stack trace), health probes, user-id parsing,
 // and serving with a graceful SIGTERM (stop accepting, drain, flush telemetry, exit 0).
 import { type AnyElysia, Elysia } from "elysia";
-import { routeRecorder, type Telemetry } from "./index.ts";
+import { routeRecorder } from "./http-server.ts";
+import type { Telemetry } from "./index.ts";
 import { writeJsonLine } from "./log.ts";
 
 /** A user id is a positive integer of at most 9 digits, written plainly. */
