@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { contentTag } from "./lib/image-tag.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 const FAST = ["--timeout", "3s", "--poll-interval", "50ms", "--skip-verify"];
@@ -19,29 +20,42 @@ afterEach(() => {
 
 const lines = (calls: string[][]) => calls.map((c) => c.join(" "));
 
+interface RootSource {
+  repoURL: string;
+  targetRevision: string;
+  helm: unknown;
+}
+/** The source of the root Application the stand-in cluster holds. */
+function rootSource(f: Fixture): RootSource {
+  const spec = f.state().rootApp?.spec as { source: RootSource } | undefined;
+  if (!spec) throw new Error("no root Application was applied");
+  return spec.source;
+}
+
 describe("up.ts against stand-in tools", () => {
   test("first run: every step in order, the root Application from the ssh remote as https", async () => {
     const f = await fixture();
     const r = await f.run("up.ts", FAST);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const changes = lines(changingCalls(f.calls()));
-    expect(changes.map((c) => c.split(" ").slice(0, 4).join(" "))).toEqual([
-      "kind create cluster --name",
-      "docker build --tag sandbox/api-gateway:" + changes[1]?.split(":")[1]?.split(" ")[0],
-      "kind load docker-image sandbox/api-gateway:" + changes[2]?.split(":")[1]?.split(" ")[0],
-      "docker build --tag sandbox/user-service:" + changes[3]?.split(":")[1]?.split(" ")[0],
-      "kind load docker-image sandbox/user-service:" + changes[4]?.split(":")[1]?.split(" ")[0],
-      "helm upgrade --install argocd",
-      "kubectl --context kind-observability-sandbox create",
-      "kubectl --context kind-observability-sandbox create",
-      "kubectl --context kind-observability-sandbox apply",
+    const api = `sandbox/api-gateway:${await contentTag(f.repo, "api-gateway")}`;
+    const user = `sandbox/user-service:${await contentTag(f.repo, "user-service")}`;
+    expect(lines(changingCalls(f.calls()))).toEqual([
+      "kind create cluster --name observability-sandbox --config kind-config.yaml --wait 120s",
+      `docker build --tag ${api} --file apps/api-gateway/Dockerfile .`,
+      `kind load docker-image ${api} --name observability-sandbox`,
+      `docker build --tag ${user} --file apps/user-service/Dockerfile .`,
+      `kind load docker-image ${user} --name observability-sandbox`,
+      "helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm --version 10.1.1 --namespace argocd --create-namespace --values bootstrap/argocd-values.yaml --kube-context kind-observability-sandbox --wait --timeout 10m",
+      "kubectl --context kind-observability-sandbox create namespace monitoring",
+      "kubectl --context kind-observability-sandbox create -f -",
+      "kubectl --context kind-observability-sandbox apply -f -",
     ]);
     const state = f.state();
     expect(state.clusters).toEqual(["observability-sandbox"]);
     expect(state.helmRelease?.chart).toBe("argo-cd-10.1.1");
     expect(state.secrets).toEqual(["monitoring/grafana-admin"]);
-    const source = (state.rootApp?.spec as { source: Record<string, unknown> }).source;
+    const source = rootSource(f);
     expect(source.repoURL).toBe("https://github.com/user/sandbox.git");
     expect(source.targetRevision).toBe("main");
     expect(source.helm).toEqual({
@@ -85,7 +99,10 @@ describe("up.ts against stand-in tools", () => {
   test("a missing tool and a stopped Docker: every problem at once with its fix, nothing changed", async () => {
     const f = await fixture({
       tools: ["docker", "kubectl", "kind"],
-      state: { dockerRunning: false },
+      state: {
+        dockerRunning: false,
+        versions: { docker: "28.2.2", kind: "0.32.0", kubectl: "1.32.4", helm: "4.1.4" },
+      },
     });
     const r = await f.run("up.ts", FAST);
     expect(r.code).toBe(1);
@@ -95,7 +112,8 @@ describe("up.ts against stand-in tools", () => {
       "FAIL  the Docker daemon is not reachable (Cannot connect to the Docker daemon",
     );
     expect(r.stdout).toContain("open -a Docker");
-    expect(r.stderr).toContain("preflight found 2 problem(s); nothing was changed");
+    expect(r.stdout).toContain("FAIL  kubectl 1.32.4 is too old (need 1.35.0 or newer)");
+    expect(r.stderr).toContain("preflight found 3 problem(s); nothing was changed");
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(changingCalls(f.calls())).toEqual([]);
     expect(await f.git("remote")).toBe("origin");
@@ -117,8 +135,7 @@ describe("up.ts against stand-in tools", () => {
   test("an https remote is used as it is; --repo/--revision and env override it", async () => {
     const f = await fixture({ origin: "https://github.com/user/sandbox.git" });
     expect((await f.run("up.ts", FAST)).code).toBe(0);
-    const source = () =>
-      (f.state().rootApp?.spec as { source: { repoURL: string; targetRevision: string } }).source;
+    const source = () => rootSource(f);
     expect(source().repoURL).toBe("https://github.com/user/sandbox.git");
 
     await f.git("push", "-q", "origin", "main:demo");
@@ -161,6 +178,21 @@ describe("up.ts against stand-in tools", () => {
     expect(changingCalls(f.calls())).toEqual([]);
   });
 
+  test("bootstrap/verify.ts runs last when present; its failure fails up.ts", async () => {
+    const f = await fixture();
+    const verify = join(f.repo, "bootstrap", "verify.ts");
+    writeFileSync(verify, 'console.log("verify: all four pillars ok");\n');
+    const ok = await f.run("up.ts", ["--timeout", "3s", "--poll-interval", "50ms"]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("verify: all four pillars ok");
+    writeFileSync(verify, 'console.log("verify: no traces");\nprocess.exit(3);\n');
+    const bad = await f.run("up.ts", ["--timeout", "3s", "--poll-interval", "50ms"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("verification failed (bootstrap/verify.ts exited 3)");
+    expect(bad.stderr).toContain("--skip-verify");
+    expect((await f.run("up.ts", FAST)).stdout).not.toContain("verify:");
+  });
+
   test("bad flags: a message and the fix, no stack trace", async () => {
     const f = await fixture();
     const r = await f.run("up.ts", ["--timeout", "soon"]);
@@ -194,8 +226,7 @@ describe("delivery through the in-cluster git server (issue 6)", () => {
     expect(await f.git("ls-remote", "cluster", "refs/heads/main")).toStartWith(
       await f.git("rev-parse", "HEAD"),
     );
-    const source = (f.state().rootApp?.spec as { source: { repoURL: string; helm: unknown } })
-      .source;
+    const source = rootSource(f);
     expect(source.repoURL).toBe("http://git-server.argocd.svc:23232/observability-sandbox.git");
     expect(source.helm).toEqual({
       valuesObject: {
@@ -239,7 +270,7 @@ describe("delivery through the in-cluster git server (issue 6)", () => {
     const r = await f.run("up.ts", [...FAST, "--local-git"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("(in-cluster git server: --local-git)");
-    const source = (f.state().rootApp?.spec as { source: { repoURL: string } }).source;
+    const source = rootSource(f);
     expect(source.repoURL).toBe("http://git-server.argocd.svc:23232/observability-sandbox.git");
     expect((await f.git("remote")).split("\n")).toEqual(["cluster", "origin"]);
   });

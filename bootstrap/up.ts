@@ -78,6 +78,10 @@ async function main(): Promise<void> {
       await waitStep(options, want.context);
       continue;
     }
+    if (step.id === "verify") {
+      await verifyStep();
+      continue;
+    }
     if (!step.run) {
       console.log(`==> ${step.title}: skip (${step.reason})`);
       continue;
@@ -204,6 +208,22 @@ async function waitStep(options: UpOptions, context: string): Promise<void> {
     );
   }
   console.log(`    all ${result.apps.length} Applications are Synced and Healthy`);
+}
+
+/** verify.ts reports its own progress, so it gets the terminal. */
+async function verifyStep(): Promise<void> {
+  console.log("==> end-to-end verification: bun bootstrap/verify.ts");
+  const child = Bun.spawn([process.execPath, join(root, "bootstrap", "verify.ts")], {
+    cwd: root,
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  const code = await child.exited;
+  if (code !== 0) {
+    throw new BootstrapError(
+      `verification failed (bootstrap/verify.ts exited ${code}); the stack is up but telemetry did not arrive as expected`,
+      "read verify's output above; re-run it alone with `bun bootstrap/verify.ts`, or skip it with --skip-verify",
+    );
+  }
 }
 
 function printEnd(options: UpOptions, want: Desired, elapsedMs: number): void {

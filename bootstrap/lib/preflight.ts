@@ -34,7 +34,8 @@ const TOOLS: Tool[] = [
   },
   {
     name: "kind",
-    minimum: "0.20.0",
+    // kind-config.yaml pins the node image of kind v0.32.0's release (Kubernetes 1.36).
+    minimum: "0.32.0",
     versionArgv: ["kind", "version"],
     parse: (out) => /v(\d+\.\d+\.\d+)/.exec(out)?.[1],
     install:
@@ -42,7 +43,8 @@ const TOOLS: Tool[] = [
   },
   {
     name: "kubectl",
-    minimum: "1.28.0",
+    // Within one minor version of the cluster's Kubernetes 1.36 (the supported skew).
+    minimum: "1.35.0",
     versionArgv: ["kubectl", "version", "--client", "--output", "json"],
     parse: (out) => {
       try {

@@ -40,7 +40,7 @@ export function freshState(overrides: Partial<FakeState> = {}): FakeState {
   return {
     dockerInstalled: true,
     dockerRunning: true,
-    versions: { docker: "28.2.2", kind: "0.30.0", kubectl: "1.34.1", helm: "4.1.4" },
+    versions: { docker: "28.2.2", kind: "0.32.0", kubectl: "1.36.1", helm: "4.1.4" },
     clusters: [],
     images: [],
     loaded: [],

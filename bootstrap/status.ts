@@ -1,0 +1,65 @@
+// `bun bootstrap/status.ts [--watch]`: the Argo CD Applications table, once or following it.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { allReady, explainNotReady, renderTable, rows } from "./lib/apps.ts";
+import { parseDuration } from "./lib/cli.ts";
+import { DEFAULT_CLUSTER, kubeContext, ROOT_APP } from "./lib/names.ts";
+import { BootstrapError, exitWithError } from "./lib/run.ts";
+import { fetchApplications } from "./lib/wait.ts";
+
+const root = resolve(import.meta.dir, "..");
+const HELP = `Usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name>]
+
+Prints the Argo CD Applications with their sync and health state, and what the
+not-ready ones are waiting on. --watch redraws it until you press Ctrl-C.
+`;
+
+async function main(): Promise<void> {
+  let values: { watch?: boolean; help?: boolean; interval?: string; "cluster-name"?: string };
+  try {
+    values = parseArgs({
+      args: Bun.argv.slice(2),
+      options: {
+        watch: { type: "boolean", short: "w" },
+        help: { type: "boolean", short: "h" },
+        interval: { type: "string" },
+        "cluster-name": { type: "string" },
+      },
+    }).values;
+  } catch (error) {
+    throw new BootstrapError((error as Error).message, "run `bun bootstrap/status.ts --help`");
+  }
+  if (values.help) return console.log(HELP);
+  const context = kubeContext(
+    values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER,
+  );
+  const interval = parseDuration(values.interval ?? "5s", "--interval");
+  const live = process.stdout.isTTY === true;
+  let drawn = 0;
+  for (;;) {
+    const { apps, error } = await fetchApplications(root, context);
+    if (!apps) {
+      throw new BootstrapError(
+        `cannot read the Applications: ${error}`,
+        `is the cluster up? \`kind get clusters\` should list it; if not: bun bootstrap/up.ts`,
+      );
+    }
+    const ready = allReady(apps, ROOT_APP.name);
+    const text = [
+      renderTable(rows(apps), process.stdout.columns || 120),
+      ready
+        ? `all ${apps.length} Applications Synced and Healthy`
+        : `not ready:\n${explainNotReady(apps, ROOT_APP.name)}`,
+    ].join("\n");
+    if (!values.watch) {
+      console.log(text);
+      process.exit(ready ? 0 : 2);
+    }
+    if (live && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
+    console.log(live ? text : `--- ${new Date().toISOString()}\n${text}`);
+    drawn = text.split("\n").length;
+    await Bun.sleep(interval);
+  }
+}
+
+await main().catch(exitWithError);
