@@ -1,5 +1,6 @@
 // `bun run dev` starts both services wired together; Ctrl-C stops both.
 import { expect, test } from "bun:test";
+import { processTimeoutMs } from "./telemetry/testing/process.ts";
 
 async function freePort(): Promise<number> {
   const server = Bun.serve({ port: 0, fetch: () => new Response() });
@@ -20,33 +21,37 @@ async function waitForAnswer(url: string, timeoutMs = 8000): Promise<Response> {
   }
 }
 
-test("bun run dev serves /user/:id through both services and Ctrl-C stops both", async () => {
-  const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
-  const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
-    env: {
-      ...process.env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: "",
-      OTEL_SDK_DISABLED: "",
-      API_GATEWAY_PORT: String(gatewayPort),
-      USER_SERVICE_PORT: String(userServicePort),
-    },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  try {
-    const response = await waitForAnswer(`http://localhost:${gatewayPort}/user/123`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ id: 123, name: "Ada Lovelace" });
+test(
+  "bun run dev serves /user/:id through both services and Ctrl-C stops both",
+  async () => {
+    const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
+    const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
+      env: {
+        ...process.env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: "",
+        OTEL_SDK_DISABLED: "",
+        API_GATEWAY_PORT: String(gatewayPort),
+        USER_SERVICE_PORT: String(userServicePort),
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const response = await waitForAnswer(`http://localhost:${gatewayPort}/user/123`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ id: 123, name: "Ada Lovelace" });
 
-    dev.kill("SIGINT");
-    expect(await dev.exited).toBe(0);
-    for (const port of [gatewayPort, userServicePort])
-      await expect(fetch(`http://localhost:${port}/healthz`)).rejects.toThrow();
-    const stderr = await new Response(dev.stderr).text();
-    expect(stderr).toContain("telemetry is off");
-    const stdout = await new Response(dev.stdout).text();
-    expect(stdout).toContain('"msg":"shutting down"');
-  } finally {
-    dev.kill("SIGKILL");
-  }
-}, 15_000);
+      dev.kill("SIGINT");
+      expect(await dev.exited).toBe(0);
+      for (const port of [gatewayPort, userServicePort])
+        await expect(fetch(`http://localhost:${port}/healthz`)).rejects.toThrow();
+      const stderr = await new Response(dev.stderr).text();
+      expect(stderr).toContain("telemetry is off");
+      const stdout = await new Response(dev.stdout).text();
+      expect(stdout).toContain('"msg":"shutting down"');
+    } finally {
+      dev.kill("SIGKILL");
+    }
+  },
+  processTimeoutMs,
+);

@@ -7,7 +7,11 @@ import {
   type ReceivedSpan,
   startOtlpReceiver,
 } from "@sandbox/telemetry/testing";
-import { type ServiceProcess, startService } from "@sandbox/telemetry/testing/process";
+import {
+  processTimeoutMs,
+  type ServiceProcess,
+  startService,
+} from "@sandbox/telemetry/testing/process";
 
 const gatewayEntry = `${import.meta.dir}/index.ts`;
 const userServiceEntry = `${import.meta.dir}/../../user-service/src/index.ts`;
@@ -80,7 +84,7 @@ beforeAll(async () => {
     }),
     startService(gatewayEntry, { ...telemetryEnv, USER_SERVICE_URL: nowhere }),
   ]);
-});
+}, processTimeoutMs);
 
 afterAll(async () => {
   await Promise.all([gateway, gatewayToFake, gatewayToNowhere, userService].map((s) => s?.stop()));

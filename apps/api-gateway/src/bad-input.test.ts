@@ -2,7 +2,11 @@
 // always a JSON body, and bounded metric cardinality whatever the client sends.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type OtlpReceiver, startOtlpReceiver } from "@sandbox/telemetry/testing";
-import { type ServiceProcess, startService } from "@sandbox/telemetry/testing/process";
+import {
+  processTimeoutMs,
+  type ServiceProcess,
+  startService,
+} from "@sandbox/telemetry/testing/process";
 
 let receiver: OtlpReceiver;
 let userService: ServiceProcess;
@@ -23,7 +27,7 @@ beforeAll(async () => {
     ...telemetryEnv,
     USER_SERVICE_URL: userService.url,
   });
-});
+}, processTimeoutMs);
 
 afterAll(async () => {
   await Promise.all([gateway?.stop(), userService?.stop()]);
@@ -125,38 +129,42 @@ async function sweep(base: string, requests: [method: string, path: string][]): 
   return failures;
 }
 
-test("random and hostile ids, paths and methods: no 5xx, JSON answers, no crash", async () => {
-  const seed = Number(process.env.SWEEP_SEED ?? Date.now() % 1_000_000);
-  const requests = (prefix: string): [string, string][] => [
-    ...hostileIds.map((id): [string, string] => ["GET", `${prefix}/${id}`]),
-    ...hostilePaths.map((path): [string, string] => ["GET", path.replace("/user", prefix)]),
-    ...randomRequests(seed, 400).map(([m, path]): [string, string] => [
-      m,
-      path.replace("/user", prefix),
-    ]),
-  ];
-  expect(await sweep(gateway.url, requests("/user")), `seed ${seed}`).toEqual([]);
-  // user-service is only reached through the gateway, but must hold up on its own too.
-  expect(await sweep(userService.url, requests("/users")), `seed ${seed}`).toEqual([]);
+test(
+  "random and hostile ids, paths and methods: no 5xx, JSON answers, no crash",
+  async () => {
+    const seed = Number(process.env.SWEEP_SEED ?? Date.now() % 1_000_000);
+    const requests = (prefix: string): [string, string][] => [
+      ...hostileIds.map((id): [string, string] => ["GET", `${prefix}/${id}`]),
+      ...hostilePaths.map((path): [string, string] => ["GET", path.replace("/user", prefix)]),
+      ...randomRequests(seed, 400).map(([m, path]): [string, string] => [
+        m,
+        path.replace("/user", prefix),
+      ]),
+    ];
+    expect(await sweep(gateway.url, requests("/user")), `seed ${seed}`).toEqual([]);
+    // user-service is only reached through the gateway, but must hold up on its own too.
+    expect(await sweep(userService.url, requests("/users")), `seed ${seed}`).toEqual([]);
 
-  // Both services are still up and nothing unexpected was logged.
-  expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
-  expect((await fetch(`${gateway.url}/user/123`)).status).toBe(200);
-  expect(gateway.process.exitCode).toBeNull();
-  expect(userService.process.exitCode).toBeNull();
-  for (const service of [gateway, userService])
-    expect(service.lines.filter((line) => line.level === "error")).toEqual([]);
+    // Both services are still up and nothing unexpected was logged.
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}/user/123`)).status).toBe(200);
+    expect(gateway.process.exitCode).toBeNull();
+    expect(userService.process.exitCode).toBeNull();
+    for (const service of [gateway, userService])
+      expect(service.lines.filter((line) => line.level === "error")).toEqual([]);
 
-  // Whatever clients send, request metrics keep a handful of series.
-  await receiver.waitForDataPoints((points) =>
-    points.some((p) => p.attributes["http.request.method"] === "_OTHER"),
-  );
-  const serverPoints = receiver.dataPoints.filter(
-    (p) =>
-      p.metric === "http.server.request.duration" && p.resource["service.name"] === "api-gateway",
-  );
-  const values = (key: string) => new Set(serverPoints.map((p) => p.attributes[key]));
-  expect([...values("http.route")].every((r) => r === undefined || r === "/user/:id")).toBe(true);
-  expect(values("http.request.method").size).toBeLessThanOrEqual(methods.length);
-  expect(values("http.request.method").has("PROPFIND")).toBe(false);
-});
+    // Whatever clients send, request metrics keep a handful of series.
+    await receiver.waitForDataPoints((points) =>
+      points.some((p) => p.attributes["http.request.method"] === "_OTHER"),
+    );
+    const serverPoints = receiver.dataPoints.filter(
+      (p) =>
+        p.metric === "http.server.request.duration" && p.resource["service.name"] === "api-gateway",
+    );
+    const values = (key: string) => new Set(serverPoints.map((p) => p.attributes[key]));
+    expect([...values("http.route")].every((r) => r === undefined || r === "/user/:id")).toBe(true);
+    expect(values("http.request.method").size).toBeLessThanOrEqual(methods.length);
+    expect(values("http.request.method").has("PROPFIND")).toBe(false);
+  },
+  processTimeoutMs,
+);

@@ -77,3 +77,6 @@ export async function startService(
     process: child,
   };
 }
+
+/** For tests and hooks that start processes: slow on a loaded two-core CI machine. */
+export const processTimeoutMs = 20_000;

@@ -2,7 +2,11 @@
 // telemetry they produce, start-up validation, and running with the SDK switched off.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type OtlpReceiver, startOtlpReceiver } from "@sandbox/telemetry/testing";
-import { type ServiceProcess, startService } from "@sandbox/telemetry/testing/process";
+import {
+  processTimeoutMs,
+  type ServiceProcess,
+  startService,
+} from "@sandbox/telemetry/testing/process";
 
 const entry = `${import.meta.dir}/index.ts`;
 let receiver: OtlpReceiver;
@@ -25,7 +29,7 @@ beforeAll(async () => {
       OTEL_METRIC_EXPORT_INTERVAL: "50",
     }),
   ]);
-});
+}, processTimeoutMs);
 
 afterAll(async () => {
   await Promise.all([failing?.stop(), disabled?.stop()]);
