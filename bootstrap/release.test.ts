@@ -24,6 +24,8 @@ describe("release.ts", () => {
     expect(changingCalls(f.calls()).map((c) => c.join(" "))).toEqual([
       `docker build --tag sandbox/user-service:${tag} --file apps/user-service/Dockerfile .`,
       `kind load docker-image sandbox/user-service:${tag} --name observability-sandbox`,
+      // After the push: Argo CD re-reads git now rather than at its next poll.
+      "kubectl --context kind-observability-sandbox annotate applications.argoproj.io --all -n argocd argocd.argoproj.io/refresh=normal --overwrite",
     ]);
     expect(await Bun.file(join(f.repo, "gitops/services/user-service.yaml")).text()).toContain(
       `tag: "${tag}"`,

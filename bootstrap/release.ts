@@ -5,7 +5,14 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
-import { DEFAULT_CLUSTER, GIT_SERVER, SERVICES, type Service } from "./lib/names.ts";
+import {
+  ARGOCD,
+  DEFAULT_CLUSTER,
+  GIT_SERVER,
+  kubeContext,
+  SERVICES,
+  type Service,
+} from "./lib/names.ts";
 import { BootstrapError, type Command, exec, exitWithError, show } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -163,11 +170,34 @@ async function main(): Promise<void> {
       { argv: ["git", "push", remote, `HEAD:refs/heads/${branch}`] },
       `git push to ${remote}`,
     );
-    console.log(
-      `pushed: Argo CD picks it up on its next poll (within a minute); watch with bun bootstrap/status.ts --watch`,
-    );
+    if (clusterExists) await refreshApplications(cluster);
+    console.log("pushed: Argo CD rolls it out; watch with bun bootstrap/status.ts --watch");
   } else if (commit && changed.length > 0) {
     console.log("committed; deliver it with git push (or run this again with --push)");
+  }
+}
+
+/** Asks Argo CD to re-read git now instead of at its next poll (at most a minute later). */
+async function refreshApplications(cluster: string): Promise<void> {
+  const argv = [
+    "kubectl",
+    "--context",
+    kubeContext(cluster),
+    "annotate",
+    "applications.argoproj.io",
+    "--all",
+    "-n",
+    ARGOCD.namespace,
+    "argocd.argoproj.io/refresh=normal",
+    "--overwrite",
+  ];
+  console.log(`    $ ${show({ argv })}`);
+  const result = await exec({ argv }, { cwd: root });
+  if (result.code !== 0) {
+    const why = result.stderr.trim().split("\n")[0];
+    console.log(
+      `    note: could not ask Argo CD to refresh (${why}); it polls within a minute anyway`,
+    );
   }
 }
 

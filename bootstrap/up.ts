@@ -31,16 +31,17 @@ async function main(): Promise<void> {
   const decision = await decideDelivery(options, facts);
   problems.push(...decision.problems);
   for (const found of tools.found.sort()) console.log(`  ok    ${found}`);
+  const delivery = decision.delivery;
+  if (delivery) {
+    const where = delivery.mode === "local" ? "in-cluster git server" : "your remote";
+    console.log(
+      `  ok    Argo CD will read ${delivery.repoURL} @ ${delivery.revision} (${where}: ${delivery.why})`,
+    );
+  }
   for (const warning of decision.warnings) console.log(`  note  ${warning}`);
   for (const p of problems) {
     console.log(`  FAIL  ${p.problem}`);
     console.log(`        fix: ${p.fix}`);
-  }
-  const delivery = decision.delivery;
-  if (delivery) {
-    console.log(
-      `  ok    Argo CD will read ${delivery.repoURL} @ ${delivery.revision} (${delivery.mode === "local" ? "in-cluster git server" : "your remote"}: ${delivery.why})`,
-    );
   }
 
   if (problems.length > 0 && !options.dryRun) {

@@ -185,7 +185,11 @@ export function plan(want: Desired, state: State): Step[] {
       "git-server",
       `in-cluster git server (${GIT_SERVER.image})`,
       state.gitServer !== true,
-      state.gitServer === true ? "running" : "not deployed",
+      state.gitServer === true
+        ? "running"
+        : state.gitServer === false || state.cluster === false
+          ? "not deployed"
+          : unknown,
       [
         {
           argv: apply,

@@ -339,6 +339,14 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
     }
     return { out: `${out.join("\n")}\n` };
   }
+  if (verb === "annotate") {
+    const names = rest.includes("--all")
+      ? s.rootApp
+        ? ["root", ...CHILD_APPS]
+        : []
+      : [name ?? ""];
+    return { out: names.map((n) => `application.argoproj.io/${n} annotated\n`).join("") };
+  }
   if (verb === "rollout" && kindName === "status") {
     return { out: `deployment "${name?.split("/")[1]}" successfully rolled out\n` };
   }

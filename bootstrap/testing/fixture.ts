@@ -233,7 +233,7 @@ export function changingCalls(calls: string[][]): string[][] {
     if (tool === "kind") return /^(create|load|delete) /.test(line);
     if (tool === "helm")
       return args[0] === "upgrade" || args[0] === "install" || args[0] === "uninstall";
-    if (tool === "kubectl") return /(^| )(create|apply|delete|patch|replace) /.test(line);
+    if (tool === "kubectl") return /(^| )(create|apply|delete|patch|replace|annotate) /.test(line);
     return false;
   });
 }
