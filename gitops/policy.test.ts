@@ -681,6 +681,19 @@ describe("memory budget", () => {
     }
   });
 
+  test("Tempo's Go heap stays under its memory limit (no GC ballast above it, GOMEMLIMIT below it)", () => {
+    const values = dig(loadYaml(TEMPO), ["tempo"]) as Record<string, unknown>;
+    const limit = quantity(dig(values, ["resources", "limits", "memory"]));
+    // tempo 2.2.4 templates/statefulset.yaml passes -mem-ballast-size-mbs (chart default 1024).
+    expect(Number(values.memBallastSizeMbs) * 1024 ** 2).toBeLessThan(limit / 2);
+    const env = (values.extraEnv as { name: string; value: string }[]).find(
+      (e) => e.name === "GOMEMLIMIT",
+    );
+    const soft = quantity(env?.value.replace(/B$/, "") ?? "");
+    expect(soft).toBeLessThan(limit);
+    expect(soft).toBeGreaterThan(limit / 2);
+  });
+
   test("the whole stack requests at most 3 GiB of memory", async () => {
     const upstream = upstreamContainers.map((row) => {
       const resources = dig(loadYaml(row.values), row.path) as Resources;
