@@ -1,9 +1,12 @@
 // release.ts as a process in a throw-away clone, against the stand-in docker and kind.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { contentTag } from "./lib/image-tag.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
+
+// Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
+setDefaultTimeout(20_000);
 
 const fixtures: Fixture[] = [];
 afterEach(() => {

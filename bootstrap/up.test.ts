@@ -1,11 +1,14 @@
 // The real up.ts, run as a process against stand-in docker/kind/kubectl/helm (bootstrap/testing)
 // and real git, in a throw-away clone whose "GitHub" is a local bare repository.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { contentTag } from "./lib/image-tag.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
+
+// Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
+setDefaultTimeout(20_000);
 
 const FAST = ["--timeout", "3s", "--poll-interval", "50ms", "--skip-verify"];
 const fixtures: Fixture[] = [];
