@@ -520,7 +520,14 @@ describe("Grafana datasources and correlations", () => {
   test("Tempo → Loki (logs of a trace), Tempo → Prometheus (RED metrics), service map from Prometheus", () => {
     const jsonData = datasource("tempo").jsonData ?? {};
     expect(dig(jsonData, ["tracesToLogsV2", "datasourceUid"])).toBe(datasource("loki").uid);
-    expect(dig(jsonData, ["tracesToLogsV2", "filterByTraceID"])).toBe(true);
+    // OTLP logs keep trace_id as structured metadata: filter on it, not on the log line.
+    expect(dig(jsonData, ["tracesToLogsV2", "customQuery"])).toBe(true);
+    expect(dig(jsonData, ["tracesToLogsV2", "query"])).toBe(
+      '{$${__tags}} | trace_id="$${__trace.traceId}"',
+    );
+    expect(dig(jsonData, ["tracesToLogsV2", "tags"])).toEqual([
+      { key: "service.name", value: "service_name" },
+    ]);
     expect(dig(jsonData, ["tracesToMetrics", "datasourceUid"])).toBe(datasource("prometheus").uid);
     expect(dig(jsonData, ["serviceMap", "datasourceUid"])).toBe(datasource("prometheus").uid);
     const queries = dig(jsonData, ["tracesToMetrics", "queries"]) as { query: string }[];
