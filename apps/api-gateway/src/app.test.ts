@@ -15,7 +15,12 @@ import {
 
 const gatewayEntry = `${import.meta.dir}/index.ts`;
 const userServiceEntry = `${import.meta.dir}/../../user-service/src/index.ts`;
-const secrets = ["Bearer s3cr3t-token-value", "session=c00kie-value", "k3y-in-query"];
+const secrets = [
+  "Bearer s3cr3t-token-value",
+  "session=c00kie-value",
+  "k3y-in-query",
+  "b0dy-password",
+];
 
 let receiver: OtlpReceiver;
 let userService: ServiceProcess;
@@ -386,14 +391,27 @@ describe("telemetry", () => {
     expect(error?.attributes.reason).toBe("user-service unreachable");
   });
 
-  test("no header credential, cookie or query secret reaches telemetry or stdout", async () => {
+  test("no header credential, cookie, query secret or body reaches telemetry or stdout", async () => {
     const { traceId } = await tracedGet(gateway.url, `/user/123?api_key=${secrets[2]}`, {
       authorization: secrets[0] as string,
       cookie: secrets[1] as string,
       "x-api-key": secrets[2] as string,
     });
+    // A body (on a route that takes none) and credentials on a request that fails.
+    const failing = await tracedGet(gatewayToNowhere.url, "/user/123", {
+      authorization: secrets[0] as string,
+    });
+    await fetch(`${gateway.url}/user/123`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: secrets[0] as string },
+      body: JSON.stringify({ password: secrets[3] }),
+    });
     await spansOf(traceId, 4);
+    await spansOf(failing.traceId, 2);
     await receiver.waitForLogs((logs) => logs.filter((l) => l.traceId === traceId).length >= 2);
+    await receiver.waitForSpans((spans) =>
+      spans.some((s) => s.attributes["http.request.method"] === "POST"),
+    );
     const exported = Buffer.concat(receiver.rawBodies).toString("latin1");
     const printed = gateway.output() + userService.output();
     for (const secret of secrets) {
