@@ -508,6 +508,18 @@ describe("sync policy", () => {
     );
   });
 
+  test("waves gate on health: bootstrap's Argo CD values restore the Application health check", () => {
+    // Since Argo CD 1.8 an Application has no health of its own, so the root would move past a
+    // wave before its children are Healthy; the check lives in the values bootstrap installs.
+    const lua = dig(loadYaml(ARGOCD), [
+      "configs",
+      "cm",
+      "resource.customizations.health.argoproj.io_Application",
+    ]);
+    expect(typeof lua).toBe("string");
+    expect(lua as string).toContain("obj.status.health");
+  });
+
   test("sync waves put CRDs and backends before their consumers", async () => {
     const { children } = await loadTree();
     for (const [name, before] of Object.entries(syncsAfter)) {
