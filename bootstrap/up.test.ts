@@ -220,7 +220,7 @@ describe("delivery through the in-cluster git server (issue 6)", () => {
       "in-cluster git server: Argo CD cannot read https://github.com/someone-else/private.git",
     );
     expect(f.state().deployments["argocd/git-server"]?.image).toBe(
-      "ghcr.io/charmbracelet/soft-serve:v0.11.6",
+      "docker.io/charmcli/soft-serve:v0.12.2",
     );
     expect(await f.git("config", "--get", "remote.cluster.url")).toBe(
       "http://localhost:8300/observability-sandbox.git",

@@ -99,9 +99,11 @@ export function gitServerObjects(): Json[] {
                 name: "soft-serve",
                 image: GIT_SERVER.image,
                 env: [
-                  // Anonymous pushes: the port is published on the laptop only, and nothing
-                  // here is secret; no credential to generate, store or leak.
+                  // Anonymous pushes: the port is published on 127.0.0.1 only, and nothing
+                  // here is secret; no credential to generate, store or leak. Since 0.12 these
+                  // two override the settings stored in the server's database on every read.
                   { name: "SOFT_SERVE_ANON_ACCESS", value: "read-write" },
+                  { name: "SOFT_SERVE_ALLOW_KEYLESS", value: "true" },
                   { name: "SOFT_SERVE_HTTP_LISTEN_ADDR", value: `:${GIT_SERVER.httpPort}` },
                   { name: "SOFT_SERVE_HTTP_PUBLIC_URL", value: GIT_SERVER.hostUrl },
                   { name: "SOFT_SERVE_STATS_ENABLED", value: "false" },

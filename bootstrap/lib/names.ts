@@ -21,7 +21,7 @@ export const ROOT_APP = { name: "root", namespace: "argocd", file: "gitops/root.
 export const GIT_SERVER = {
   name: "git-server",
   namespace: "argocd",
-  image: "ghcr.io/charmbracelet/soft-serve:v0.11.6",
+  image: "docker.io/charmcli/soft-serve:v0.12.2",
   httpPort: 23232,
   nodePort: 30300,
   hostUrl: "http://localhost:8300",
