@@ -58,12 +58,13 @@ const upstreamServices: ServiceFact[] = [
     name: "kube-prometheus-stack-prometheus",
     namespace: "monitoring",
     ports: [9090, 8080],
-    nodePorts: { 9090: 30090 },
+    nodePorts: { 9090: 30090, 8080: 30091 },
     requires: [
       { values: KPS, path: ["prometheus", "service", "type"], equals: "NodePort" },
       { values: KPS, path: ["prometheus", "service", "nodePort"], equals: 30090 },
+      { values: KPS, path: ["prometheus", "service", "reloaderWebNodePort"], equals: 30091 },
     ],
-    read: "kube-prometheus-stack 88.5.3 templates/prometheus/service.yaml: <release>-prometheus, port prometheus.service.port (9090), nodePort prometheus.service.nodePort when type NodePort",
+    read: "kube-prometheus-stack 88.5.3 templates/prometheus/service.yaml: <release>-prometheus, port prometheus.service.port (9090), nodePort prometheus.service.nodePort when type NodePort; reloader-web 8080 with prometheus.service.reloaderWebNodePort",
   },
   {
     name: "kube-prometheus-stack-grafana",
@@ -639,6 +640,12 @@ describe("host ports", () => {
     }
     expect(declared.get(30000)).toBe("api-gateway");
     expect(declared.get(30200)).toBe("tempo-nodeport");
+  });
+
+  test("no two Services claim the same NodePort", async () => {
+    const claimed = (await knownServices()).flatMap((s) => s.nodePorts);
+    expect(claimed.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(claimed).size).toBe(claimed.length);
   });
 
   test("the Tempo NodePort Service selects the tempo chart's pods on its HTTP port", async () => {
