@@ -27,7 +27,7 @@ import {
 
 // ---- Facts ----------------------------------------------------------------------------------
 
-/** Upstream charts and their exact pins (../shared/facts.md, each checked in its repository). */
+/** Upstream charts and their exact pins (each read in its repository: Chart.yaml at that version). */
 const pinnedCharts: Record<string, string> = {
   "https://prometheus-community.github.io/helm-charts#kube-prometheus-stack": "88.5.3",
   "https://grafana-community.github.io/helm-charts#loki": "18.11.0",
@@ -244,7 +244,7 @@ const quantityUnits: Record<string, number> = {
 };
 
 /** A Kubernetes resource quantity ("512Mi", "1", "250m") as a number (bytes or cores). */
-export function quantity(value: unknown): number {
+function quantity(value: unknown): number {
   const match = String(value).match(/^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/);
   if (!match) throw new Error(`not a resource quantity: ${String(value)}`);
   return Number(match[1]) * (quantityUnits[match[2] ?? ""] ?? Number.NaN);

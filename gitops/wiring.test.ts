@@ -158,7 +158,7 @@ const hostPorts: Record<number, number> = {
 type Endpoint = { service: string; namespace: string; port: number; path: string; scheme: string };
 
 /** Parses `http://svc.ns.svc:port/path` or `svc.ns.svc:port` (gRPC); anything else throws. */
-export function parseEndpoint(endpoint: string): Endpoint {
+function parseEndpoint(endpoint: string): Endpoint {
   const url = new URL(endpoint.includes("://") ? endpoint : `grpc://${endpoint}`);
   const host = url.hostname.match(/^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?$/);
   if (!host) throw new Error(`${endpoint}: not a <service>.<namespace>.svc address`);
