@@ -39,21 +39,30 @@ interface Traffic {
 }
 const healthy: Traffic = { ok: 600, errors: 0, slow: 0 };
 
-// One counter series growing by `perMinute` each minute, for `minutes` minutes.
-const counter = (series: string, perMinute: number, minutes = MINUTES) => ({
-  series,
-  values: `0+${perMinute}x${minutes}`,
-});
+/** Traffic that changes over time: each phase lasts `minutes`. */
+type Phase = Traffic & { minutes: number };
 
-function trafficSeries(job: Job, t: Traffic) {
+// A counter series: 0 at minute 0, then growing by each phase's per-minute amount.
+function counter(series: string, phases: Phase[], perMinute: (p: Phase) => number) {
+  let value = 0;
+  const parts = ["0"];
+  for (const phase of phases) {
+    const step = perMinute(phase);
+    parts.push(`${value + step}+${step}x${phase.minutes - 1}`);
+    value += step * phase.minutes;
+  }
+  return { series, values: parts.join(" ") };
+}
+
+function trafficSeries(job: Job, traffic: Traffic | Phase[]) {
+  const phases = Array.isArray(traffic) ? traffic : [{ ...traffic, minutes: MINUTES }];
   const base = "http_server_request_duration_seconds";
   const ok = `job="${job}", http_route="/users/:id", http_request_method="GET"`;
-  const total = t.ok + t.errors;
   return [
-    counter(`${base}_count{${ok}, http_response_status_code="200"}`, t.ok),
-    counter(`${base}_count{${ok}, http_response_status_code="500"}`, t.errors),
-    counter(`${base}_bucket{${ok}, le="0.25"}`, total - t.slow),
-    counter(`${base}_bucket{${ok}, le="+Inf"}`, total),
+    counter(`${base}_count{${ok}, http_response_status_code="200"}`, phases, (p) => p.ok),
+    counter(`${base}_count{${ok}, http_response_status_code="500"}`, phases, (p) => p.errors),
+    counter(`${base}_bucket{${ok}, le="0.25"}`, phases, (p) => p.ok + p.errors - p.slow),
+    counter(`${base}_bucket{${ok}, le="+Inf"}`, phases, (p) => p.ok + p.errors),
   ];
 }
 
@@ -64,7 +73,7 @@ const targetInfo = (job: Job, minutes = MINUTES) => ({
 });
 
 function input(
-  traffic: Partial<Record<Job, Traffic>>,
+  traffic: Partial<Record<Job, Traffic | Phase[]>>,
   telemetryMinutes: Partial<Record<Job, number>> = {},
 ) {
   return (["api-gateway", "user-service"] as const).flatMap((job) => [
@@ -190,6 +199,40 @@ describe("alert rules (promtool)", () => {
           [
             "ServiceAvailabilityBudgetBurn",
             [firing("ServiceAvailabilityBudgetBurn", "user-service", "warning")],
+          ],
+        ]),
+      ],
+    );
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  test("the demo loop: on a young cluster, ERROR_RATE 0.5 pages within about 6 minutes", async () => {
+    // An hour of healthy traffic, then 50% errors. The 6h window holds only the data there is
+    // (70 minutes), so the 6h/30m pair (> 6 x 0.5% = 3%) trips after ~4 minutes, then `for: 2m`.
+    // The ticket (warning, 1d/2h > 1.5%) follows once its `for: 15m` has passed.
+    const result = await promtoolTest(
+      "demo-loop",
+      input({
+        "user-service": [
+          { ok: 600, errors: 0, slow: 0, minutes: 60 },
+          { ok: 300, errors: 300, slow: 0, minutes: 60 },
+        ],
+      }),
+      [
+        ...expectAt("63m"),
+        ...expectAt("70m", [
+          [
+            "ServiceAvailabilityBudgetBurn",
+            [firing("ServiceAvailabilityBudgetBurn", "user-service", "critical")],
+          ],
+        ]),
+        ...expectAt("80m", [
+          [
+            "ServiceAvailabilityBudgetBurn",
+            [
+              firing("ServiceAvailabilityBudgetBurn", "user-service", "critical"),
+              firing("ServiceAvailabilityBudgetBurn", "user-service", "warning"),
+            ],
           ],
         ]),
       ],
