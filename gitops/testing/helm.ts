@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { ensureTools } from "../../scripts/tools.ts";
 import { isKubeObject, type KubeObject, parseDocuments, repoRoot } from "./load.ts";
 
+// Fetched at import time (once per machine), outside any test's timeout.
+const tools = await ensureTools();
+
 async function helm(args: string[]): Promise<string> {
-  const { helm } = await ensureTools();
-  const proc = Bun.spawn([helm, ...args], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([tools.helm, ...args], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
