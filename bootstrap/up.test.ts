@@ -99,6 +99,24 @@ describe("up.ts against stand-in tools", () => {
     expect(r.ms).toBeLessThan(5000);
   });
 
+  test("after a Docker restart (node stopped) and a lost kubeconfig: start, export, nothing else", async () => {
+    const f = await fixture();
+    expect((await f.run("up.ts", FAST)).code).toBe(0);
+    f.setState({
+      stoppedNodes: ["observability-sandbox-control-plane"],
+      lostContexts: ["observability-sandbox"],
+    });
+    const before = f.calls().length;
+    const r = await f.run("up.ts", FAST);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const calls = lines(f.calls().slice(before));
+    expect(calls).toContain("docker start observability-sandbox-control-plane");
+    expect(calls).toContain("kind export kubeconfig --name observability-sandbox");
+    expect(changingCalls(f.calls().slice(before))).toEqual([]);
+    expect(r.stdout).toContain("Argo CD (chart argo-cd-10.1.1): skip (installed");
+  });
+
   test("a missing tool and a stopped Docker: every problem at once with its fix, nothing changed", async () => {
     const f = await fixture({
       tools: ["docker", "kubectl", "kind"],

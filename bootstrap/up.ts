@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     tools.dockerReachable,
     facts.clusterRemoteUrl,
   );
-  const steps = plan(want, state);
+  let steps = plan(want, state);
 
   if (options.dryRun) {
     printPlan(steps);
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   }
 
   // ── run ───────────────────────────────────────────────────────────────────────────
-  for (const step of steps) {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i] as Step;
     if (step.id === "wait") {
       await waitStep(options, want.context);
       continue;
@@ -89,6 +90,11 @@ async function main(): Promise<void> {
     }
     console.log(`==> ${step.title}: ${step.reason}`);
     for (const command of step.commands) await runCommand(step, command);
+    if (step.id === "cluster") {
+      // The cluster is reachable now: look again, so the remaining steps act on facts.
+      const fresh = await detectState(root, want, argocdValues, true, facts.clusterRemoteUrl);
+      steps = plan(want, fresh);
+    }
   }
   printEnd(options, want, Date.now() - started);
 }

@@ -98,6 +98,19 @@ describe("plan", () => {
     expect(steps.find((s) => s.id === "cluster")?.reason).toBe("exists");
   });
 
+  test("a stopped node is started and a lost kubectl context exported, nothing recreated", () => {
+    const node = "observability-sandbox-control-plane";
+    const steps = plan(want, { ...healthy, stoppedNodes: [node], kubeContext: false });
+    expect(running(steps)).toEqual(["cluster"]);
+    expect(steps[0]?.reason).toBe(
+      `node ${node} stopped: start it; kubectl has no context kind-observability-sandbox: export it`,
+    );
+    expect(steps[0]?.commands.map(show)).toEqual([
+      `docker start ${node}`,
+      "kind export kubeconfig --name observability-sandbox",
+    ]);
+  });
+
   test("images built but not loaded: load only; loaded: neither build nor load", () => {
     const builtOnly: State = {
       ...clusterOnly,

@@ -30,6 +30,10 @@ export interface Desired {
 /** What exists now. `undefined` means "could not tell" (e.g. Docker not reachable): act. */
 export interface State {
   cluster?: boolean;
+  /** Node containers that exist but are stopped (e.g. after Docker restarted). */
+  stoppedNodes?: string[];
+  /** kubectl has the cluster's context (kind writes it; a lost kubeconfig loses it). */
+  kubeContext?: boolean;
   images: Record<string, { built?: boolean; loaded?: boolean }>;
   argocd?: { deployed: boolean; chart?: string; valuesMatch: boolean };
   monitoringNamespace?: boolean;
@@ -53,37 +57,43 @@ export interface Step {
 
 const unknown = "state unknown (Docker not reachable)";
 
+function clusterStep(want: Desired, state: State): [string, string, boolean, string, Command[]] {
+  const title = `kind cluster ${want.clusterName}`;
+  if (state.cluster !== true) {
+    const create = [
+      "kind",
+      "create",
+      "cluster",
+      "--name",
+      want.clusterName,
+      "--config",
+      want.kindConfig,
+      "--wait",
+      "120s",
+    ];
+    const reason = state.cluster === false ? "does not exist: create it" : unknown;
+    return ["cluster", title, true, reason, [{ argv: create }]];
+  }
+  const commands: Command[] = [];
+  const reasons: string[] = [];
+  if (state.stoppedNodes?.length) {
+    commands.push({ argv: ["docker", "start", ...state.stoppedNodes] });
+    reasons.push(`node ${state.stoppedNodes.join(", ")} stopped: start it`);
+  }
+  if (state.kubeContext === false) {
+    commands.push({ argv: ["kind", "export", "kubeconfig", "--name", want.clusterName] });
+    reasons.push(`kubectl has no context ${want.context}: export it`);
+  }
+  return ["cluster", title, commands.length > 0, reasons.join("; ") || "exists", commands];
+}
+
 export function plan(want: Desired, state: State): Step[] {
   const ctx = want.context;
   const steps: Step[] = [];
   const change = (id: string, title: string, run: boolean, reason: string, commands: Command[]) =>
     steps.push({ id, title, kind: "change", run, reason, commands: run ? commands : [] });
 
-  change(
-    "cluster",
-    `kind cluster ${want.clusterName}`,
-    state.cluster !== true,
-    state.cluster === true
-      ? "exists"
-      : state.cluster === false
-        ? "does not exist: create it"
-        : unknown,
-    [
-      {
-        argv: [
-          "kind",
-          "create",
-          "cluster",
-          "--name",
-          want.clusterName,
-          "--config",
-          want.kindConfig,
-          "--wait",
-          "120s",
-        ],
-      },
-    ],
-  );
+  change(...clusterStep(want, state));
 
   for (const image of want.images) {
     const seen = state.images[image.ref] ?? {};

@@ -28,6 +28,21 @@ export async function detectState(
         .map((n) => n.trim())
         .filter(Boolean)
     : [];
+  if (state.cluster) {
+    const [running, contexts] = await Promise.all([
+      Promise.all(
+        nodes.map((node) => run(["docker", "inspect", "--format", "{{.State.Running}}", node])),
+      ),
+      run(["kubectl", "config", "get-contexts", "--output", "name"]),
+    ]);
+    state.stoppedNodes = nodes.filter((_, i) => running[i]?.stdout.trim() === "false");
+    if (contexts.code === 0) {
+      state.kubeContext = contexts.stdout.split("\n").some((c) => c.trim() === want.context);
+    }
+    // Nothing inside a stopped or unreachable cluster can be read yet: up.ts detects again
+    // after the cluster step has run.
+    if (state.stoppedNodes.length > 0 || state.kubeContext === false) return state;
+  }
   const loadedPerNode = await Promise.all(nodes.map((node) => imagesOnNode(root, node)));
   await Promise.all(
     want.images.map(async (image) => {

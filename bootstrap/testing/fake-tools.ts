@@ -19,6 +19,10 @@ export interface FakeState {
   rootApp?: Record<string, unknown>;
   /** Polls of `get applications` since the root Application was applied. */
   polls: number;
+  /** kind node containers that are stopped (Docker restarted). */
+  stoppedNodes?: string[];
+  /** Clusters whose kubectl context was lost (kubeconfig replaced). */
+  lostContexts?: string[];
   /** An Application that never becomes healthy (the timeout scenario). */
   degradedApp?: string;
   /** Where the in-cluster git server keeps repositories (a bare repo dir per path). */
@@ -89,6 +93,17 @@ function docker(s: FakeState, args: string[]): Answer {
       err: `#0 building with "default" instance using docker driver\n#12 naming to docker.io/${ref} done\n`,
     };
   }
+  if (cmd === "inspect") {
+    const node = args.at(-1) ?? "";
+    if (!s.clusters.some((c) => node === `${c}-control-plane`)) {
+      return { out: "\n", err: `Error: No such object: ${node}\n`, code: 1 };
+    }
+    return { out: `${!s.stoppedNodes?.includes(node)}\n` };
+  }
+  if (cmd === "start") {
+    s.stoppedNodes = (s.stoppedNodes ?? []).filter((n) => !args.includes(n));
+    return { out: `${args.slice(1).join("\n")}\n` };
+  }
   if (cmd === "exec" && args.includes("crictl")) {
     const node = args[1] ?? "";
     if (!s.clusters.some((c) => node === `${c}-control-plane`)) {
@@ -151,6 +166,10 @@ function kind(s: FakeState, args: string[]): Answer {
       err: `Image: "${ref}" with ID "sha256:1" not yet present on node "${name}-control-plane", loading...\n`,
     };
   }
+  if (cmd === "export" && what === "kubeconfig") {
+    s.lostContexts = (s.lostContexts ?? []).filter((c) => c !== name);
+    return { err: `Set kubectl context to "kind-${name}"\n` };
+  }
   if (cmd === "delete" && what === "cluster") {
     s.clusters = s.clusters.filter((c) => c !== name);
     s.loaded = [];
@@ -161,7 +180,19 @@ function kind(s: FakeState, args: string[]): Answer {
 
 function contextError(s: FakeState, context: string | undefined): Answer | undefined {
   const cluster = context?.replace(/^kind-/, "");
-  if (!cluster || !s.clusters.includes(cluster) || !s.dockerRunning) {
+  const unreachable = s.stoppedNodes?.includes(`${cluster}-control-plane`);
+  if (unreachable) {
+    return {
+      err: "The connection to the server 127.0.0.1:39333 was refused - did you specify the right host or port?\n",
+      code: 1,
+    };
+  }
+  if (
+    !cluster ||
+    !s.clusters.includes(cluster) ||
+    !s.dockerRunning ||
+    s.lostContexts?.includes(cluster)
+  ) {
     return { err: `error: context "${context}" does not exist\n`, code: 1 };
   }
   return undefined;
@@ -229,6 +260,14 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
   if (args[0] === "version") {
     return {
       out: `${JSON.stringify({ clientVersion: { major: "1", minor: s.versions.kubectl.split(".")[1], gitVersion: `v${s.versions.kubectl}`, platform: "linux/amd64" }, kustomizeVersion: "v5.7.1" }, null, 2)}\n`,
+    };
+  }
+  if (args[0] === "config" && args[1] === "get-contexts") {
+    return {
+      out: s.clusters
+        .filter((c) => !s.lostContexts?.includes(c))
+        .map((c) => `kind-${c}\n`)
+        .join(""),
     };
   }
   const context = flag(args, "--context");
