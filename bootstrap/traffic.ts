@@ -189,15 +189,20 @@ export function parseOptions(argv: string[]): TrafficOptions {
   };
 }
 
+const usage =
+  "usage: bun run traffic [--gateway URL] [--rate N] [--mix found=70,not_found=20,invalid=10] [--duration 5m]";
+
 if (import.meta.main) {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log(usage);
+    process.exit(0);
+  }
   let options: TrafficOptions;
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
     console.error((error as Error).message);
-    console.error(
-      "usage: bun run traffic [--gateway URL] [--rate N] [--mix found=70,not_found=20,invalid=10] [--duration 5m]",
-    );
+    console.error(usage);
     process.exit(2);
   }
   const stop = new AbortController();

@@ -391,11 +391,16 @@ export function parseOptions(argv: string[]): VerifyOptions {
 }
 
 if (import.meta.main) {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log(usage);
+    process.exit(0);
+  }
   let options: VerifyOptions;
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
     console.error(describeError(error));
+    console.error(usage);
     process.exit(2);
   }
   console.log(
