@@ -154,6 +154,20 @@ describe("alert rules (promtool)", () => {
     }
   });
 
+  test("Alertmanager sends nowhere: the chart's default null receiver is kept", async () => {
+    const values = Bun.YAML.parse(
+      await Bun.file(join(import.meta.dir, "../values/kube-prometheus-stack.yaml")).text(),
+    ) as {
+      alertmanager?: { enabled?: boolean; config?: { receivers?: Record<string, unknown>[] } };
+    };
+    expect(values.alertmanager?.enabled ?? true).toBe(true);
+    // Unset, the chart (88.5.3) routes every alert to its receiver "null", which has no
+    // integrations. If the values ever set a config, its receivers must not notify anything.
+    for (const receiver of values.alertmanager?.config?.receivers ?? []) {
+      expect(Object.keys(receiver).filter((k) => k.endsWith("_configs"))).toEqual([]);
+    }
+  });
+
   test("healthy traffic: no alert fires", async () => {
     const result = await promtoolTest(
       "healthy",
