@@ -1,5 +1,5 @@
 // release.ts as a process in a throw-away clone, against the stand-in docker and kind.
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { contentTag } from "./lib/image-tag.ts";
@@ -9,12 +9,12 @@ import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 setDefaultTimeout(20_000);
 
 const fixtures: Fixture[] = [];
-afterEach(() => {
+afterAll(() => {
   for (const f of fixtures.splice(0)) f.cleanup();
 });
 
 describe("release.ts", () => {
-  test("new code: build, load into kind, write the tag, commit that file, push", async () => {
+  test.concurrent("new code: build, load into kind, write the tag, commit that file, push", async () => {
     const f = await makeFixture({ state: { clusters: ["observability-sandbox"] } });
     fixtures.push(f);
     writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
@@ -51,7 +51,7 @@ describe("release.ts", () => {
     expect(changingCalls(f.calls().slice(before)).filter((c) => c[0] === "docker")).toEqual([]);
   });
 
-  test("uncommitted service code is refused (the tag would name code not in git); --no-build --no-commit only writes", async () => {
+  test.concurrent("uncommitted service code is refused (the tag would name code not in git); --no-build --no-commit only writes", async () => {
     const f = await makeFixture();
     fixtures.push(f);
     writeFileSync(join(f.repo, "apps/api-gateway/index.ts"), 'console.log("wip");\n');
@@ -70,7 +70,7 @@ describe("release.ts", () => {
     expect(written.stdout).toContain("gitops/services/user-service.yaml already has tag");
   });
 
-  test("an unknown service names the valid ones", async () => {
+  test.concurrent("an unknown service names the valid ones", async () => {
     const f = await makeFixture();
     fixtures.push(f);
     const r = await f.run("release.ts", ["frontend"]);

@@ -1,6 +1,6 @@
 // The real up.ts, run as a process against stand-in docker/kind/kubectl/helm (bootstrap/testing)
 // and real git, in a throw-away clone whose "GitHub" is a local bare repository.
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,7 +17,7 @@ async function fixture(...args: Parameters<typeof makeFixture>) {
   fixtures.push(f);
   return f;
 }
-afterEach(() => {
+afterAll(() => {
   for (const f of fixtures.splice(0)) f.cleanup();
 });
 
@@ -36,7 +36,7 @@ function rootSource(f: Fixture): RootSource {
 }
 
 describe("up.ts against stand-in tools", () => {
-  test("first run: every step in order, the root Application from the ssh remote as https", async () => {
+  test.concurrent("first run: every step in order, the root Application from the ssh remote as https", async () => {
     const f = await fixture();
     const r = await f.run("up.ts", FAST);
     expect(r.stderr).toBe("");
@@ -84,7 +84,7 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stdout.match(/curl /g)).toHaveLength(2);
   });
 
-  test("re-run on a healthy stack: changes nothing, says skip for every step, finishes fast", async () => {
+  test.concurrent("re-run on a healthy stack: changes nothing, says skip for every step, finishes fast", async () => {
     const f = await fixture();
     expect((await f.run("up.ts", FAST)).code).toBe(0);
     const before = f.calls().length;
@@ -99,7 +99,7 @@ describe("up.ts against stand-in tools", () => {
     expect(r.ms).toBeLessThan(5000);
   });
 
-  test("after a Docker restart (node stopped) and a lost kubeconfig: start, export, nothing else", async () => {
+  test.concurrent("after a Docker restart (node stopped) and a lost kubeconfig: start, export, nothing else", async () => {
     const f = await fixture();
     expect((await f.run("up.ts", FAST)).code).toBe(0);
     f.setState({
@@ -117,7 +117,7 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stdout).toContain("Argo CD (chart argo-cd-10.1.1): skip (installed");
   });
 
-  test("a missing tool and a stopped Docker: every problem at once with its fix, nothing changed", async () => {
+  test.concurrent("a missing tool and a stopped Docker: every problem at once with its fix, nothing changed", async () => {
     const f = await fixture({
       tools: ["docker", "kubectl", "kind"],
       state: {
@@ -140,7 +140,7 @@ describe("up.ts against stand-in tools", () => {
     expect(await f.git("remote")).toBe("origin");
   });
 
-  test("an Application that stays Degraded: the timeout names it and its failing resource", async () => {
+  test.concurrent("an Application that stays Degraded: the timeout names it and its failing resource", async () => {
     const f = await fixture({ state: { degradedApp: "user-service" } });
     const r = await f.run("up.ts", ["--timeout", "1s", "--poll-interval", "50ms", "--skip-verify"]);
     expect(r.code).toBe(1);
@@ -153,7 +153,7 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stderr).not.toContain("loki (");
   });
 
-  test("an https remote is used as it is; --repo/--revision and env override it", async () => {
+  test.concurrent("an https remote is used as it is; --repo/--revision and env override it", async () => {
     const f = await fixture({ origin: "https://github.com/user/sandbox.git" });
     expect((await f.run("up.ts", FAST)).code).toBe(0);
     const source = () => rootSource(f);
@@ -166,7 +166,33 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stdout).toContain("differs from the wanted source: apply");
   });
 
-  test("a dirty checkout is deployed from its commits, with a note saying so", async () => {
+  test.concurrent("on a terminal the wait is a table redrawn in place; in a log, one line per change", async () => {
+    const f = await fixture();
+    const cmd = [process.execPath, join(f.repo, "bootstrap", "up.ts"), ...FAST];
+    // `script` gives the process a pseudo-terminal (util-linux and BSD spell it differently).
+    const argv =
+      process.platform === "darwin"
+        ? ["script", "-q", "/dev/null", ...cmd]
+        : ["script", "-qec", cmd.join(" "), "/dev/null"];
+    const p = Bun.spawn(argv, {
+      cwd: f.repo,
+      env: { ...f.env, PATH: `${f.env.PATH}:/usr/bin:/bin`, COLUMNS: "100", TERM: "xterm" },
+      stdin: "ignore",
+      stdout: "pipe",
+    });
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    const wait = out.slice(out.indexOf("waiting up to"));
+    expect(wait).toMatch(/APPLICATION\s+SYNC\s+HEALTH\s+WAITING ON/);
+    expect(wait).toContain("kube-prometheus-stack  OutOfSync  Missing");
+    expect(wait).toContain("\x1b[11A\x1b[J"); // cursor up over the previous table, clear
+    expect(wait).toContain("all 9 Applications Synced and Healthy");
+
+    const plain = await f.run("up.ts", FAST); // stdout is a pipe here
+    expect(plain.stdout).not.toContain("\x1b[");
+  });
+
+  test.concurrent("a dirty checkout is deployed from its commits, with a note saying so", async () => {
     const f = await fixture();
     writeFileSync(join(f.repo, "notes.txt"), "scratch\n");
     const r = await f.run("up.ts", FAST);
@@ -174,7 +200,7 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stdout).toContain("note  uncommitted changes (notes.txt) are not deployed");
   });
 
-  test("a detached checkout stops in preflight and names the fix", async () => {
+  test.concurrent("a detached checkout stops in preflight and names the fix", async () => {
     const f = await fixture();
     await f.git("checkout", "-q", "--detach");
     const r = await f.run("up.ts", FAST);
@@ -184,7 +210,7 @@ describe("up.ts against stand-in tools", () => {
     expect(changingCalls(f.calls())).toEqual([]);
   });
 
-  test("--dry-run prints the exact commands and changes nothing, even with tools missing", async () => {
+  test.concurrent("--dry-run prints the exact commands and changes nothing, even with tools missing", async () => {
     const f = await fixture({ tools: ["docker"] });
     const r = await f.run("up.ts", ["--dry-run"]);
     expect(r.code).toBe(0);
@@ -199,7 +225,7 @@ describe("up.ts against stand-in tools", () => {
     expect(changingCalls(f.calls())).toEqual([]);
   });
 
-  test("bootstrap/verify.ts runs last when present; its failure fails up.ts", async () => {
+  test.concurrent("bootstrap/verify.ts runs last when present; its failure fails up.ts", async () => {
     const f = await fixture();
     const verify = join(f.repo, "bootstrap", "verify.ts");
     writeFileSync(verify, 'console.log("verify: all four pillars ok");\n');
@@ -214,7 +240,7 @@ describe("up.ts against stand-in tools", () => {
     expect((await f.run("up.ts", FAST)).stdout).not.toContain("verify:");
   });
 
-  test("bad flags: a message and the fix, no stack trace", async () => {
+  test.concurrent("bad flags: a message and the fix, no stack trace", async () => {
     const f = await fixture();
     const r = await f.run("up.ts", ["--timeout", "soon"]);
     expect(r.code).toBe(1);
@@ -226,7 +252,7 @@ describe("up.ts against stand-in tools", () => {
 });
 
 describe("delivery through the in-cluster git server (issue 6)", () => {
-  test("a remote Argo CD cannot read: git server, remote `cluster` added once, root points in-cluster", async () => {
+  test.concurrent("a remote Argo CD cannot read: git server, remote `cluster` added once, root points in-cluster", async () => {
     const f = await fixture({
       origin: "https://github.com/someone-else/private.git",
       publishOrigin: false,
@@ -284,7 +310,7 @@ describe("delivery through the in-cluster git server (issue 6)", () => {
     expect(f.state().clusters).toEqual([]);
   });
 
-  test("a readable, pushable remote is used by default; --local-git switches to the git server", async () => {
+  test.concurrent("a readable, pushable remote is used by default; --local-git switches to the git server", async () => {
     const f = await fixture();
     expect((await f.run("up.ts", FAST)).code).toBe(0);
     expect(await f.git("remote")).toBe("origin");
@@ -298,7 +324,7 @@ describe("delivery through the in-cluster git server (issue 6)", () => {
 });
 
 describe("up.ts on this machine's real tools", () => {
-  test("without a Docker daemon it fails in preflight within seconds, naming what is missing", async () => {
+  test.concurrent("without a Docker daemon it fails in preflight within seconds, naming what is missing", async () => {
     // Only real tools on PATH; DOCKER_HOST points at nothing, so even a machine with Docker
     // behaves like these (no daemon), and the test can never create a real cluster.
     const dir = mkdtempSync(join(tmpdir(), "bootstrap-real-"));

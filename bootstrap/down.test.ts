@@ -1,0 +1,60 @@
+// down.ts as a process against the stand-in tools.
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { type Fixture, makeFixture } from "./testing/fixture.ts";
+
+// Each test runs bootstrap scripts as processes.
+setDefaultTimeout(20_000);
+
+const fixtures: Fixture[] = [];
+afterAll(() => {
+  for (const f of fixtures.splice(0)) f.cleanup();
+});
+
+/** A cluster with Argo CD and the root Application applied long enough ago to be healthy. */
+async function runningStack(degradedApp?: string): Promise<Fixture> {
+  const f = await makeFixture({
+    state: {
+      clusters: ["observability-sandbox"],
+      helmRelease: { chart: "argo-cd-10.1.1", status: "deployed", values: {} },
+      rootApp: { spec: {} },
+      polls: 10,
+      degradedApp,
+    },
+  });
+  fixtures.push(f);
+  return f;
+}
+
+describe("down.ts", () => {
+  test.concurrent("without --yes and no terminal to ask on, it refuses and deletes nothing", async () => {
+    const f = await runningStack();
+    const r = await f.run("down.ts");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "would delete kind cluster observability-sandbox, but cannot ask (no terminal)",
+    );
+    expect(r.stderr).toContain("re-run with --yes");
+    expect(f.state().clusters).toEqual(["observability-sandbox"]);
+  });
+
+  test.concurrent("--yes deletes the cluster; a second run has nothing to do", async () => {
+    const f = await runningStack();
+    const r = await f.run("down.ts", ["--yes"]);
+    expect(r.code).toBe(0);
+    expect(f.calls().map((c) => c.join(" "))).toContain(
+      "kind delete cluster --name observability-sandbox",
+    );
+    expect(f.state().clusters).toEqual([]);
+    const again = await f.run("down.ts", ["--yes"]);
+    expect(again.stdout).toContain("nothing to do");
+  });
+
+  test.concurrent("a `cluster` remote up.ts did not add is left alone", async () => {
+    const f = await runningStack();
+    await f.git("remote", "add", "cluster", "https://example.com/mine.git");
+    const r = await f.run("down.ts", ["--yes"]);
+    expect(r.code).toBe(0);
+    expect((await f.git("remote")).split("\n")).toEqual(["cluster", "origin"]);
+    expect(r.stdout).toContain("leaving git remote cluster (https://example.com/mine.git)");
+  });
+});

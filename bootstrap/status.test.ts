@@ -1,0 +1,75 @@
+// status.ts as a process against the stand-in tools.
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { type Fixture, makeFixture } from "./testing/fixture.ts";
+
+// Each test runs bootstrap scripts as processes.
+setDefaultTimeout(20_000);
+
+const fixtures: Fixture[] = [];
+afterAll(() => {
+  for (const f of fixtures.splice(0)) f.cleanup();
+});
+
+/** A cluster with Argo CD and the root Application applied long enough ago to be healthy. */
+async function runningStack(degradedApp?: string): Promise<Fixture> {
+  const f = await makeFixture({
+    state: {
+      clusters: ["observability-sandbox"],
+      helmRelease: { chart: "argo-cd-10.1.1", status: "deployed", values: {} },
+      rootApp: { spec: {} },
+      polls: 10,
+      degradedApp,
+    },
+  });
+  fixtures.push(f);
+  return f;
+}
+
+describe("status.ts", () => {
+  test.concurrent("prints the Applications table once; exit 0 when all are healthy", async () => {
+    const f = await runningStack();
+    const r = await f.run("status.ts");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^APPLICATION\s+SYNC\s+HEALTH\s+WAITING ON$/);
+    expect(lines).toContain("root                   Synced  Healthy");
+    expect(lines.at(-1)).toBe("all 9 Applications Synced and Healthy");
+  });
+
+  test.concurrent("a Degraded Application: exit 2 and what it waits on", async () => {
+    const f = await runningStack("user-service");
+    const r = await f.run("status.ts");
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("user-service (sync Synced, health Degraded)");
+    expect(r.stdout).toContain(
+      'Deployment apps/user-service Synced/Degraded: Deployment "user-service" exceeded its progress deadline',
+    );
+  });
+
+  test.concurrent("--watch keeps printing until stopped", async () => {
+    const f = await runningStack();
+    const p = Bun.spawn(
+      [process.execPath, `${f.repo}/bootstrap/status.ts`, "--watch", "--interval", "100ms"],
+      {
+        cwd: f.repo,
+        env: f.env,
+        stdout: "pipe",
+      },
+    );
+    await Bun.sleep(800);
+    p.kill();
+    const out = await new Response(p.stdout).text();
+    expect(out.match(/^--- \d{4}-/gm)?.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test.concurrent("no cluster: says so and how to bring it up", async () => {
+    const f = await makeFixture();
+    fixtures.push(f);
+    const r = await f.run("status.ts");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'cannot read the Applications: error: context "kind-observability-sandbox" does not exist',
+    );
+    expect(r.stderr).toContain("bun bootstrap/up.ts");
+  });
+});
