@@ -200,6 +200,22 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stdout).toContain("note  uncommitted changes (notes.txt) are not deployed");
   });
 
+  test.concurrent("changed service code without a release: preflight names the release command", async () => {
+    const f = await fixture();
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    const dirty = await f.run("up.ts", FAST);
+    expect(dirty.code).toBe(1);
+    expect(dirty.stdout).toContain("FAIL  gitops/services/user-service.yaml image.tag is");
+    expect(dirty.stdout).toContain("(it has uncommitted changes)");
+    expect(dirty.stdout).toContain(
+      "commit the changes, then bun bootstrap/release.ts user-service",
+    );
+    await f.git("commit", "-qam", "user-service v2");
+    const committed = await f.run("up.ts", FAST);
+    expect(committed.stdout).toContain("fix: bun bootstrap/release.ts user-service ");
+    expect(changingCalls(f.calls())).toEqual([]);
+  });
+
   test.concurrent("a detached checkout stops in preflight and names the fix", async () => {
     const f = await fixture();
     await f.git("checkout", "-q", "--detach");

@@ -1,6 +1,6 @@
 // Preflight: everything up.ts needs, checked before any change, every problem reported at once.
 import { join } from "node:path";
-import { committedTag, contentTag, valuesFile } from "./image-tag.ts";
+import { buildInputs, committedTag, contentTag, valuesFile } from "./image-tag.ts";
 import { ARGOCD, ROOT_APP, SERVICES } from "./names.ts";
 import { exec } from "./run.ts";
 
@@ -39,7 +39,7 @@ const TOOLS: Tool[] = [
     versionArgv: ["kind", "version"],
     parse: (out) => /v(\d+\.\d+\.\d+)/.exec(out)?.[1],
     install:
-      "macOS: brew install kind · Linux: go install sigs.k8s.io/kind@latest, or the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+      "macOS: brew install kind · Linux: go install sigs.k8s.io/kind@v0.32.0, or the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
   },
   {
     name: "kubectl",
@@ -152,14 +152,21 @@ export async function checkRepository(root: string, gitAvailable: boolean): Prom
   }
   if (!gitAvailable) return problems;
   for (const service of SERVICES) {
-    const [want, have] = await Promise.all([
+    const [want, have, dirty] = await Promise.all([
       contentTag(root, service).catch(() => undefined),
       committedTag(root, service),
+      exec(
+        { argv: ["git", "status", "--porcelain", "--", ...buildInputs(service)] },
+        { cwd: root },
+      ),
     ]);
     if (want && have !== want) {
+      const uncommitted = dirty.stdout.trim() !== "";
       problems.push({
-        problem: `${valuesFile(service)} image.tag is ${have ?? "missing"}, but the ${service} code has content tag ${want}`,
-        fix: `bun bootstrap/release.ts ${service}   (builds, writes the tag, commits; add --push to deliver)`,
+        problem: `${valuesFile(service)} image.tag is ${have ?? "missing"}, but the ${service} code has content tag ${want}${uncommitted ? " (it has uncommitted changes)" : ""}`,
+        fix: uncommitted
+          ? `commit the changes, then bun bootstrap/release.ts ${service}; or git stash them to deploy what is committed`
+          : `bun bootstrap/release.ts ${service}   (builds, writes the tag, commits; add --push to deliver)`,
       });
     }
   }
