@@ -186,7 +186,7 @@ function fixFor(stepId: string): string {
     argocd:
       "check network access to https://argoproj.github.io/argo-helm; `kubectl get pods -n argocd` shows stuck pods",
     "git-push":
-      "check that localhost:8300 answers: git ls-remote http://localhost:8300/observability-sandbox.git",
+      "check that localhost:8300 answers (git ls-remote cluster); if you rewrote history: git push --force cluster HEAD:<branch>",
   };
   if (stepId.startsWith("image-")) {
     return "the docker build output above names the failing Dockerfile line; fix it and run up.ts again";
