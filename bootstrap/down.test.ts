@@ -3,7 +3,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.
-setDefaultTimeout(20_000);
+setDefaultTimeout(60_000);
 
 const fixtures: Fixture[] = [];
 afterAll(() => {

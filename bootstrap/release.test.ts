@@ -6,7 +6,7 @@ import { contentTag } from "./lib/image-tag.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
-setDefaultTimeout(20_000);
+setDefaultTimeout(60_000);
 
 const fixtures: Fixture[] = [];
 afterAll(() => {

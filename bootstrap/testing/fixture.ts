@@ -205,25 +205,55 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture
     calls: () => readCalls(logPath),
     git,
     async run(script, args = [], extraEnv = {}) {
-      const started = performance.now();
-      const p = Bun.spawn([process.execPath, join(repo, "bootstrap", script), ...args], {
-        cwd: repo,
-        env: { ...env, ...extraEnv },
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(p.stdout).text(),
-        new Response(p.stderr).text(),
-        p.exited,
-      ]);
-      return { code, stdout, stderr, ms: performance.now() - started };
+      await slots.acquire();
+      try {
+        return await runScript(script, args, extraEnv);
+      } finally {
+        slots.release();
+      }
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+  async function runScript(
+    script: string,
+    args: string[],
+    extraEnv: Record<string, string>,
+  ): Promise<RunResult> {
+    const started = performance.now();
+    const p = Bun.spawn([process.execPath, join(repo, "bootstrap", script), ...args], {
+      cwd: repo,
+      env: { ...env, ...extraEnv },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    return { code, stdout, stderr, ms: performance.now() - started };
+  }
   return fixture;
 }
+
+/**
+ * At most a few bootstrap scripts at once: each one starts dozens of short processes, and
+ * concurrent tests on a small machine would otherwise starve each other into timeouts.
+ */
+const slots = (() => {
+  let free = 3;
+  const waiting: (() => void)[] = [];
+  return {
+    acquire: () =>
+      free > 0 ? Promise.resolve(void free--) : new Promise<void>((go) => waiting.push(go)),
+    release: () => {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+})();
 
 /** Calls that change something (as opposed to the read-only questions bootstrap asks). */
 export function changingCalls(calls: string[][]): string[][] {
