@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseUpArgs, UP_HELP, type UpOptions } from "./lib/cli.ts";
-import { chooseDelivery, probeRemote, readGitFacts, toHttpsUrl } from "./lib/git.ts";
+import { chooseDelivery, type GitFacts, probeRemote, readGitFacts, toHttpsUrl } from "./lib/git.ts";
 import { contentTag, imageRef } from "./lib/image-tag.ts";
 import { randomPassword, rootApplication } from "./lib/manifests.ts";
 import { ARGOCD, GRAFANA_SECRET, kubeContext, ROOT_APP, SERVICES } from "./lib/names.ts";
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   printEnd(options, want, Date.now() - started);
 }
 
-async function decideDelivery(options: UpOptions, facts: Awaited<ReturnType<typeof readGitFacts>>) {
+async function decideDelivery(options: UpOptions, facts: GitFacts) {
   const revision = options.revision ?? facts.branch;
   const candidate = options.repo ?? facts.remoteUrl;
   const httpsUrl = candidate ? toHttpsUrl(candidate) : undefined;
@@ -112,7 +112,7 @@ async function decideDelivery(options: UpOptions, facts: Awaited<ReturnType<type
 
 async function desired(
   options: UpOptions,
-  facts: Awaited<ReturnType<typeof readGitFacts>>,
+  facts: GitFacts,
   delivery: Desired["delivery"] | undefined,
 ): Promise<Desired> {
   const chosen = delivery ?? {
@@ -182,7 +182,7 @@ async function runCommand(step: Step, command: Step["commands"][number]): Promis
 function fixFor(stepId: string): string {
   const fixes: Record<string, string> = {
     cluster:
-      "check Docker has enough memory (6 GB+) and that ports 8080, 3000, 9090, 8000 are free; then run up.ts again",
+      "check Docker has enough memory (6 GB+) and that host ports 8080, 3000, 9090, 8000, 3100, 3200 and 8300 are free; then run up.ts again",
     argocd:
       "check network access to https://argoproj.github.io/argo-helm; `kubectl get pods -n argocd` shows stuck pods",
     "git-push":
@@ -244,8 +244,8 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
               kubectl --context ${ctx} -n ${GRAFANA_SECRET.namespace} get secret ${GRAFANA_SECRET.name} -o jsonpath='{.data.admin-password}' | base64 -d; echo
   Prometheus  http://localhost:9090
   api-gateway http://localhost:8000
-              curl -s http://localhost:8000/user/1
-              curl -s -i http://localhost:8000/user/does-not-exist
+              curl -s http://localhost:8000/user/42        (a user: 200 with JSON)
+              curl -s -i http://localhost:8000/user/9999  (no such user: 404)
 
 Deliver a change: edit apps/<service>, commit, then
   bun bootstrap/release.ts <service> --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
