@@ -11,7 +11,8 @@ const root = resolve(import.meta.dir, "..");
 const HELP = `Usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name>]
 
 Prints the Argo CD Applications with their sync and health state, and what the
-not-ready ones are waiting on. --watch redraws it until you press Ctrl-C.
+not-ready ones are waiting on. Exit status: 0 when every Application is Synced and
+Healthy, 2 when not. --watch redraws it until you press Ctrl-C.
 `;
 
 async function main(): Promise<void> {
