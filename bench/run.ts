@@ -1,0 +1,339 @@
+// `bun run bench`: what the services' telemetry costs, measured against the uninstrumented limit.
+// Three configurations of api-gateway → user-service run side by side as real processes:
+//   on   telemetry exporting to a live OTLP sink (bench/otlp-sink.ts, its own process)
+//   off  OTEL_SDK_DISABLED=true (no providers, no instrumentation)
+//   down telemetry on, collector unreachable (a closed port)
+// Each is warmed up, then loaded in interleaved rounds (on, off, down, on, …) so drift on a
+// noisy machine hits all alike: closed loop at fixed connections (wrk, or the Bun client), then
+// open loop at half the uninstrumented capacity. Results: a table, and bench/results/latest.json.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { parseArgs } from "node:util";
+import type { Subprocess } from "bun";
+import { cpuTimeMs, machine, rssMb } from "./proc.ts";
+import {
+  buildReport,
+  type ConfigName,
+  configNames,
+  type Delivered,
+  formatTable,
+  type Rss,
+  type Run,
+  type ServiceName,
+  services,
+} from "./report.ts";
+import { type LoadResult, median } from "./stats.ts";
+import { runWrk } from "./wrk.ts";
+
+const usage = `usage: bun run bench [--duration S] [--rounds N] [--warmup S] [--connections C]
+       [--query-latency-ms MS] [--client wrk|bun] [--out FILE]`;
+
+function options() {
+  const { values } = parseArgs({
+    args: Bun.argv.slice(2),
+    options: {
+      duration: { type: "string", default: "15" },
+      rounds: { type: "string", default: "3" },
+      warmup: { type: "string", default: "15" },
+      connections: { type: "string", default: "32" },
+      "query-latency-ms": { type: "string", default: "1" },
+      client: { type: "string" },
+      out: { type: "string", default: `${import.meta.dir}/results/latest.json` },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const positive = (name: keyof typeof values, integer = true) => {
+    const value = Number(values[name]);
+    if (!(value > 0) || (integer && !Number.isInteger(value)))
+      throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}`);
+    return value;
+  };
+  const client = values.client ?? (Bun.which("wrk") ? "wrk" : "bun");
+  if (client !== "wrk" && client !== "bun") throw new Error("--client must be wrk or bun");
+  if (client === "wrk" && !Bun.which("wrk"))
+    throw new Error("wrk is not installed (apt-get install wrk), or use --client bun");
+  const queryLatencyMs = Number(values["query-latency-ms"]);
+  if (!(queryLatencyMs >= 0)) throw new Error("--query-latency-ms must be 0 or more");
+  return {
+    duration: positive("duration"),
+    rounds: positive("rounds"),
+    warmup: positive("warmup"),
+    connections: positive("connections"),
+    queryLatencyMs,
+    client,
+    out: values.out as string,
+  };
+}
+
+const root = `${import.meta.dir}/..`;
+const children: Subprocess[] = [];
+const killAll = () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+};
+
+async function freePort(): Promise<number> {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = server.port as number;
+  await server.stop(true);
+  return port;
+}
+
+function spawn(command: string[], env: Record<string, string>, logPath: string): Subprocess {
+  // Service stdout (a JSON line per request) goes to a file, as a container runtime would take it.
+  const child = Bun.spawn(command, {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdout: Bun.file(logPath),
+    stderr: Bun.file(`${logPath}.err`),
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitReady(url: string, child: Subprocess, logPath: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(100);
+  }
+  const log = await Bun.file(logPath)
+    .text()
+    .catch(() => "");
+  const err = await Bun.file(`${logPath}.err`)
+    .text()
+    .catch(() => "");
+  throw new Error(`${url} did not become ready; output:\n${log.slice(-2000)}${err.slice(-2000)}`);
+}
+
+interface Deployment {
+  config: ConfigName;
+  url: string;
+  processes: Record<ServiceName, Subprocess>;
+}
+
+async function deploy(
+  config: ConfigName,
+  telemetryEnv: Record<string, string>,
+  queryLatencyMs: number,
+  logDir: string,
+): Promise<Deployment> {
+  const [userPort, gatewayPort] = [await freePort(), await freePort()];
+  const userLog = `${logDir}/${config}-user-service.log`;
+  const gatewayLog = `${logDir}/${config}-api-gateway.log`;
+  const user = spawn(
+    [process.execPath, `${root}/apps/user-service/src/index.ts`],
+    { ...telemetryEnv, PORT: String(userPort), QUERY_LATENCY_MS: String(queryLatencyMs) },
+    userLog,
+  );
+  const gateway = spawn(
+    [process.execPath, `${root}/apps/api-gateway/src/index.ts`],
+    {
+      ...telemetryEnv,
+      PORT: String(gatewayPort),
+      USER_SERVICE_URL: `http://127.0.0.1:${userPort}`,
+    },
+    gatewayLog,
+  );
+  await waitReady(`http://127.0.0.1:${userPort}/readyz`, user, userLog);
+  await waitReady(`http://127.0.0.1:${gatewayPort}/readyz`, gateway, gatewayLog);
+  const url = `http://127.0.0.1:${gatewayPort}/user/123`;
+  const check = await fetch(url);
+  if (check.status !== 200) throw new Error(`${config}: GET ${url} answered ${check.status}`);
+  return { config, url, processes: { "api-gateway": gateway, "user-service": user } };
+}
+
+async function loadClient(args: string[]): Promise<LoadResult> {
+  const child = Bun.spawn([process.execPath, `${import.meta.dir}/load-client.ts`, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  children.push(child);
+  const [out, err, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  if (code !== 0) throw new Error(`load client failed (exit ${code}): ${err}`);
+  return JSON.parse(out.trim().split("\n").pop() as string);
+}
+
+async function main() {
+  const opts = options();
+  const logDir = await mkdtemp(`${tmpdir()}/bench-`);
+  const started = Date.now();
+  const machineInfo = await machine();
+  console.log(
+    `bench: ${machineInfo.cpu_model}, ${machineInfo.cores} cores, load ${machineInfo.loadavg_at_start.join(" ")}; client ${opts.client}, ${opts.connections} connections, ${opts.rounds} rounds × ${opts.duration} s, warm-up ${opts.warmup} s; logs in ${logDir}`,
+  );
+
+  const sinkPort = await freePort();
+  const sink = spawn(
+    [process.execPath, `${import.meta.dir}/otlp-sink.ts`, String(sinkPort)],
+    {},
+    `${logDir}/sink.log`,
+  );
+  const sinkUrl = `http://127.0.0.1:${sinkPort}`;
+  await waitReady(`${sinkUrl}/stats`, sink, `${logDir}/sink.log`);
+  const closedUrl = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+
+  const envs: Record<ConfigName, Record<string, string>> = {
+    on: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl },
+    off: { OTEL_SDK_DISABLED: "true" },
+    down: { OTEL_EXPORTER_OTLP_ENDPOINT: closedUrl },
+  };
+  const deployments = {} as Record<ConfigName, Deployment>;
+  for (const config of configNames)
+    deployments[config] = await deploy(config, envs[config], opts.queryLatencyMs, logDir);
+
+  const rss = {} as Record<ConfigName, Record<ServiceName, Rss>>;
+  for (const config of configNames) {
+    rss[config] = {} as Record<ServiceName, Rss>;
+    for (const s of services) {
+      const mb = await rssMb(deployments[config].processes[s].pid);
+      rss[config][s] = { before: mb, after: mb, peak: mb };
+    }
+  }
+  const sampleRss = async (config: ConfigName) => {
+    for (const s of services) {
+      const mb = await rssMb(deployments[config].processes[s].pid);
+      const entry = rss[config][s];
+      entry.after = mb;
+      entry.peak = Math.max(entry.peak, mb);
+    }
+  };
+
+  const requestsSent: Record<ConfigName, number> = { on: 0, off: 0, down: 0 };
+  const closedLoad = (url: string, seconds: number) =>
+    opts.client === "wrk"
+      ? runWrk(url, opts.connections, seconds)
+      : loadClient(["closed", url, String(opts.connections), String(seconds)]);
+  const openLoad = (url: string, rate: number, seconds: number) =>
+    loadClient(["open", url, String(rate), String(seconds), String(opts.connections)]);
+
+  /** Runs one load, charging each service's CPU time to the requests it served. */
+  async function measured(
+    config: ConfigName,
+    round: number,
+    kind: Run["kind"],
+    load: () => Promise<LoadResult>,
+  ): Promise<Run> {
+    const d = deployments[config];
+    const pids = services.map((s) => d.processes[s].pid);
+    const cpuBefore = await Promise.all([...pids, sink.pid].map(cpuTimeMs));
+    const result = await load();
+    const cpuAfter = await Promise.all([...pids, sink.pid].map(cpuTimeMs));
+    requestsSent[config] += result.requests;
+    await sampleRss(config);
+    const perRequest = (i: number) =>
+      ((cpuAfter[i] as number) - (cpuBefore[i] as number)) / result.requests;
+    const run: Run = {
+      config,
+      round,
+      kind,
+      ...result,
+      cpu_ms_per_request: { "api-gateway": perRequest(0), "user-service": perRequest(1) },
+      ...(config === "on" ? { sink_cpu_ms_per_request: perRequest(2) } : {}),
+    };
+    console.log(
+      `  round ${round} ${kind.padEnd(6)} ${config.padEnd(4)} ${Math.round(run.rps)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms  cpu ms/req gateway ${run.cpu_ms_per_request["api-gateway"].toFixed(3)} user-service ${run.cpu_ms_per_request["user-service"].toFixed(3)}${run.errors ? `  ${run.errors} errors` : ""}`,
+    );
+    return run;
+  }
+
+  console.log(`warm-up: ${opts.warmup} s per configuration`);
+  for (const config of configNames) {
+    const warm = await closedLoad(deployments[config].url, opts.warmup);
+    requestsSent[config] += warm.requests;
+    await sampleRss(config);
+  }
+
+  const rewarm = Math.min(3, opts.warmup);
+  const runs: Run[] = [];
+  console.log("closed loop:");
+  for (let round = 1; round <= opts.rounds; round++)
+    for (const config of configNames) {
+      requestsSent[config] += (await closedLoad(deployments[config].url, rewarm)).requests;
+      runs.push(
+        await measured(config, round, "closed", () =>
+          closedLoad(deployments[config].url, opts.duration),
+        ),
+      );
+    }
+
+  const capacity = median(runs.filter((r) => r.config === "off").map((r) => r.rps));
+  const rate = Math.max(1, Math.round(capacity / 2 / 10) * 10);
+  console.log(`open loop at ${rate} req/s (half the uninstrumented capacity):`);
+  for (let round = 1; round <= opts.rounds; round++)
+    for (const config of configNames) {
+      requestsSent[config] += (await openLoad(deployments[config].url, rate, rewarm)).requests;
+      runs.push(
+        await measured(config, round, "open", () =>
+          openLoad(deployments[config].url, rate, opts.duration),
+        ),
+      );
+    }
+
+  // SIGTERM flushes every provider, so the sink has all of "on"'s telemetry afterwards.
+  for (const config of configNames)
+    for (const s of services) deployments[config].processes[s].kill("SIGTERM");
+  await Promise.all(children.filter((c) => c !== sink).map((c) => c.exited));
+  const stats = (await (await fetch(`${sinkUrl}/stats`)).json()) as {
+    requests: Record<string, number>;
+    bytes: Record<string, number>;
+    spans: number;
+    logRecords: number;
+  };
+  sink.kill("SIGTERM");
+  const delivered: Delivered = {
+    requests: requestsSent.on,
+    spans: stats.spans,
+    log_records: stats.logRecords,
+    export_bytes: Object.values(stats.bytes).reduce((a, b) => a + b, 0),
+    export_requests: stats.requests,
+  };
+
+  const report = buildReport({
+    runs,
+    rss,
+    delivered,
+    rate,
+    machine: {
+      ...machineInfo,
+      loadavg_at_end: (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).map(Number),
+    },
+    settings: {
+      client: opts.client,
+      connections: opts.connections,
+      duration_s: opts.duration,
+      rounds: opts.rounds,
+      warmup_s: opts.warmup,
+      query_latency_ms: opts.queryLatencyMs,
+      started_at: new Date(started).toISOString(),
+      elapsed_s: Math.round((Date.now() - started) / 1000),
+    },
+  });
+  console.log(`\n${formatTable(report)}`);
+  await Bun.write(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${opts.out}`);
+  await rm(logDir, { recursive: true, force: true });
+}
+
+process.on("SIGINT", () => {
+  killAll();
+  process.exit(130);
+});
+try {
+  await main();
+} catch (error) {
+  killAll();
+  console.error(`bench: ${(error as Error).message}`);
+  process.exit(1);
+}
