@@ -5,14 +5,8 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
-import {
-  ARGOCD,
-  DEFAULT_CLUSTER,
-  GIT_SERVER,
-  kubeContext,
-  SERVICES,
-  type Service,
-} from "./lib/names.ts";
+import { DEFAULT_CLUSTER, GIT_SERVER, kubeContext, SERVICES, type Service } from "./lib/names.ts";
+import { refreshApplications } from "./lib/plan.ts";
 import { BootstrapError, type Command, exec, exitWithError, show } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -170,7 +164,7 @@ async function main(): Promise<void> {
       { argv: ["git", "push", remote, `HEAD:refs/heads/${branch}`] },
       `git push to ${remote}`,
     );
-    if (clusterExists) await refreshApplications(cluster);
+    if (clusterExists) await askArgoToRefresh(cluster);
     console.log("pushed: Argo CD rolls it out; watch with bun bootstrap/status.ts --watch");
   } else if (commit && changed.length > 0) {
     console.log("committed; deliver it with git push (or run this again with --push)");
@@ -178,19 +172,8 @@ async function main(): Promise<void> {
 }
 
 /** Asks Argo CD to re-read git now instead of at its next poll (at most a minute later). */
-async function refreshApplications(cluster: string): Promise<void> {
-  const argv = [
-    "kubectl",
-    "--context",
-    kubeContext(cluster),
-    "annotate",
-    "applications.argoproj.io",
-    "--all",
-    "-n",
-    ARGOCD.namespace,
-    "argocd.argoproj.io/refresh=normal",
-    "--overwrite",
-  ];
+async function askArgoToRefresh(cluster: string): Promise<void> {
+  const { argv } = refreshApplications(kubeContext(cluster));
   console.log(`    $ ${show({ argv })}`);
   const result = await exec({ argv }, { cwd: root });
   if (result.code !== 0) {

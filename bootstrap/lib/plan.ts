@@ -5,6 +5,7 @@ import type { Delivery } from "./git.ts";
 import { asList, gitServerObjects, grafanaSecret } from "./manifests.ts";
 import { ARGOCD, GIT_SERVER, GRAFANA_SECRET, gitServerHostUrl, type Service } from "./names.ts";
 import type { Command } from "./run.ts";
+import { clusterQueries } from "./state.ts";
 
 export interface DesiredImage {
   service: Service;
@@ -281,21 +282,7 @@ export function plan(want: Desired, state: State): Step[] {
     kind: "check",
     run: true,
     reason: state.appsReady ? "all ready now" : "wait, showing progress",
-    commands: [
-      {
-        argv: [
-          "kubectl",
-          "--context",
-          ctx,
-          "get",
-          "applications.argoproj.io",
-          "-n",
-          ARGOCD.namespace,
-          "-o",
-          "json",
-        ],
-      },
-    ],
+    commands: [{ argv: clusterQueries(ctx).applications }],
   });
   if (want.verify) {
     steps.push({
@@ -309,3 +296,19 @@ export function plan(want: Desired, state: State): Step[] {
   }
   return steps;
 }
+
+/** Asks Argo CD to re-read git now rather than at its next poll (release.ts after a push). */
+export const refreshApplications = (context: string): Command => ({
+  argv: [
+    "kubectl",
+    "--context",
+    context,
+    "annotate",
+    "applications.argoproj.io",
+    "--all",
+    "-n",
+    ARGOCD.namespace,
+    "argocd.argoproj.io/refresh=normal",
+    "--overwrite",
+  ],
+});

@@ -6,6 +6,41 @@ import { ARGOCD, GIT_SERVER, GRAFANA_SECRET, gitServerHostUrl, ROOT_APP } from "
 import type { Desired, State } from "./plan.ts";
 import { exec } from "./run.ts";
 
+/**
+ * The read-only questions bootstrap asks kubectl and helm about a cluster. Kept as data so a
+ * test can check every one against the real binaries.
+ */
+export function clusterQueries(context: string) {
+  const kubectl = (...args: string[]) => ["kubectl", "--context", context, ...args];
+  const helm = (...args: string[]) => [
+    "helm",
+    ...args,
+    "--kube-context",
+    context,
+    "--namespace",
+    ARGOCD.namespace,
+    "--output",
+    "json",
+  ];
+  const ifExists = (...args: string[]) => kubectl("get", ...args, "--ignore-not-found", "-o");
+  return {
+    contexts: ["kubectl", "config", "get-contexts", "--output", "name"],
+    helmReleases: helm("list"),
+    helmValues: helm("get", "values", ARGOCD.release),
+    monitoringNamespace: [...ifExists("namespace", GRAFANA_SECRET.namespace), "name"],
+    grafanaSecret: [
+      ...ifExists("secret", GRAFANA_SECRET.name, "-n", GRAFANA_SECRET.namespace),
+      "name",
+    ],
+    gitServer: [...ifExists("deployment", GIT_SERVER.name, "-n", GIT_SERVER.namespace), "json"],
+    rootApp: [
+      ...ifExists("applications.argoproj.io", ROOT_APP.name, "-n", ROOT_APP.namespace),
+      "json",
+    ],
+    applications: kubectl("get", "applications.argoproj.io", "-n", ARGOCD.namespace, "-o", "json"),
+  };
+}
+
 export async function detectState(
   root: string,
   want: Desired,
@@ -16,7 +51,6 @@ export async function detectState(
   const state: State = { images: {}, clusterRemoteUrl };
   if (!dockerReachable) return state;
   const run = (argv: string[]) => exec({ argv }, { cwd: root });
-  const kubectl = (...args: string[]) => run(["kubectl", "--context", want.context, ...args]);
 
   const clusters = await run(["kind", "get", "clusters"]);
   if (clusters.code !== 0) return state;
@@ -33,7 +67,7 @@ export async function detectState(
       Promise.all(
         nodes.map((node) => run(["docker", "inspect", "--format", "{{.State.Running}}", node])),
       ),
-      run(["kubectl", "config", "get-contexts", "--output", "name"]),
+      run(clusterQueries(want.context).contexts),
     ]);
     state.stoppedNodes = nodes.filter((_, i) => running[i]?.stdout.trim() === "false");
     if (contexts.code === 0) {
@@ -64,49 +98,14 @@ export async function detectState(
     return state;
   }
 
+  const ask = clusterQueries(want.context);
   const [releases, namespace, secret, gitServer, rootApp, apps] = await Promise.all([
-    run([
-      "helm",
-      "list",
-      "--kube-context",
-      want.context,
-      "--namespace",
-      ARGOCD.namespace,
-      "--output",
-      "json",
-    ]),
-    kubectl("get", "namespace", GRAFANA_SECRET.namespace, "--ignore-not-found", "-o", "name"),
-    kubectl(
-      "get",
-      "secret",
-      GRAFANA_SECRET.name,
-      "-n",
-      GRAFANA_SECRET.namespace,
-      "--ignore-not-found",
-      "-o",
-      "name",
-    ),
-    kubectl(
-      "get",
-      "deployment",
-      GIT_SERVER.name,
-      "-n",
-      GIT_SERVER.namespace,
-      "--ignore-not-found",
-      "-o",
-      "json",
-    ),
-    kubectl(
-      "get",
-      "applications.argoproj.io",
-      ROOT_APP.name,
-      "-n",
-      ROOT_APP.namespace,
-      "--ignore-not-found",
-      "-o",
-      "json",
-    ),
-    kubectl("get", "applications.argoproj.io", "-n", ARGOCD.namespace, "-o", "json"),
+    run(ask.helmReleases),
+    run(ask.monitoringNamespace),
+    run(ask.grafanaSecret),
+    run(ask.gitServer),
+    run(ask.rootApp),
+    run(ask.applications),
   ]);
 
   if (releases.code === 0) {
@@ -119,18 +118,7 @@ export async function detectState(
     if (release?.status !== "deployed") {
       state.argocd = { deployed: false, chart: release?.chart, valuesMatch: false };
     } else {
-      const values = await run([
-        "helm",
-        "get",
-        "values",
-        ARGOCD.release,
-        "--kube-context",
-        want.context,
-        "--namespace",
-        ARGOCD.namespace,
-        "--output",
-        "json",
-      ]);
+      const values = await run(ask.helmValues);
       const live = values.code === 0 ? JSON.parse(values.stdout || "null") : undefined;
       state.argocd = {
         deployed: true,

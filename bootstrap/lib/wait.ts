@@ -7,8 +7,9 @@ import {
   renderTable,
   rows,
 } from "./apps.ts";
-import { ARGOCD, ROOT_APP } from "./names.ts";
+import { ROOT_APP } from "./names.ts";
 import { exec } from "./run.ts";
+import { clusterQueries } from "./state.ts";
 
 export interface WaitOptions {
   root: string;
@@ -24,19 +25,7 @@ export async function fetchApplications(
   context: string,
 ): Promise<{ apps?: Application[]; error?: string }> {
   const result = await exec(
-    {
-      argv: [
-        "kubectl",
-        "--context",
-        context,
-        "get",
-        "applications.argoproj.io",
-        "-n",
-        ARGOCD.namespace,
-        "-o",
-        "json",
-      ],
-    },
+    { argv: clusterQueries(context).applications },
     { cwd: root, timeoutMs: 30_000 },
   );
   if (result.code !== 0) return { error: result.stderr.trim() || `kubectl exit ${result.code}` };
