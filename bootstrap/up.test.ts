@@ -90,7 +90,7 @@ describe("up.ts against stand-in tools", () => {
     expect(changingCalls(f.calls().slice(before))).toEqual([]);
     expect(again.stdout.match(/: skip \(/g)?.length).toBe(6);
     expect(again.stdout).toContain(
-      "Grafana admin Secret monitoring/grafana-admin: skip (exists (never overwritten))",
+      "Grafana admin Secret monitoring/grafana-admin: skip (exists; never overwritten)",
     );
     expect(again.ms).toBeLessThan(5000);
   });

@@ -183,7 +183,7 @@ export function plan(want: Desired, state: State): Step[] {
     `Grafana admin Secret ${GRAFANA_SECRET.namespace}/${GRAFANA_SECRET.name}`,
     state.grafanaSecret !== true,
     state.grafanaSecret === true
-      ? "exists (never overwritten)"
+      ? "exists; never overwritten"
       : state.grafanaSecret === false || state.cluster === false
         ? "absent: create it with a random password"
         : unknown,
