@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { makeFixture } from "../testing/fixture.ts";
 import { committedTag, contentTag, valuesFile, withTag } from "./image-tag.ts";
 import { SERVICES } from "./names.ts";
 
@@ -31,6 +33,41 @@ describe("content tags", () => {
     expect(a).toMatch(/^[0-9a-f]{12}$/);
     expect(a).toBe(b);
     expect(await contentTag(root, "user-service")).not.toBe(a);
+  });
+
+  test("the tag follows what goes into the image: code and manifests yes, tests no", async () => {
+    const f = await makeFixture({ origin: null });
+    try {
+      const before = await contentTag(f.repo, "api-gateway");
+      const commitFile = async (path: string, text: string) => {
+        mkdirSync(dirname(join(f.repo, path)), { recursive: true });
+        writeFileSync(join(f.repo, path), text);
+        await f.git("add", path);
+        await f.git("commit", "-qm", path);
+        return contentTag(f.repo, "api-gateway");
+      };
+      expect(await commitFile("apps/api-gateway/app.test.ts", "test('x', () => {});\n")).toBe(
+        before,
+      );
+      expect(await commitFile("apps/telemetry/testing/receiver.ts", "export {};\n")).toBe(before);
+      expect(await commitFile("README.md", "# docs\n")).toBe(before);
+      const manifest = await commitFile(
+        "apps/user-service/package.json",
+        '{ "name": "user-service" }\n',
+      );
+      expect(manifest).not.toBe(before);
+      expect(await commitFile("apps/telemetry/index.ts", "export const telemetry = 2;\n")).not.toBe(
+        manifest,
+      );
+      // Content, not history: an uncommitted edit changes it too, and reverting restores it.
+      const committed = await contentTag(f.repo, "api-gateway");
+      writeFileSync(join(f.repo, "apps/api-gateway/index.ts"), "// edited\n");
+      expect(await contentTag(f.repo, "api-gateway")).not.toBe(committed);
+      await f.git("checkout", "--", "apps/api-gateway/index.ts");
+      expect(await contentTag(f.repo, "api-gateway")).toBe(committed);
+    } finally {
+      f.cleanup();
+    }
   });
 
   test("withTag rewrites only image.tag, keeping comments and other keys", () => {

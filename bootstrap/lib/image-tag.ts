@@ -5,12 +5,20 @@ import { join } from "node:path";
 import { imageRepository, type Service } from "./names.ts";
 import { BootstrapError, exec } from "./run.ts";
 
-/** The git-tracked inputs of a service's image, relative to the repository root. */
+/**
+ * The git-tracked inputs of a service's image, as git pathspecs relative to the repository
+ * root: what its Dockerfile copies from the build context (see .dockerignore): the service,
+ * the shared telemetry package, every workspace manifest (the frozen install checks them all),
+ * the root manifest and the lockfile. Tests are not in the image, so they do not change the tag.
+ */
 export const buildInputs = (service: Service) => [
   `apps/${service}`,
   "apps/telemetry",
+  "apps/*/package.json",
   "package.json",
   "bun.lock",
+  ":(exclude,glob)**/*.test.ts",
+  ":(exclude)apps/telemetry/testing",
 ];
 
 /**
