@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { $ } from "bun";
 import { makeFixture } from "../testing/fixture.ts";
-import { committedTag, contentTag, valuesFile, withTag } from "./image-tag.ts";
+import { buildInputs, committedTag, contentTag, valuesFile, withTag } from "./image-tag.ts";
 import { SERVICES } from "./names.ts";
 
 const root = resolve(import.meta.dir, "..", "..");
@@ -23,6 +24,25 @@ describe("content tags", () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+
+  // The Dockerfiles belong to the services; this keeps the tag's inputs in step with them.
+  test("every file a Dockerfile copies from the build context is a tag input", async () => {
+    const listed = async (paths: string[]) =>
+      (await $`git ls-files -z -- ${paths}`.cwd(root).quiet().text()).split("\0").filter(Boolean);
+    for (const service of SERVICES) {
+      const dockerfile = await Bun.file(join(root, "apps", service, "Dockerfile")).text();
+      const sources = dockerfile
+        .split("\n")
+        .filter((line) => /^COPY\s/i.test(line) && !/--from=/.test(line))
+        .flatMap((line) => line.trim().split(/\s+/).slice(1, -1));
+      expect(sources.length).toBeGreaterThan(0);
+      const inputs = new Set(await listed(buildInputs(service)));
+      const copied = (await listed(sources)).filter(
+        (path) => !path.endsWith(".test.ts") && !path.startsWith("apps/telemetry/testing/"),
+      );
+      expect(copied.filter((path) => !inputs.has(path))).toEqual([]);
+    }
   });
 
   test("a tag is 12 hex characters and stable for the same content", async () => {
