@@ -77,6 +77,13 @@ describe("chooseDelivery", () => {
     expect(d.problems).toEqual([]);
   });
 
+  test("falling back to the git server with --revision naming another branch is a problem", () => {
+    const d = chooseDelivery({ facts, flags: { localGit: false, revision: "demo" } });
+    expect(d.delivery?.mode).toBe("local");
+    expect(d.problems[0]?.problem).toContain("would push your current branch main");
+    expect(d.problems[0]?.fix).toContain("git switch demo");
+  });
+
   test("--local-git wins over a good remote", () => {
     const d = chooseDelivery({ facts, flags: { localGit: true }, probe: good });
     expect(d.delivery?.mode).toBe("local");

@@ -146,9 +146,14 @@ function lastLine(text: string): string {
   ).trim();
 }
 
-export type Delivery =
-  | { mode: "remote"; repoURL: string; revision: string; why: string }
-  | { mode: "local"; repoURL: string; revision: string; why: string };
+/** Where Argo CD reads from: your remote, or the in-cluster git server bootstrap pushes to. */
+export interface Delivery {
+  mode: "remote" | "local";
+  repoURL: string;
+  revision: string;
+  /** Why this one, in words for the user. */
+  why: string;
+}
 
 export interface DeliveryInput {
   facts: GitFacts;
@@ -249,6 +254,12 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
 
   // No explicit choice: the user's remote when it works end to end, else the in-cluster server.
   const fallback = (why: string): DeliveryDecision => {
+    if (facts.branch && flags.revision && flags.revision !== facts.branch) {
+      problems.push({
+        problem: `${why}, so bootstrap would push your current branch ${facts.branch} to the in-cluster git server, not ${flags.revision}`,
+        fix: `git switch ${flags.revision} first, drop --revision, or pass --repo with a readable repository`,
+      });
+    }
     if (!facts.branch) {
       problems.push({
         problem: `${why}, so bootstrap would push to the in-cluster git server, but HEAD is detached`,
