@@ -1,6 +1,6 @@
 // status.ts as a process against the stand-in tools.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { type Fixture, makeFixture } from "./testing/fixture.ts";
+import { type Fixture, makeFixture, makeRunningStack } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.
 setDefaultTimeout(60_000);
@@ -10,17 +10,8 @@ afterAll(() => {
   for (const f of fixtures.splice(0)) f.cleanup();
 });
 
-/** A cluster with Argo CD and the root Application applied long enough ago to be healthy. */
 async function runningStack(degradedApp?: string): Promise<Fixture> {
-  const f = await makeFixture({
-    state: {
-      clusters: ["observability-sandbox"],
-      helmRelease: { chart: "argo-cd-10.1.1", status: "deployed", values: {} },
-      rootApp: { spec: {} },
-      polls: 10,
-      degradedApp,
-    },
-  });
+  const f = await makeRunningStack(degradedApp);
   fixtures.push(f);
   return f;
 }

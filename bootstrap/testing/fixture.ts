@@ -267,3 +267,16 @@ export function changingCalls(calls: string[][]): string[][] {
     return false;
   });
 }
+
+/** A cluster with Argo CD and the root Application applied long enough ago to be healthy. */
+export function makeRunningStack(degradedApp?: string): Promise<Fixture> {
+  return makeFixture({
+    state: {
+      clusters: ["observability-sandbox"],
+      helmRelease: { chart: "argo-cd-10.1.1", status: "deployed", values: {} },
+      rootApp: { spec: {} },
+      polls: 10,
+      degradedApp,
+    },
+  });
+}
