@@ -263,7 +263,7 @@ describe("up.ts against stand-in tools", () => {
   });
 });
 
-describe("delivery through the in-cluster git server (issue 6)", () => {
+describe("delivery through the in-cluster git server", () => {
   test.concurrent("a remote Argo CD cannot read: git server, remote `cluster` added once, root points in-cluster", async () => {
     const f = await fixture({
       origin: "https://github.com/someone-else/private.git",

@@ -1,5 +1,5 @@
 // Where Argo CD reads the repository from: the user's remote (if Argo CD can read it and the
-// user can push to it) or the in-cluster git server (issue 6). Detection talks to git; the
+// user can push to it) or the in-cluster git server. Detection talks to git; the
 // decision itself (chooseDelivery) is pure.
 import { GIT_SERVER, gitServerInClusterUrl } from "./names.ts";
 import { exec } from "./run.ts";

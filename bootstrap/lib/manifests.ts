@@ -66,7 +66,7 @@ export function randomPassword(): string {
 }
 
 /**
- * The in-cluster git server (issue 6): Soft Serve over HTTP with anonymous read-write, reachable
+ * The in-cluster git server (local delivery mode): Soft Serve over HTTP with anonymous read-write, reachable
  * only inside the cluster and on localhost:8300 through kind's port mapping. Its repositories
  * live on a PersistentVolumeClaim (kind's local-path storage), so they last as long as the cluster.
  */

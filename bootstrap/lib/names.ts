@@ -17,7 +17,7 @@ export const ARGOCD = {
 export const GRAFANA_SECRET = { name: "grafana-admin", namespace: "monitoring" } as const;
 export const ROOT_APP = { name: "root", namespace: "argocd", file: "gitops/root.yaml" } as const;
 
-/** The in-cluster git server of the local delivery mode (issue 6). */
+/** The in-cluster git server of the local delivery mode. */
 export const GIT_SERVER = {
   name: "git-server",
   namespace: "argocd",
