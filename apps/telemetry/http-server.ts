@@ -55,6 +55,43 @@ export const routeRecorder = new Elysia({ name: "route-recorder" }).onTransform(
 
 export type Fetch = (request: Request) => Response | Promise<Response>;
 
+/**
+ * The path of an absolute request URL ("http://host/a/b?q" → "/a/b"): what `new URL(url).pathname`
+ * gives for the URLs Bun.serve hands over, without building a URL object per request.
+ */
+export function pathOf(url: string): string {
+  const authority = url.indexOf("//");
+  const start = url.indexOf("/", authority < 0 ? 0 : authority + 2);
+  if (start < 0) return "/";
+  let end = url.indexOf("?", start);
+  if (end < 0) end = url.length;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+type Attributes = Record<string, string | number>;
+
+/**
+ * The end-of-request attributes for one (method, route, status): a bounded set (methods are
+ * normalized, routes are the app's), so each is built once and shared by the span and the
+ * histogram, which copy or hash it and never change it.
+ */
+function endAttributesCache() {
+  const cache = new Map<string, Attributes>();
+  return (method: string, route: string | undefined, status: number): Attributes => {
+    const key = `${method} ${status} ${route ?? ""}`;
+    let attributes = cache.get(key);
+    if (!attributes) {
+      attributes = { "http.request.method": method, "http.response.status_code": status };
+      if (route) attributes["http.route"] = route;
+      if (status >= 500) attributes["error.type"] = String(status);
+      cache.set(key, attributes);
+    }
+    return attributes;
+  };
+}
+
 export function instrumentFetch(
   fetch: Fetch,
   { tracer, meter, untracedPaths }: { tracer: Tracer; meter: Meter; untracedPaths: Set<string> },
@@ -64,41 +101,36 @@ export function instrumentFetch(
     unit: "s",
     advice: { explicitBucketBoundaries: httpDurationBuckets },
   });
+  const endAttributes = endAttributesCache();
 
   return async (request) => {
-    const url = new URL(request.url);
-    if (untracedPaths.has(url.pathname)) return fetch(request);
+    const url = request.url;
+    const path = pathOf(url);
+    if (untracedPaths.has(path)) return fetch(request);
 
     const started = performance.now();
     const method = normalizeMethod(request.method);
     const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
+    const startAttributes: Attributes = {
+      "http.request.method": method,
+      "url.path": path,
+      "url.scheme": url.startsWith("https:") ? "https" : "http",
+    };
+    if (method === "_OTHER") startAttributes["http.request.method_original"] = request.method;
     const span = tracer.startSpan(
       method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          "http.request.method": method,
-          ...(method === "_OTHER" ? { "http.request.method_original": request.method } : {}),
-          "url.path": url.pathname,
-          "url.scheme": url.protocol.replace(":", ""),
-        },
-      },
+      { kind: SpanKind.SERVER, attributes: startAttributes },
       parent,
     );
 
     let status = 500;
     try {
-      const response = await context.with(trace.setSpan(parent, span), () => fetch(request));
+      const response = await context.with(trace.setSpan(parent, span), fetch, undefined, request);
       status = response.status;
       return response;
     } finally {
       const route = routes.get(request);
-      const attributes = {
-        "http.request.method": method,
-        "http.response.status_code": status,
-        ...(route ? { "http.route": route } : {}),
-        ...(status >= 500 ? { "error.type": String(status) } : {}),
-      };
+      const attributes = endAttributes(method, route, status);
       if (route) span.updateName(`${method} ${route}`);
       // A 4xx is the client's mistake, not a server error (semantic conventions).
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

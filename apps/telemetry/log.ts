@@ -1,6 +1,6 @@
 // One log call → an OTel log record (trace/span ids come from the active context) and the same
 // record as a JSON line on stdout for `kubectl logs`. Works unchanged when the SDK is disabled.
-import { isSpanContextValid, trace } from "@opentelemetry/api";
+import { type Attributes, isSpanContextValid, trace } from "@opentelemetry/api";
 import { type AnyValueMap, logs, SeverityNumber } from "@opentelemetry/api-logs";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -13,26 +13,84 @@ const severity: Record<Level, SeverityNumber> = {
   warn: SeverityNumber.WARN,
   error: SeverityNumber.ERROR,
 };
+const severityText: Record<Level, string> = {
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARN",
+  error: "ERROR",
+};
+
+// A write to stdout is a system call, several microseconds each: under load the per-request
+// lines are joined and written together at most `flushDelayMs` later (or once `maxPendingChars`
+// are waiting). Errors, and whatever is pending when the process exits, are written at once.
+const flushDelayMs = 10;
+const maxPendingChars = 32 * 1024;
+let pending = "";
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Writes the lines waiting to go to stdout. */
+export function flushLines(): void {
+  if (flushTimer !== undefined) {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+  }
+  if (!pending) return;
+  const lines = pending;
+  pending = "";
+  process.stdout.write(lines);
+}
+process.on("exit", flushLines);
+
+function writeLine(line: string, now: boolean): void {
+  pending += line;
+  if (now || pending.length >= maxPendingChars) flushLines();
+  else if (flushTimer === undefined) {
+    flushTimer = setTimeout(flushLines, flushDelayMs);
+    flushTimer.unref();
+  }
+}
+
+// Many lines share a millisecond under load; format the timestamp once per millisecond.
+let isoMs = 0;
+let isoText = "";
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
 
 /** Writes one JSON object per line; the only place that touches stdout. */
 export function writeJsonLine(record: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+  writeLine(`${JSON.stringify({ time: isoNow(), ...record })}\n`, record.level === "error");
 }
+
+const noAttributes: LogAttributes = Object.freeze({});
 
 export function createLog(serviceName: string): Log {
   const logger = logs.getLogger(serviceName);
   const emit =
     (level: Level) =>
-    (message: string, attributes: LogAttributes = {}) => {
+    (message: string, attributes: LogAttributes = noAttributes) => {
       const spanContext = trace.getActiveSpan()?.spanContext();
-      const ids =
+      const line: Attributes =
         spanContext && isSpanContextValid(spanContext)
-          ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
-          : {};
-      writeJsonLine({ level, service: serviceName, msg: message, ...ids, ...attributes });
+          ? {
+              time: isoNow(),
+              level,
+              service: serviceName,
+              msg: message,
+              trace_id: spanContext.traceId,
+              span_id: spanContext.spanId,
+            }
+          : { time: isoNow(), level, service: serviceName, msg: message };
+      for (const key in attributes) line[key] = attributes[key];
+      writeLine(`${JSON.stringify(line)}\n`, level === "error");
       logger.emit({
         severityNumber: severity[level],
-        severityText: level.toUpperCase(),
+        severityText: severityText[level],
         body: message,
         attributes: attributes as AnyValueMap,
       });

@@ -23,8 +23,9 @@ const clientErrors = new Set([
 
 /** The Elysia app every service starts from. */
 export function serviceApp(telemetry: Telemetry, lifecycle: Lifecycle) {
+  // With telemetry off nothing is instrumented, not even the route hook.
   return new Elysia()
-    .use(routeRecorder)
+    .use(telemetry.enabled ? routeRecorder : new Elysia())
     .onError({ as: "global" }, ({ code, error, set }) => {
       if (code === "NOT_FOUND") {
         set.status = 404;

@@ -22,21 +22,44 @@ export interface UserClientOptions {
   meter: Meter;
 }
 
+type Attributes = Record<string, string | number>;
+
 export function createUserClient({ baseUrl, timeoutMs, tracer, meter }: UserClientOptions) {
   const base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+  // A relative URL drops the base's query and fragment; so does joining strings to the href.
+  base.search = "";
+  base.hash = "";
   // Credentials in USER_SERVICE_URL are redacted in url.full, as the conventions require.
   const shownBase = new URL(base);
   if (shownBase.username) shownBase.username = "REDACTED";
   if (shownBase.password) shownBase.password = "REDACTED";
-  const server = {
-    "server.address": base.hostname,
-    "server.port": Number(base.port) || (base.protocol === "https:" ? 443 : 80),
-  };
+  const baseHref = base.href;
+  const shownHref = shownBase.href;
+  const serverAddress = base.hostname;
+  const serverPort = Number(base.port) || (base.protocol === "https:" ? 443 : 80);
   const duration = meter.createHistogram("http.client.request.duration", {
     description: "Duration of HTTP client requests.",
     unit: "s",
     advice: { explicitBucketBoundaries: httpDurationBuckets },
   });
+  // The outcome attributes for one (status, error.type): a small set, built once each and shared
+  // by the span (which copies them) and the histogram (which hashes them); never changed.
+  const outcomes = new Map<string, Attributes>();
+  const outcomeAttributes = (status: number | undefined, errorType: string | undefined) => {
+    const key = `${status ?? ""} ${errorType ?? ""}`;
+    let attributes = outcomes.get(key);
+    if (!attributes) {
+      attributes = {
+        "http.request.method": "GET",
+        "server.address": serverAddress,
+        "server.port": serverPort,
+      };
+      if (status) attributes["http.response.status_code"] = status;
+      if (errorType) attributes["error.type"] = errorType;
+      outcomes.set(key, attributes);
+    }
+    return attributes;
+  };
 
   async function call(
     url: string,
@@ -80,22 +103,22 @@ export function createUserClient({ baseUrl, timeoutMs, tracer, meter }: UserClie
 
   return {
     lookup(id: number): Promise<Lookup> {
-      const url = new URL(`users/${id}`, base).href;
-      const attributes = { "http.request.method": "GET", ...server };
+      const path = `users/${id}`;
       return tracer.startActiveSpan(
         "GET",
         {
           kind: SpanKind.CLIENT,
-          attributes: { ...attributes, "url.full": new URL(`users/${id}`, shownBase).href },
+          attributes: {
+            "http.request.method": "GET",
+            "server.address": serverAddress,
+            "server.port": serverPort,
+            "url.full": shownHref + path,
+          },
         },
         async (span) => {
           const started = performance.now();
-          const { lookup, status, errorType } = await call(url);
-          const outcome = {
-            ...attributes,
-            ...(status ? { "http.response.status_code": status } : {}),
-            ...(errorType ? { "error.type": errorType } : {}),
-          };
+          const { lookup, status, errorType } = await call(baseHref + path);
+          const outcome = outcomeAttributes(status, errorType);
           span.setAttributes(outcome);
           if (errorType) span.setStatus({ code: SpanStatusCode.ERROR });
           span.end();
