@@ -25,8 +25,8 @@ const run = (
 });
 
 const rss = (before: number, peak: number) => ({
-  "api-gateway": { before, after: peak - 1, peak },
-  "user-service": { before, after: before + 5, peak: before + 5 },
+  "api-gateway": { before, after: peak - 1, peak, samples: [peak, peak - 1] },
+  "user-service": { before, after: before + 5, peak: before + 5, samples: [before + 5] },
 });
 
 const report = buildReport({

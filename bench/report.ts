@@ -24,6 +24,8 @@ export interface Rss {
   after: number;
   /** Highest sample, taken after every run. */
   peak: number;
+  /** Every sample in order (MB): shows whether memory levels off. */
+  samples: number[];
 }
 
 export interface Delivered {

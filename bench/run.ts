@@ -26,7 +26,13 @@ import { type LoadResult, median } from "./stats.ts";
 import { runWrk } from "./wrk.ts";
 
 const usage = `usage: bun run bench [--duration S] [--rounds N] [--warmup S] [--connections C]
-       [--query-latency-ms MS] [--client wrk|bun] [--out FILE]`;
+       [--query-latency-ms MS] [--client wrk|bun] [--memory-limit-mb MB]
+       [--service-env NAME=VALUE]... [--apps DIR] [--out FILE]
+  --memory-limit-mb sizes the services' JavaScript heap as a pod's memory limit does (Bun reads
+    the cgroup limit; default 256, the chart's limit; 0 leaves it to the machine's RAM).
+  --service-env adds a variable to every service (e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1024),
+    to measure a setting.
+  --apps runs the services from another checkout's apps/ folder (before/after comparisons).`;
 
 function options() {
   const { values } = parseArgs({
@@ -38,6 +44,9 @@ function options() {
       connections: { type: "string", default: "32" },
       "query-latency-ms": { type: "string", default: "1" },
       client: { type: "string" },
+      "service-env": { type: "string", multiple: true, default: [] },
+      "memory-limit-mb": { type: "string", default: "256" },
+      apps: { type: "string", default: `${import.meta.dir}/../apps` },
       out: { type: "string", default: `${import.meta.dir}/results/latest.json` },
       help: { type: "boolean", default: false },
     },
@@ -58,7 +67,20 @@ function options() {
     throw new Error("wrk is not installed (apt-get install wrk), or use --client bun");
   const queryLatencyMs = Number(values["query-latency-ms"]);
   if (!(queryLatencyMs >= 0)) throw new Error("--query-latency-ms must be 0 or more");
+  const serviceEnv: Record<string, string> = {};
+  for (const pair of values["service-env"] as string[]) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) throw new Error(`--service-env wants NAME=VALUE, got ${JSON.stringify(pair)}`);
+    serviceEnv[match[1] as string] = match[2] as string;
+  }
+  const memoryLimitMb = Number(values["memory-limit-mb"]);
+  if (!(memoryLimitMb >= 0)) throw new Error("--memory-limit-mb must be 0 or more");
+  // What Bun does in a pod: JavaScriptCore paces its heap against the cgroup memory limit.
+  if (memoryLimitMb > 0) serviceEnv.BUN_JSC_forceRAMSize = String(memoryLimitMb * 1024 * 1024);
   return {
+    apps: values.apps as string,
+    memoryLimitMb,
+    serviceEnv,
     duration: positive("duration"),
     rounds: positive("rounds"),
     warmup: positive("warmup"),
@@ -69,7 +91,6 @@ function options() {
   };
 }
 
-const root = `${import.meta.dir}/..`;
 const children: Subprocess[] = [];
 const killAll = () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
@@ -124,17 +145,18 @@ async function deploy(
   telemetryEnv: Record<string, string>,
   queryLatencyMs: number,
   logDir: string,
+  apps: string,
 ): Promise<Deployment> {
   const [userPort, gatewayPort] = [await freePort(), await freePort()];
   const userLog = `${logDir}/${config}-user-service.log`;
   const gatewayLog = `${logDir}/${config}-api-gateway.log`;
   const user = spawn(
-    [process.execPath, `${root}/apps/user-service/src/index.ts`],
+    [process.execPath, `${apps}/user-service/src/index.ts`],
     { ...telemetryEnv, PORT: String(userPort), QUERY_LATENCY_MS: String(queryLatencyMs) },
     userLog,
   );
   const gateway = spawn(
-    [process.execPath, `${root}/apps/api-gateway/src/index.ts`],
+    [process.execPath, `${apps}/api-gateway/src/index.ts`],
     {
       ...telemetryEnv,
       PORT: String(gatewayPort),
@@ -171,7 +193,7 @@ async function main() {
   const started = Date.now();
   const machineInfo = await machine();
   console.log(
-    `bench: ${machineInfo.cpu_model}, ${machineInfo.cores} cores, load ${machineInfo.loadavg_at_start.join(" ")}; client ${opts.client}, ${opts.connections} connections, ${opts.rounds} rounds × ${opts.duration} s, warm-up ${opts.warmup} s; logs in ${logDir}`,
+    `bench: ${machineInfo.cpu_model}, ${machineInfo.cores} cores, load ${machineInfo.loadavg_at_start.join(" ")}; client ${opts.client}, ${opts.connections} connections, ${opts.rounds} rounds × ${opts.duration} s, warm-up ${opts.warmup} s; heap sized for ${opts.memoryLimitMb || "the machine's"} MB; services from ${opts.apps}; logs in ${logDir}`,
   );
 
   const sinkPort = await freePort();
@@ -191,14 +213,20 @@ async function main() {
   };
   const deployments = {} as Record<ConfigName, Deployment>;
   for (const config of configNames)
-    deployments[config] = await deploy(config, envs[config], opts.queryLatencyMs, logDir);
+    deployments[config] = await deploy(
+      config,
+      { ...opts.serviceEnv, ...envs[config] },
+      opts.queryLatencyMs,
+      logDir,
+      opts.apps,
+    );
 
   const rss = {} as Record<ConfigName, Record<ServiceName, Rss>>;
   for (const config of configNames) {
     rss[config] = {} as Record<ServiceName, Rss>;
     for (const s of services) {
       const mb = await rssMb(deployments[config].processes[s].pid);
-      rss[config][s] = { before: mb, after: mb, peak: mb };
+      rss[config][s] = { before: mb, after: mb, peak: mb, samples: [] };
     }
   }
   const sampleRss = async (config: ConfigName) => {
@@ -207,6 +235,7 @@ async function main() {
       const entry = rss[config][s];
       entry.after = mb;
       entry.peak = Math.max(entry.peak, mb);
+      entry.samples.push(Math.round(mb * 10) / 10);
     }
   };
 
@@ -316,6 +345,9 @@ async function main() {
       rounds: opts.rounds,
       warmup_s: opts.warmup,
       query_latency_ms: opts.queryLatencyMs,
+      service_env: opts.serviceEnv,
+      memory_limit_mb: opts.memoryLimitMb,
+      apps: opts.apps,
       started_at: new Date(started).toISOString(),
       elapsed_s: Math.round((Date.now() - started) / 1000),
     },
