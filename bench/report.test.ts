@@ -40,6 +40,9 @@ const report = buildReport({
     run("on", 1, "open", 450, 2.5),
     run("off", 1, "open", 450, 2),
     run("down", 1, "open", 450, 3.5),
+    run("on", 1, "open_unsaturated", 360, 2.2),
+    run("off", 1, "open_unsaturated", 360, 2),
+    run("down", 1, "open_unsaturated", 360, 2.4),
   ],
   rss: { on: rss(60, 90), off: rss(60, 80), down: rss(60, 130) },
   delivered: {
@@ -50,6 +53,7 @@ const report = buildReport({
     export_requests: { "/v1/traces": 10 },
   },
   rate: 450,
+  unsaturatedRate: 360,
   machine: { cpu_model: "Test CPU", cores: 2 },
   settings: { rounds: 2 },
 });
@@ -59,6 +63,8 @@ test("the judged figures come from per-round pairs and per-service RSS growth", 
   expect(report.throughput_ratio_down_off).toBe(0.8);
   expect(report.p99_overhead_ms_fixed_rate).toBe(0.5);
   expect(report.p99_overhead_ms_fixed_rate_down).toBe(1.5);
+  expect(report.p99_overhead_ms_unsaturated).toBe(0.2);
+  expect(report.p99_overhead_ms_unsaturated_down).toBe(0.4);
   expect(report.rss_growth_mb_down).toBe(70);
   expect(report.cpu_ratio_on_off).toEqual({ "api-gateway": 1.2, "user-service": 1.33 });
   expect(report.targets.throughput_ratio_on_off.met).toBe(true);
@@ -67,7 +73,7 @@ test("the judged figures come from per-round pairs and per-service RSS growth", 
   expect(report.targets.rss_growth_mb_down.met).toBe(false);
   expect(report.telemetry_delivered_on?.spans_per_request).toBe(4);
   expect(report.configs.off.closed_loop.rps).toBe(950);
-  expect(report.rounds).toHaveLength(9);
+  expect(report.rounds).toHaveLength(12);
 });
 
 test("the table shows every configuration and every verdict", () => {

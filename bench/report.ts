@@ -10,8 +10,11 @@ export type ServiceName = (typeof services)[number];
 export interface Run extends LoadResult {
   config: ConfigName;
   round: number;
-  /** closed: fixed connections, as fast as it goes; open: fixed rate. */
-  kind: "closed" | "open";
+  /**
+   * closed: fixed connections, as fast as it goes; open: fixed rate, half the uninstrumented
+   * capacity; open_unsaturated: fixed rate, half the slowest configuration's capacity.
+   */
+  kind: "closed" | "open" | "open_unsaturated";
   cpu_ms_per_request: Record<ServiceName, number>;
   /** The OTLP sink's CPU per request (config "on" only): a cost a real collector moves away. */
   sink_cpu_ms_per_request?: number;
@@ -57,6 +60,7 @@ export function buildReport({
   rss,
   delivered,
   rate,
+  unsaturatedRate,
   machine,
   settings,
 }: {
@@ -64,11 +68,13 @@ export function buildReport({
   rss: Record<ConfigName, Record<ServiceName, Rss>>;
   delivered?: Delivered;
   rate: number;
+  unsaturatedRate: number;
   machine: Record<string, unknown>;
   settings: Record<string, unknown>;
 }) {
   const closed = runs.filter((run) => run.kind === "closed");
   const open = runs.filter((run) => run.kind === "open");
+  const unsaturated = runs.filter((run) => run.kind === "open_unsaturated");
   const is = (config: ConfigName) => (run: Run) => run.config === config;
   const medianOf = (list: Run[], config: ConfigName, pick: (run: Run) => number) =>
     round2(median(list.filter(is(config)).map(pick)));
@@ -89,6 +95,12 @@ export function buildReport({
           p99_ms: medianOf(open, config, (r) => r.p99_ms),
           errors: open.filter(is(config)).reduce((sum, r) => sum + r.errors, 0),
         },
+        fixed_rate_unsaturated: {
+          rate: unsaturatedRate,
+          p50_ms: medianOf(unsaturated, config, (r) => r.p50_ms),
+          p99_ms: medianOf(unsaturated, config, (r) => r.p99_ms),
+          errors: unsaturated.filter(is(config)).reduce((sum, r) => sum + r.errors, 0),
+        },
         cpu_ms_per_request: Object.fromEntries(
           services.map((s) => [
             s,
@@ -105,6 +117,7 @@ export function buildReport({
     {
       closed_loop: { rps: number; p50_ms: number; p99_ms: number; errors: number };
       fixed_rate: { rate: number; p50_ms: number; p99_ms: number; errors: number };
+      fixed_rate_unsaturated: { rate: number; p50_ms: number; p99_ms: number; errors: number };
       cpu_ms_per_request: Record<ServiceName, number>;
       rss_mb: Record<ServiceName, Rss>;
     }
@@ -112,8 +125,8 @@ export function buildReport({
 
   const ratio = (a: ConfigName) =>
     Math.round(medianOfPairs(closed, is(a), is("off"), (x, y) => x.rps / y.rps) * 1000) / 1000;
-  const p99Overhead = (a: ConfigName) =>
-    round2(medianOfPairs(open, is(a), is("off"), (x, y) => x.p99_ms - y.p99_ms));
+  const p99Overhead = (a: ConfigName, list = open) =>
+    round2(medianOfPairs(list, is(a), is("off"), (x, y) => x.p99_ms - y.p99_ms));
   const cpuRatio = (a: ConfigName, s: ServiceName) =>
     round2(
       medianOfPairs(
@@ -131,6 +144,8 @@ export function buildReport({
     throughput_ratio_down_off: ratio("down"),
     p99_overhead_ms_fixed_rate: p99Overhead("on"),
     p99_overhead_ms_fixed_rate_down: p99Overhead("down"),
+    p99_overhead_ms_unsaturated: p99Overhead("on", unsaturated),
+    p99_overhead_ms_unsaturated_down: p99Overhead("down", unsaturated),
     rss_growth_mb_down: growth("down"),
     rss_growth_mb_on: growth("on"),
     rss_growth_mb_off: growth("off"),
@@ -157,7 +172,7 @@ export function buildReport({
   );
   return {
     machine,
-    settings: { ...settings, fixed_rate: rate },
+    settings: { ...settings, fixed_rate: rate, unsaturated_rate: unsaturatedRate },
     ...figures,
     targets: met,
     configs,
@@ -172,13 +187,13 @@ export type Report = ReturnType<typeof buildReport>;
 const pad = (value: unknown, width: number) => String(value).padStart(width);
 
 export function formatTable(report: Report): string {
-  const header = `${"config".padEnd(6)} ${pad("req/s", 8)} ${pad("p50", 7)} ${pad("p99", 7)} │ ${pad("rate", 6)} ${pad("p50", 7)} ${pad("p99", 7)} │ ${pad("cpu gw", 7)} ${pad("cpu us", 7)} │ ${pad("rss gw", 13)} ${pad("rss us", 13)}`;
+  const header = `${"config".padEnd(6)} ${pad("req/s", 8)} ${pad("p50", 7)} ${pad("p99", 7)} │ ${pad("rate", 6)} ${pad("p50", 7)} ${pad("p99", 7)} │ ${pad("rate", 6)} ${pad("p50", 7)} ${pad("p99", 7)} │ ${pad("cpu gw", 7)} ${pad("cpu us", 7)} │ ${pad("rss gw", 13)} ${pad("rss us", 13)}`;
   const ms = (value: number) => `${value.toFixed(2)}`;
   const rows = configNames.map((name) => {
     const c = report.configs[name];
     const rss = (s: ServiceName) =>
       `${Math.round(c.rss_mb[s].before)}→${Math.round(c.rss_mb[s].after)}`;
-    return `${name.padEnd(6)} ${pad(Math.round(c.closed_loop.rps), 8)} ${pad(ms(c.closed_loop.p50_ms), 7)} ${pad(ms(c.closed_loop.p99_ms), 7)} │ ${pad(c.fixed_rate.rate, 6)} ${pad(ms(c.fixed_rate.p50_ms), 7)} ${pad(ms(c.fixed_rate.p99_ms), 7)} │ ${pad(c.cpu_ms_per_request["api-gateway"].toFixed(3), 7)} ${pad(c.cpu_ms_per_request["user-service"].toFixed(3), 7)} │ ${pad(rss("api-gateway"), 13)} ${pad(rss("user-service"), 13)}`;
+    return `${name.padEnd(6)} ${pad(Math.round(c.closed_loop.rps), 8)} ${pad(ms(c.closed_loop.p50_ms), 7)} ${pad(ms(c.closed_loop.p99_ms), 7)} │ ${pad(c.fixed_rate.rate, 6)} ${pad(ms(c.fixed_rate.p50_ms), 7)} ${pad(ms(c.fixed_rate.p99_ms), 7)} │ ${pad(c.fixed_rate_unsaturated.rate, 6)} ${pad(ms(c.fixed_rate_unsaturated.p50_ms), 7)} ${pad(ms(c.fixed_rate_unsaturated.p99_ms), 7)} │ ${pad(c.cpu_ms_per_request["api-gateway"].toFixed(3), 7)} ${pad(c.cpu_ms_per_request["user-service"].toFixed(3), 7)} │ ${pad(rss("api-gateway"), 13)} ${pad(rss("user-service"), 13)}`;
   });
   const verdicts = Object.entries(report.targets).map(([name, t]) => {
     const bound = t.min !== undefined ? `≥ ${t.min}` : `≤ ${t.max}`;
@@ -186,11 +201,12 @@ export function formatTable(report: Report): string {
   });
   const delivered = report.telemetry_delivered_on;
   return [
-    "closed loop (req/s, latency ms) │ fixed rate (req/s, latency ms) │ CPU ms per request │ RSS MB before→after",
+    "closed loop (req/s, latency ms) │ fixed rate: ½ off capacity │ fixed rate: ½ slowest capacity │ CPU ms per request │ RSS MB before→after",
     header,
     ...rows,
     "",
     ...verdicts,
+    `  p99 overhead at ½ the slowest configuration's capacity (no saturation): on ${report.p99_overhead_ms_unsaturated} ms, down ${report.p99_overhead_ms_unsaturated_down} ms`,
     `  cpu ratio on/off: ${JSON.stringify(report.cpu_ratio_on_off)}; down/off: ${JSON.stringify(report.cpu_ratio_down_off)}`,
     `  rss growth MB (peak − idle): on ${report.rss_growth_mb_on}, off ${report.rss_growth_mb_off}, down ${report.rss_growth_mb_down}`,
     ...(delivered

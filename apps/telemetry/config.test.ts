@@ -9,6 +9,7 @@ describe("readTelemetryConfig", () => {
       metricExportTimeoutMs: 30_000,
       logScheduleDelayMs: 1000,
       logMaxQueueSize: 2048,
+      logMaxExportBatchSize: 512,
       logExportTimeoutMs: 30_000,
     });
   });
@@ -20,6 +21,7 @@ describe("readTelemetryConfig", () => {
       OTEL_METRIC_EXPORT_TIMEOUT: "2000",
       OTEL_BLRP_SCHEDULE_DELAY: "250",
       OTEL_BLRP_MAX_QUEUE_SIZE: "100",
+      OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: "50",
       OTEL_BLRP_EXPORT_TIMEOUT: "3000",
     });
     expect(config).toEqual({
@@ -28,6 +30,7 @@ describe("readTelemetryConfig", () => {
       metricExportTimeoutMs: 2000,
       logScheduleDelayMs: 250,
       logMaxQueueSize: 100,
+      logMaxExportBatchSize: 50,
       logExportTimeoutMs: 3000,
     });
   });

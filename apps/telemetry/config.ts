@@ -16,6 +16,7 @@ export interface TelemetryConfig {
   metricExportTimeoutMs: number;
   logScheduleDelayMs: number;
   logMaxQueueSize: number;
+  logMaxExportBatchSize: number;
   logExportTimeoutMs: number;
 }
 
@@ -38,6 +39,7 @@ export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
     ),
     logScheduleDelayMs: positiveNumber(env, "OTEL_BLRP_SCHEDULE_DELAY", 1000),
     logMaxQueueSize: positiveNumber(env, "OTEL_BLRP_MAX_QUEUE_SIZE", 2048),
+    logMaxExportBatchSize: positiveNumber(env, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512),
     logExportTimeoutMs: positiveNumber(env, "OTEL_BLRP_EXPORT_TIMEOUT", 30_000),
   };
 }

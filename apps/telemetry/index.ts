@@ -80,6 +80,7 @@ export function startTelemetry(
         exporter: new OTLPLogExporter(),
         scheduledDelayMillis: config.logScheduleDelayMs,
         maxQueueSize: config.logMaxQueueSize,
+        maxExportBatchSize: config.logMaxExportBatchSize,
         exportTimeoutMillis: config.logExportTimeoutMs,
       }),
     ],
