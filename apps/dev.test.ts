@@ -9,15 +9,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The gateway's first answer once both services listen (a 502 means user-service is not up yet). */
 async function waitForAnswer(url: string, timeoutMs = 8000): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await fetch(url);
+      const response = await fetch(url);
+      if (response.status !== 502 || Date.now() > deadline) return response;
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await Bun.sleep(50);
     }
+    await Bun.sleep(50);
   }
 }
 
