@@ -3,6 +3,23 @@
 import { type DiagLogger, DiagLogLevel, diag } from "@opentelemetry/api";
 import { writeJsonLine } from "./log.ts";
 
+/**
+ * The SDK's global error handler hands over an exception flattened to JSON, stack included:
+ * keep its message and code (a stack trace is no log line for an operator).
+ */
+function withoutStack(message: string): string {
+  if (!message.startsWith("{")) return message;
+  try {
+    const error = JSON.parse(message) as { message?: unknown; code?: unknown };
+    if (typeof error.message !== "string") return message;
+    return typeof error.code === "string" && !error.message.includes(error.code)
+      ? `${error.message} (${error.code})`
+      : error.message;
+  } catch {
+    return message;
+  }
+}
+
 export function createRateLimitedDiagLogger(
   serviceName: string,
   intervalMs = 60_000,
@@ -22,7 +39,7 @@ export function createRateLimitedDiagLogger(
       write({
         level,
         service: serviceName,
-        msg: `telemetry: ${[message, ...detail].join(" ")}`.slice(0, 500),
+        msg: `telemetry: ${[withoutStack(message), ...detail].join(" ")}`.slice(0, 500),
         ...(suppressed ? { suppressed_since_last: suppressed } : {}),
       });
       windowStart = now;
