@@ -141,7 +141,10 @@ const externalNodePorts: { nodePort: number; what: string; requires?: ServiceFac
         { values: ARGOCD, path: ["server", "service", "nodePortHttp"], equals: 30080 },
       ],
     },
-    { nodePort: 30300, what: "in-cluster git server (local delivery mode), created by bootstrap in code" },
+    {
+      nodePort: 30300,
+      what: "in-cluster git server (local delivery mode), created by bootstrap in code",
+    },
   ];
 
 /** Host ports of the team contract: localhost port → NodePort. */
