@@ -298,6 +298,7 @@ type PodSpec = {
   initContainers?: Container[];
   securityContext?: Record<string, unknown>;
   automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
 };
 
 function podSpecOf(object: KubeObject): PodSpec {
@@ -652,6 +653,16 @@ describe("project containers", () => {
           );
         }
       }
+    }
+  });
+
+  test("the services keep serving briefly on termination, within the grace period", async () => {
+    for (const { object } of await workloads()) {
+      if (!["api-gateway", "user-service"].includes(object.metadata.name)) continue;
+      const pod = podSpecOf(object);
+      const sleep = dig(pod.containers[0], ["lifecycle", "preStop", "sleep", "seconds"]);
+      expect(sleep, object.metadata.name).toBeGreaterThan(0);
+      expect(sleep as number).toBeLessThan(pod.terminationGracePeriodSeconds ?? 30);
     }
   });
 

@@ -425,6 +425,10 @@ describe("Prometheus", () => {
       expect(dig(kps, ["defaultRules", "rules", group]), group).toBe(false);
     }
   });
+
+  test("no default alert fires by design on a healthy cluster (Watchdog has no pager to reach)", () => {
+    expect(dig(kps, ["defaultRules", "disabled", "Watchdog"])).toBe(true);
+  });
 });
 
 describe("Tempo and Loki", () => {
