@@ -162,6 +162,28 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stdout).toContain("differs from the wanted source: apply");
   });
 
+  test.concurrent("as CI runs it: a detached checkout, --repo and --revision <commit SHA> or a tag", async () => {
+    const f = await fixture();
+    const sha = await f.git("rev-parse", "HEAD");
+    await f.git("checkout", "-q", "--detach");
+    const args = [...FAST, "--repo", "https://github.com/user/sandbox.git", "--revision", sha];
+    const r = await f.run("up.ts", args);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(rootSource(f).targetRevision).toBe(sha);
+    await f.git("tag", "v1.0.0");
+    await f.git("push", "-q", "origin", "v1.0.0");
+    const tagged = await f.run("up.ts", [
+      ...FAST,
+      "--revision",
+      "v1.0.0",
+      "--repo",
+      "https://github.com/user/sandbox.git",
+    ]);
+    expect(tagged.code).toBe(0);
+    expect(rootSource(f).targetRevision).toBe("v1.0.0");
+  });
+
   test.concurrent("on a terminal the wait is a table redrawn in place; in a log, one line per change", async () => {
     const f = await fixture();
     const cmd = [process.execPath, join(f.repo, "bootstrap", "up.ts"), ...FAST];

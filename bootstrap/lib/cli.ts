@@ -26,7 +26,9 @@ Flags:
   --timeout <duration>   how long to wait for the Applications (default 15m; e.g. 900s, 20m)
   --poll-interval <d>    how often to poll while waiting (default 5s)
   --repo <url>           git URL Argo CD reads (default: your remote, ssh turned into https)
-  --revision <rev>       branch, tag or commit Argo CD deploys (default: current branch)
+  --revision <rev>       branch, tag or full 40-character commit SHA Argo CD deploys
+                         (default: current branch; the in-cluster git server gets your
+                         current branch, so there only that branch or its HEAD commit)
   --cluster-name <name>  kind cluster name (default ${DEFAULT_CLUSTER})
   --local-git            deliver through the in-cluster git server (remote "cluster")
   --skip-verify          do not run bootstrap/verify.ts at the end

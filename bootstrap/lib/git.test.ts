@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chooseDelivery, type GitFacts, toHttpsUrl } from "./git.ts";
+import { chooseDelivery, findRevision, type GitFacts, parseLsRemote, toHttpsUrl } from "./git.ts";
 
 describe("toHttpsUrl", () => {
   test.each([
@@ -31,7 +31,11 @@ const facts: GitFacts = {
   remoteName: "origin",
   remoteUrl: "git@github.com:user/repo.git",
 };
-const good = { readable: true, pushable: true, branchCommit: HEAD };
+const good = {
+  readable: true,
+  pushable: true,
+  revision: { kind: "branch" as const, commit: HEAD },
+};
 const flags = { localGit: false };
 
 describe("chooseDelivery", () => {
@@ -93,7 +97,7 @@ describe("chooseDelivery", () => {
     const ok = chooseDelivery({
       facts,
       flags: { localGit: false, repo: "git@github.com:me/fork.git", revision: "demo" },
-      probe: { ...good, branchCommit: HEAD },
+      probe: good,
     });
     expect(ok.delivery).toMatchObject({
       mode: "remote",
@@ -126,7 +130,7 @@ describe("chooseDelivery", () => {
     const d = chooseDelivery({
       facts: { ...facts, dirty: ["apps/api-gateway/src/index.ts"] },
       flags,
-      probe: { ...good, branchCommit: "b".repeat(40) },
+      probe: { ...good, revision: { kind: "branch", commit: "b".repeat(40) } },
     });
     expect(d.problems).toEqual([]);
     expect(d.warnings.join("\n")).toContain("uncommitted changes (apps/api-gateway/src/index.ts)");
@@ -136,5 +140,79 @@ describe("chooseDelivery", () => {
   test("the remote lacks the branch: a problem with the push command", () => {
     const d = chooseDelivery({ facts, flags, probe: { readable: true, pushable: true } });
     expect(d.problems[0]?.fix).toBe("push it: git push -u origin main");
+  });
+
+  test("--repo with a full commit SHA or a tag: accepted as Argo CD resolves them", () => {
+    const sha = "c".repeat(40);
+    const refs = parseLsRemote(`${HEAD}\trefs/heads/main\n`);
+    const bySha = chooseDelivery({
+      facts: { ...facts, branch: undefined, head: sha }, // a CI checkout: detached at the commit
+      flags: { localGit: false, repo: "https://github.com/me/fork.git", revision: sha },
+      probe: { readable: true, pushable: false, revision: findRevision(refs, sha) },
+    });
+    expect(bySha.problems).toEqual([]);
+    expect(bySha.delivery).toMatchObject({ mode: "remote", revision: sha });
+    // Not a tip the remote lists: fine, with a note that it must have been pushed.
+    expect(bySha.warnings.join("\n")).toContain("Argo CD finds it only if a pushed branch");
+    const byTag = chooseDelivery({
+      facts,
+      flags: { localGit: false, repo: "https://github.com/me/fork.git", revision: "v1.0.0" },
+      probe: { readable: true, pushable: false, revision: { kind: "tag", commit: HEAD } },
+    });
+    expect(byTag.problems).toEqual([]);
+    expect(byTag.delivery?.revision).toBe("v1.0.0");
+    const missing = chooseDelivery({
+      facts,
+      flags: { localGit: false, repo: "https://github.com/me/fork.git", revision: "nope" },
+      probe: { readable: true, pushable: false },
+    });
+    expect(missing.problems[0]?.problem).toBe(
+      "https://github.com/me/fork.git has no branch or tag nope",
+    );
+  });
+
+  test("the in-cluster git server takes the current branch or its HEAD commit, nothing else", () => {
+    const local = (revision: string, f: GitFacts = facts) =>
+      chooseDelivery({ facts: f, flags: { localGit: true, revision } });
+    expect(local("main").problems).toEqual([]);
+    expect(local(HEAD).problems).toEqual([]); // the branch push carries HEAD's commit
+    expect(local(HEAD).delivery?.revision).toBe(HEAD);
+    const tag = local("v1.0.0");
+    expect(tag.problems[0]?.problem).toContain(
+      "--revision v1.0.0 is neither that branch nor its HEAD commit",
+    );
+    expect(tag.problems[0]?.fix).toContain("git switch -c <branch> v1.0.0");
+    expect(local("d".repeat(40)).problems).toHaveLength(1);
+    expect(local(HEAD, { ...facts, branch: undefined }).problems[0]?.problem).toContain(
+      "HEAD is detached",
+    );
+  });
+});
+
+describe("findRevision over git ls-remote output", () => {
+  const listing = [
+    `${"1".repeat(40)}\tHEAD`,
+    `${"1".repeat(40)}\trefs/heads/main`,
+    `${"2".repeat(40)}\trefs/tags/v1`,
+    `${"3".repeat(40)}\trefs/tags/v1^{}`,
+    `${"4".repeat(40)}\trefs/tags/light`,
+  ].join("\n");
+  const refs = parseLsRemote(`${listing}\n`);
+
+  test("a branch, an annotated tag (its commit), a lightweight tag", () => {
+    expect(findRevision(refs, "main")).toEqual({ kind: "branch", commit: "1".repeat(40) });
+    expect(findRevision(refs, "v1")).toEqual({ kind: "tag", commit: "3".repeat(40) });
+    expect(findRevision(refs, "light")).toEqual({ kind: "tag", commit: "4".repeat(40) });
+  });
+
+  test("a full commit SHA as it is, listed or not; a short SHA or unknown name is not found", () => {
+    expect(findRevision(refs, "1".repeat(40))).toEqual({
+      kind: "commit",
+      commit: "1".repeat(40),
+      listed: true,
+    });
+    expect(findRevision(refs, "9".repeat(40))?.listed).toBe(false);
+    expect(findRevision(refs, "1111111")).toBeUndefined();
+    expect(findRevision(refs, "demo")).toBeUndefined();
   });
 });

@@ -21,9 +21,49 @@ export interface RemoteProbe {
   readable: boolean;
   /** The user can push to it (`git push --dry-run` authenticated). */
   pushable: boolean;
-  /** Commit the remote has for the branch, when readable. */
-  branchCommit?: string;
+  /** What --revision (or the current branch) names on the remote, when readable. */
+  revision?: RemoteRevision;
   detail?: string;
+}
+
+/**
+ * A revision as Argo CD resolves it: a branch or tag the remote lists, or a full commit SHA
+ * (Argo CD fetches the refs and checks the commit out, so it must have been pushed).
+ */
+export interface RemoteRevision {
+  kind: "branch" | "tag" | "commit";
+  commit: string;
+  /** For a commit: it is the tip of a branch or tag the remote lists. */
+  listed?: boolean;
+}
+
+export const isFullCommit = (revision: string) => /^[0-9a-f]{40}$/.test(revision);
+
+/** `git ls-remote` output (sha<TAB>ref lines) → ref → sha; annotated tags resolve to their commit. */
+export function parseLsRemote(stdout: string): Map<string, string> {
+  const refs = new Map<string, string>();
+  for (const line of stdout.split("\n").filter(Boolean)) {
+    const [sha = "", ref = ""] = line.split("\t");
+    // "refs/tags/v1^{}" is the commit an annotated tag points at: it wins over the tag object.
+    if (ref.endsWith("^{}")) refs.set(ref.slice(0, -3), sha);
+    else if (!refs.has(ref)) refs.set(ref, sha);
+  }
+  return refs;
+}
+
+/** Finds a revision among a remote's refs: a branch, else a tag, else a full commit SHA. */
+export function findRevision(
+  refs: Map<string, string>,
+  revision: string,
+): RemoteRevision | undefined {
+  const branch = refs.get(`refs/heads/${revision}`);
+  if (branch) return { kind: "branch", commit: branch };
+  const tag = refs.get(`refs/tags/${revision}`);
+  if (tag) return { kind: "tag", commit: tag };
+  if (isFullCommit(revision)) {
+    return { kind: "commit", commit: revision, listed: [...refs.values()].includes(revision) };
+  }
+  return undefined;
 }
 
 /** git@host:owner/repo(.git) and ssh://[user@]host[:port]/path → https://host/path. */
@@ -107,16 +147,7 @@ export async function probeRemote(
       detail: lastLine(listing.stderr) || `git ls-remote ${httpsUrl} failed`,
     };
   }
-  const refs = new Map(
-    listing.stdout
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => {
-        const [sha = "", ref = ""] = line.split("\t");
-        return [ref, sha] as const;
-      }),
-  );
-  const branchCommit = revision ? refs.get(`refs/heads/${revision}`) : undefined;
+  const found = revision ? findRevision(parseLsRemote(listing.stdout), revision) : undefined;
   let pushable = false;
   let detail: string | undefined;
   if (checkPush && facts.remoteName && facts.branch) {
@@ -133,7 +164,7 @@ export async function probeRemote(
     pushable = push.code === 0 || /\[rejected\]|non-fast-forward|fetch first/.test(push.stdout);
     if (!pushable) detail = lastLine(push.stderr) || "git push --dry-run failed";
   }
-  return { readable: true, pushable, branchCommit, detail };
+  return { readable: true, pushable, revision: found, detail };
 }
 
 function lastLine(text: string): string {
@@ -208,19 +239,26 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
     revision,
     why,
   });
-  if (flags.localGit) {
-    if (flags.revision && flags.revision !== facts.branch) {
-      problems.push({
-        problem: `--local-git pushes the current branch (${facts.branch ?? "detached"}), not ${flags.revision}`,
-        fix: `git switch ${flags.revision} first, or drop --revision`,
-      });
-    }
+  // The in-cluster git server gets your current branch (HEAD); Argo CD can follow that branch
+  // or pin HEAD's commit, which the push carries. Anything else would never reach the server.
+  const notPushed = (why: string): DeliveryDecision["problems"][number] | undefined => {
     if (!facts.branch) {
-      problems.push({
-        problem: "--local-git pushes the current branch, but HEAD is detached",
-        fix: "check out a branch: git switch main",
-      });
+      return {
+        problem: `${why}, so bootstrap would push your current branch to the in-cluster git server, but HEAD is detached`,
+        fix: "check out a branch (git switch main)",
+      };
     }
+    if (flags.revision && flags.revision !== facts.branch && flags.revision !== facts.head) {
+      return {
+        problem: `${why}, so bootstrap would push your current branch ${facts.branch} to the in-cluster git server; --revision ${flags.revision} is neither that branch nor its HEAD commit`,
+        fix: `git switch ${flags.revision} first (a tag or another commit: git switch -c <branch> ${flags.revision}), or drop --revision`,
+      };
+    }
+    return undefined;
+  };
+  if (flags.localGit) {
+    const problem = notPushed("--local-git");
+    if (problem) problems.push(problem);
     return { delivery: local("--local-git"), problems, warnings };
   }
 
@@ -237,11 +275,15 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
         problem: `Argo CD cannot read ${httpsUrl} anonymously (${probe.detail ?? "ls-remote failed"})`,
         fix: "make the repository public, pass another --repo, or use --local-git",
       });
-    } else if (probe && !probe.branchCommit) {
+    } else if (probe && !probe.revision) {
       problems.push({
-        problem: `${httpsUrl} has no branch ${revision}`,
-        fix: `push it (git push <remote> ${revision}) or pass --revision with an existing branch`,
+        problem: `${httpsUrl} has no branch or tag ${revision}`,
+        fix: `push it (git push <remote> ${revision}), or pass --revision with an existing branch, tag or full 40-character commit SHA`,
       });
+    } else if (probe?.revision?.kind === "commit" && !probe.revision.listed) {
+      warnings.push(
+        `${revision.slice(0, 12)} is not the tip of a branch or tag on ${httpsUrl}: Argo CD finds it only if a pushed branch or tag contains it`,
+      );
     }
     return {
       delivery: httpsUrl
@@ -254,16 +296,11 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
 
   // No explicit choice: the user's remote when it works end to end, else the in-cluster server.
   const fallback = (why: string): DeliveryDecision => {
-    if (facts.branch && flags.revision && flags.revision !== facts.branch) {
+    const problem = notPushed(why);
+    if (problem) {
       problems.push({
-        problem: `${why}, so bootstrap would push your current branch ${facts.branch} to the in-cluster git server, not ${flags.revision}`,
-        fix: `git switch ${flags.revision} first, drop --revision, or pass --repo with a readable repository`,
-      });
-    }
-    if (!facts.branch) {
-      problems.push({
-        problem: `${why}, so bootstrap would push to the in-cluster git server, but HEAD is detached`,
-        fix: "check out a branch (git switch main), or pass --repo with a readable repository",
+        ...problem,
+        fix: `${problem.fix}, or pass --repo with a readable repository`,
       });
     }
     return { delivery: local(why), problems, warnings };
@@ -285,14 +322,18 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
       `you cannot push to ${facts.remoteName} (${probe.detail ?? "push --dry-run failed"})`,
     );
   }
-  if (!probe.branchCommit) {
+  if (!probe.revision) {
     problems.push({
-      problem: `${facts.remoteName} has no branch ${revision} yet`,
+      problem: `${facts.remoteName} has no branch or tag ${revision} yet`,
       fix: `push it: git push -u ${facts.remoteName} ${revision}`,
     });
-  } else if (probe.branchCommit !== facts.head && revision === facts.branch) {
+  } else if (probe.revision.kind === "commit" && !probe.revision.listed) {
     warnings.push(
-      `${facts.remoteName}/${revision} is at ${probe.branchCommit.slice(0, 12)}, your HEAD at ` +
+      `${revision.slice(0, 12)} is not the tip of a branch or tag on ${facts.remoteName}: Argo CD finds it only if a pushed branch or tag contains it`,
+    );
+  } else if (probe.revision.commit !== facts.head && revision === facts.branch) {
+    warnings.push(
+      `${facts.remoteName}/${revision} is at ${probe.revision.commit.slice(0, 12)}, your HEAD at ` +
         `${facts.head.slice(0, 12)}: Argo CD deploys the remote; git push ${facts.remoteName} ${revision}`,
     );
   }
