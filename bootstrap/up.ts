@@ -74,13 +74,14 @@ async function main(): Promise<void> {
   }
 
   // ── run ───────────────────────────────────────────────────────────────────────────
+  let changed = false; // the plan is redone after the cluster step, so remember what ran
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i] as Step;
     if (step.id === "wait") {
       await waitStep(options, want.context);
       continue;
     }
-    if (step.id === "verify") {
+    if (step.id === "verify" && (step.run || changed)) {
       await verifyStep();
       continue;
     }
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       continue;
     }
     console.log(`==> ${step.title}: ${step.reason}`);
+    changed = true;
     for (const command of step.commands) await runCommand(step, command);
     if (step.id === "cluster") {
       // The cluster is reachable now: look again, so the remaining steps act on facts.

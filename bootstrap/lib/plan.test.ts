@@ -178,11 +178,16 @@ describe("plan", () => {
     expect(running(plan(local, done))).toEqual([]);
   });
 
-  test("verify runs last when wanted", () => {
-    expect(
-      plan({ ...want, verify: true }, healthy)
-        .at(-1)
-        ?.commands.map(show),
-    ).toEqual(["bun bootstrap/verify.ts"]);
+  test("verify runs last after a change or on a stack that was not ready; skipped otherwise", () => {
+    const verifyStep = (state: State) => plan({ ...want, verify: true }, state).at(-1);
+    expect(verifyStep(fresh)).toMatchObject({ id: "verify", run: true });
+    expect(verifyStep(fresh)?.commands.map(show)).toEqual(["bun bootstrap/verify.ts"]);
+    // Only the Secret is missing: a change, so verify runs.
+    expect(verifyStep({ ...healthy, grafanaSecret: false })?.run).toBe(true);
+    // Nothing to change, but the Applications were still syncing: verify runs.
+    expect(verifyStep({ ...healthy, appsReady: false })?.run).toBe(true);
+    const rerun = verifyStep(healthy);
+    expect(rerun).toMatchObject({ id: "verify", run: false, commands: [] });
+    expect(rerun?.reason).toContain("nothing changed");
   });
 });

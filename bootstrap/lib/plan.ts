@@ -285,13 +285,19 @@ export function plan(want: Desired, state: State): Step[] {
     commands: [{ argv: clusterQueries(ctx).applications }],
   });
   if (want.verify) {
+    // verify.ts waits for the next metric export (30-60 s): worth it after a change or on a
+    // stack that was not ready, not on a re-run that found everything in place.
+    const changing = steps.some((step) => step.kind === "change" && step.run);
+    const run = changing || state.appsReady !== true;
     steps.push({
       id: "verify",
       title: "end-to-end verification",
       kind: "check",
-      run: true,
-      reason: "bootstrap/verify.ts",
-      commands: [{ argv: ["bun", "bootstrap/verify.ts"] }],
+      run,
+      reason: run
+        ? "bootstrap/verify.ts"
+        : "nothing changed and every Application was Synced and Healthy; run bun bootstrap/verify.ts to check anyway",
+      commands: run ? [{ argv: ["bun", "bootstrap/verify.ts"] }] : [],
     });
   }
   return steps;
