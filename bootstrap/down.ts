@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     console.log(`==> deleting kind cluster ${name}`);
     const deleted = await exec(
       { argv: ["kind", "delete", "cluster", "--name", name] },
-      { cwd: root },
+      { cwd: root, timeoutMs: 5 * 60_000, onLine: (line) => console.log(`    | ${line}`) },
     );
     if (deleted.code !== 0) {
       throw new BootstrapError(

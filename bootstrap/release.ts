@@ -7,7 +7,14 @@ import { parseArgs } from "node:util";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
 import { DEFAULT_CLUSTER, GIT_SERVER, kubeContext, SERVICES, type Service } from "./lib/names.ts";
 import { refreshApplications } from "./lib/plan.ts";
-import { BootstrapError, type Command, exec, exitWithError, show } from "./lib/run.ts";
+import {
+  BootstrapError,
+  type Command,
+  exec,
+  exitWithError,
+  formatDuration,
+  show,
+} from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
 const HELP = `Usage: bun bootstrap/release.ts <service...|--all> [flags]
@@ -25,17 +32,24 @@ Flags:
   --cluster-name <name>  kind cluster to load into (default ${DEFAULT_CLUSTER})
 `;
 
+// Builds and pushes can take minutes: their output is shown as it comes, under a generous limit.
 async function run(command: Command, what: string): Promise<string> {
   console.log(`    $ ${show(command)}`);
-  const result = await exec(command, { cwd: root });
-  if (result.code !== 0) {
-    const tail = `${result.stderr}\n${result.stdout}`
-      .trim()
-      .split("\n")
-      .slice(-12)
-      .map((l) => `    | ${l}`);
+  const timeoutMs = 20 * 60_000;
+  const result = await exec(command, {
+    cwd: root,
+    timeoutMs,
+    onLine: (line) => console.log(`    | ${line}`),
+  });
+  if (result.timedOut) {
     throw new BootstrapError(
-      `${what} failed (exit ${result.code}):\n${tail.join("\n")}`,
+      `${what} timed out after ${formatDuration(timeoutMs)}`,
+      "check your network and Docker (`docker info`), then run release.ts again; finished steps are skipped",
+    );
+  }
+  if (result.code !== 0) {
+    throw new BootstrapError(
+      `${what} failed (exit ${result.code}; its output is above)`,
       "fix the cause above and run release.ts again; finished steps are skipped",
     );
   }

@@ -73,7 +73,9 @@ describe("up.ts against stand-in tools", () => {
       /tag: "(\w+)"/,
     )?.[1];
     expect(state.loaded).toContain(`docker.io/sandbox/api-gateway:${tag}`);
-    // Progress, then the way in.
+    // Progress: long steps show their tool's output as it comes, indented; then the way in.
+    expect(r.stdout).toContain(`    | #12 naming to docker.io/${api} done`);
+    expect(r.stdout).toContain('    | Creating cluster "observability-sandbox" ...');
     expect(r.stdout).toContain("root: Synced, Healthy");
     for (const url of [
       "localhost:8080",

@@ -9,8 +9,9 @@ import { randomPassword, rootApplication } from "./lib/manifests.ts";
 import { ARGOCD, GRAFANA_SECRET, kubeContext, ROOT_APP, SERVICES } from "./lib/names.ts";
 import { type Desired, plan, type Step } from "./lib/plan.ts";
 import { checkRepository, checkTools, type Problem } from "./lib/preflight.ts";
-import { BootstrapError, exec, exitWithError, show } from "./lib/run.ts";
+import { BootstrapError, exitWithError, formatDuration, show } from "./lib/run.ts";
 import { detectState } from "./lib/state.ts";
+import { runStep } from "./lib/steps.ts";
 import { waitForApplications } from "./lib/wait.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
       continue;
     }
     if (step.id === "verify" && (step.run || changed)) {
-      await verifyStep();
+      await verifyStep(step.timeoutMs);
       continue;
     }
     if (!step.run) {
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     }
     console.log(`==> ${step.title}: ${step.reason}`);
     changed = true;
-    for (const command of step.commands) await runCommand(step, command);
+    await runStep(step, { root, print: (line) => console.log(line) });
     if (step.id === "cluster") {
       // The cluster is reachable now: look again, so the remaining steps act on facts.
       const fresh = await detectState(root, want, argocdValues, true, facts.clusterRemoteUrl);
@@ -162,43 +163,6 @@ function printPlan(steps: Step[]): void {
   }
 }
 
-async function runCommand(step: Step, command: Step["commands"][number]): Promise<void> {
-  console.log(`    $ ${show(command)}`);
-  // A freshly started git server can take a moment to answer on the host port.
-  const attempts = step.id === "git-push" ? 10 : 1;
-  for (let attempt = 1; ; attempt++) {
-    const result = await exec(command, { cwd: root });
-    if (result.code === 0) return;
-    if (attempt < attempts) {
-      await Bun.sleep(2000);
-      continue;
-    }
-    const output = `${result.stderr}\n${result.stdout}`.trim().split("\n").slice(-15);
-    throw new BootstrapError(
-      `step "${step.title}" failed: \`${show(command)}\` exited ${result.code}\n${output.map((l) => `    | ${l}`).join("\n")}`,
-      fixFor(step.id),
-    );
-  }
-}
-
-function fixFor(stepId: string): string {
-  const fixes: Record<string, string> = {
-    cluster:
-      "check Docker has enough memory (6 GB+) and that host ports 8080, 3000, 9090, 8000, 3100, 3200 and 8300 are free; then run up.ts again",
-    argocd:
-      "check network access to https://argoproj.github.io/argo-helm; `kubectl get pods -n argocd` shows stuck pods",
-    "git-push":
-      "check that localhost:8300 answers (git ls-remote cluster); if you rewrote history: git push --force cluster HEAD:<branch>",
-  };
-  if (stepId.startsWith("image-")) {
-    return "the docker build output above names the failing Dockerfile line; fix it and run up.ts again";
-  }
-  return (
-    fixes[stepId] ??
-    "fix the cause shown above and run `bun bootstrap/up.ts` again (steps already done are skipped)"
-  );
-}
-
 async function waitStep(options: UpOptions, context: string): Promise<void> {
   console.log(
     `==> waiting up to ${Math.round(options.timeoutMs / 1000)}s for every Application to be Synced and Healthy`,
@@ -220,13 +184,20 @@ async function waitStep(options: UpOptions, context: string): Promise<void> {
 }
 
 /** verify.ts reports its own progress, so it gets the terminal. */
-async function verifyStep(): Promise<void> {
+async function verifyStep(timeoutMs: number): Promise<void> {
   console.log("==> end-to-end verification: bun bootstrap/verify.ts");
   const child = Bun.spawn([process.execPath, join(root, "bootstrap", "verify.ts")], {
     cwd: root,
     stdio: ["inherit", "inherit", "inherit"],
   });
-  const code = await child.exited;
+  const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+  const code = await child.exited.finally(() => clearTimeout(timer));
+  if (child.signalCode === "SIGTERM") {
+    throw new BootstrapError(
+      `verification hung: bootstrap/verify.ts was still running after ${formatDuration(timeoutMs)}`,
+      "run `bun bootstrap/verify.ts` alone to see where it stops, or skip it with --skip-verify",
+    );
+  }
   if (code !== 0) {
     throw new BootstrapError(
       `verification failed (bootstrap/verify.ts exited ${code}); the stack is up but telemetry did not arrive as expected`,

@@ -54,7 +54,26 @@ export interface Step {
   run: boolean;
   reason: string;
   commands: Command[];
+  /** Each command's time limit: generous, so only a hang reaches it. */
+  timeoutMs: number;
+  /** Show the command's output as it runs (the long steps: builds, pulls, pushes). */
+  streamOutput: boolean;
 }
+
+const MINUTE = 60_000;
+/** Per-command limits of the long steps; the rest are quick kubectl/git calls. */
+const STEP_LIMITS: Record<string, { timeoutMs: number; streamOutput: boolean }> = {
+  cluster: { timeoutMs: 10 * MINUTE, streamOutput: true }, // kind create pulls the node image
+  image: { timeoutMs: 20 * MINUTE, streamOutput: true }, // docker build, kind load
+  argocd: { timeoutMs: 12 * MINUTE, streamOutput: true }, // helm --wait --timeout 10m, plus pulls
+  "git-server": { timeoutMs: 5 * MINUTE, streamOutput: false }, // rollout status --timeout 180s
+  "git-push": { timeoutMs: 2 * MINUTE, streamOutput: true },
+};
+const limitsFor = (id: string) =>
+  STEP_LIMITS[id.startsWith("image-") ? "image" : id] ?? {
+    timeoutMs: MINUTE,
+    streamOutput: false,
+  };
 
 const unknown = "state unknown (Docker not reachable)";
 
@@ -92,7 +111,15 @@ export function plan(want: Desired, state: State): Step[] {
   const ctx = want.context;
   const steps: Step[] = [];
   const change = (id: string, title: string, run: boolean, reason: string, commands: Command[]) =>
-    steps.push({ id, title, kind: "change", run, reason, commands: run ? commands : [] });
+    steps.push({
+      id,
+      title,
+      kind: "change",
+      run,
+      reason,
+      commands: run ? commands : [],
+      ...limitsFor(id),
+    });
 
   change(...clusterStep(want, state));
 
@@ -283,6 +310,7 @@ export function plan(want: Desired, state: State): Step[] {
     run: true,
     reason: state.appsReady ? "all ready now" : "wait, showing progress",
     commands: [{ argv: clusterQueries(ctx).applications }],
+    ...limitsFor("wait"), // per poll; the wait as a whole is --timeout
   });
   if (want.verify) {
     // verify.ts waits for the next metric export (30-60 s): worth it after a change or on a
@@ -298,6 +326,9 @@ export function plan(want: Desired, state: State): Step[] {
         ? "bootstrap/verify.ts"
         : "nothing changed and every Application was Synced and Healthy; run bun bootstrap/verify.ts to check anyway",
       commands: run ? [{ argv: ["bun", "bootstrap/verify.ts"] }] : [],
+      // verify.ts gives up after its own --timeout (default 180 s); this only catches a hang.
+      timeoutMs: 10 * MINUTE,
+      streamOutput: true,
     });
   }
   return steps;

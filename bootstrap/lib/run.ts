@@ -13,13 +13,21 @@ export interface Result {
   code: number;
   stdout: string;
   stderr: string;
+  /** The tool was stopped at its timeout (code 124). */
+  timedOut?: boolean;
 }
 
 export interface ExecOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /** Default DEFAULT_TIMEOUT_MS: no tool call may hang bootstrap forever. */
   timeoutMs?: number;
+  /** Called with each line of output (stdout and stderr) as it arrives; still captured. */
+  onLine?: (line: string) => void;
 }
+
+/** For the quick, read-only questions; long steps pass their own, generous timeout. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Runs a tool to completion and captures its output; a missing tool answers code 127. */
 export async function exec(command: Command, options: ExecOptions = {}): Promise<Result> {
@@ -28,27 +36,72 @@ export async function exec(command: Command, options: ExecOptions = {}): Promise
   const env = { ...process.env, ...options.env };
   const path = Bun.which(tool, { PATH: env.PATH ?? "" });
   if (!path) return { code: 127, stdout: "", stderr: `${tool}: command not found` };
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const child = Bun.spawn([path, ...args], {
     cwd: options.cwd,
     env,
     stdin: command.stdin === undefined ? "ignore" : new TextEncoder().encode(command.stdin),
     stdout: "pipe",
     stderr: "pipe",
-    timeout: options.timeoutMs,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  if (child.signalCode && options.timeoutMs) {
+  let timedOut = false;
+  let expired: () => void = () => {};
+  const expiry = new Promise<void>((resolve) => {
+    expired = resolve;
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGTERM");
+    expired();
+  }, timeoutMs);
+  const out = collect(child.stdout, options.onLine);
+  const err = collect(child.stderr, options.onLine);
+  const finished = Promise.all([out.done, err.done, child.exited]);
+  // A killed tool's own children may hold its output open: give them a moment, then stop reading.
+  await Promise.race([finished, expiry.then(() => Bun.sleep(500))]);
+  clearTimeout(timer);
+  if (timedOut) {
+    out.stop();
+    err.stop();
     return {
       code: 124,
-      stdout,
-      stderr: `${stderr}\n${tool}: timed out after ${options.timeoutMs} ms`,
+      stdout: out.text(),
+      stderr: `${err.text()}\n${tool}: timed out after ${formatDuration(timeoutMs)}`,
+      timedOut: true,
     };
   }
-  return { code, stdout, stderr };
+  return { code: await child.exited, stdout: out.text(), stderr: err.text() };
+}
+
+/** Reads a stream to the end, handing out complete lines on the way when asked to. */
+function collect(stream: ReadableStream<Uint8Array>, onLine?: (line: string) => void) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let pending = "";
+  const done = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done || !value) break;
+      const part = decoder.decode(value, { stream: true });
+      text += part;
+      if (!onLine) continue;
+      // Progress bars redraw with \r: each redraw counts as a line.
+      const lines = (pending + part).split(/\r?\n|\r/);
+      pending = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) onLine(line);
+    }
+    if (onLine && pending.trim()) onLine(pending);
+  })();
+  return { done, text: () => text, stop: () => void reader.cancel().catch(() => {}) };
+}
+
+/** 90000 → "1m30s", 1500 → "1.5s". */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return seconds ? `${minutes}m${seconds}s` : `${minutes}m`;
 }
 
 /** Shell-style rendering of a command for plans and error messages. */
