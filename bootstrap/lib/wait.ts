@@ -8,7 +8,7 @@ import {
   rows,
 } from "./apps.ts";
 import { ROOT_APP } from "./names.ts";
-import { exec } from "./run.ts";
+import { exec, formatDuration } from "./run.ts";
 import { clusterQueries } from "./state.ts";
 
 export interface WaitOptions {
@@ -20,14 +20,18 @@ export interface WaitOptions {
   live: boolean;
 }
 
+/** One `kubectl get applications`; an API server that does not answer costs at most timeoutMs. */
 export async function fetchApplications(
   root: string,
   context: string,
+  timeoutMs = 30_000,
 ): Promise<{ apps?: Application[]; error?: string }> {
   const result = await exec(
     { argv: clusterQueries(context).applications },
-    { cwd: root, timeoutMs: 30_000 },
+    { cwd: root, timeoutMs },
   );
+  if (result.timedOut)
+    return { error: `kubectl did not answer within ${formatDuration(timeoutMs)}` };
   if (result.code !== 0) return { error: result.stderr.trim() || `kubectl exit ${result.code}` };
   try {
     return { apps: parseApplications(result.stdout) };
@@ -46,7 +50,13 @@ export async function waitForApplications(
   let apps: Application[] = [];
   let lastError: string | undefined;
   for (;;) {
-    const fetched = await fetchApplications(options.root, options.context);
+    // A slow API server must not carry the wait past its deadline.
+    const left = deadline - Date.now();
+    const fetched = await fetchApplications(
+      options.root,
+      options.context,
+      Math.max(500, Math.min(30_000, left)),
+    );
     if (fetched.apps) {
       apps = fetched.apps;
       lastError = undefined;

@@ -27,6 +27,8 @@ export interface FakeState {
   degradedApp?: string;
   /** Where the in-cluster git server keeps repositories (a bare repo dir per path). */
   gitServerDir?: string;
+  /** An API server under load: `get applications` answers only after this long. */
+  appsQueryDelayMs?: number;
 }
 
 export const CHILD_APPS = [
@@ -306,6 +308,7 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
     if (name && name !== "-n" && !name.startsWith("-")) {
       return { out: name === "root" && s.rootApp ? JSON.stringify(application("root", s)) : "" };
     }
+    if (s.appsQueryDelayMs) await Bun.sleep(s.appsQueryDelayMs);
     if (!s.rootApp) return { out: JSON.stringify({ apiVersion: "v1", kind: "List", items: [] }) };
     s.polls++;
     const names = ["root", ...(s.polls >= 1 ? CHILD_APPS : [])];
