@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { contentTag } from "./lib/image-tag.ts";
+import { CHILD_APPS } from "./testing/fake-tools.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
@@ -212,8 +213,9 @@ describe("up.ts against stand-in tools", () => {
     const wait = out.slice(out.indexOf("waiting up to"));
     expect(wait).toMatch(/APPLICATION\s+SYNC\s+HEALTH\s+WAITING ON/);
     expect(wait).toContain("kube-prometheus-stack  OutOfSync  Missing");
-    expect(wait).toContain("\x1b[11A\x1b[J"); // cursor up over the previous table, clear
-    expect(wait).toContain("all 9 Applications Synced and Healthy");
+    // Cursor up over the previous table (header, root and its children, status line), clear.
+    expect(wait).toContain(`\x1b[${CHILD_APPS.length + 3}A\x1b[J`);
+    expect(wait).toContain(`all ${CHILD_APPS.length + 1} Applications Synced and Healthy`);
 
     const plain = await f.run("up.ts", FAST); // stdout is a pipe here
     expect(plain.stdout).not.toContain("\x1b[");

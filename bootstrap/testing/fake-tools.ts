@@ -2,7 +2,14 @@
 // recorded (FAKE_LOG, one JSON argv per line) and answered in the real tool's output format
 // from a JSON state file (FAKE_STATE) that the calls also change, like the real cluster would.
 // Usage (from a shim on PATH): bun fake-tools.ts <tool> <args...>
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 
 export interface FakeState {
@@ -31,16 +38,11 @@ export interface FakeState {
   appsQueryDelayMs?: number;
 }
 
-export const CHILD_APPS = [
-  "alerts",
-  "api-gateway",
-  "dashboards",
-  "kube-prometheus-stack",
-  "loki",
-  "otel-collector",
-  "tempo",
-  "user-service",
-];
+/** The app-of-apps' children: one template per child Application in gitops/apps/templates. */
+export const CHILD_APPS = readdirSync(join(import.meta.dir, "../../gitops/apps/templates"))
+  .filter((file) => file.endsWith(".yaml"))
+  .map((file) => file.slice(0, -".yaml".length))
+  .sort();
 
 export function freshState(overrides: Partial<FakeState> = {}): FakeState {
   return {
