@@ -1,5 +1,6 @@
 // status.ts as a process against the stand-in tools.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { CHILD_APPS } from "./testing/fake-tools.ts";
 import { type Fixture, makeFixture, makeRunningStack } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.
@@ -24,7 +25,7 @@ describe("status.ts", () => {
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^APPLICATION\s+SYNC\s+HEALTH\s+WAITING ON$/);
     expect(lines).toContain("root                   Synced  Healthy");
-    expect(lines.at(-1)).toBe("all 9 Applications Synced and Healthy");
+    expect(lines.at(-1)).toBe(`all ${CHILD_APPS.length + 1} Applications Synced and Healthy`);
   });
 
   test.concurrent("a Degraded Application: exit 2 and what it waits on", async () => {
