@@ -13,6 +13,17 @@ import {
 
 const root = resolve(import.meta.dir, "..", "..");
 
+interface PodSpec {
+  automountServiceAccountToken?: boolean;
+  securityContext: Record<string, unknown> & { runAsUser: number };
+  containers: {
+    securityContext: unknown;
+    resources: Record<"requests" | "limits", Record<string, string>>;
+    volumeMounts: { name: string; mountPath: string }[];
+  }[];
+  volumes: { name: string; persistentVolumeClaim?: unknown; emptyDir?: unknown }[];
+}
+
 describe("objects bootstrap creates", () => {
   test("the root Application from gitops/root.yaml: repoURL and revision filled in, schema-valid", async () => {
     const committed = await Bun.file(resolve(root, "gitops/root.yaml")).text();
@@ -70,12 +81,45 @@ describe("objects bootstrap creates", () => {
     expect(container?.image).toMatch(/^docker\.io\/charmcli\/soft-serve:v\d+\.\d+\.\d+$/);
     expect(container?.resources).toMatchObject({
       requests: { cpu: "20m", memory: "32Mi" },
-      limits: { memory: "256Mi" },
+      limits: { cpu: "500m", memory: "256Mi" },
     });
     expect(container?.env).toContainEqual({ name: "SOFT_SERVE_ANON_ACCESS", value: "read-write" });
     expect((service as { spec: { ports: { nodePort: number }[] } }).spec.ports[0]?.nodePort).toBe(
       30300,
     );
+  });
+
+  test("the git server is hardened and resourced like the project's own workloads", () => {
+    const deployment = gitServerObjects().find((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: PodSpec } };
+    };
+    const pod = deployment.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    // The image has no USER: without an explicit uid, runAsNonRoot would refuse to start it.
+    expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+    for (const container of pod.containers) {
+      expect(container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        privileged: false,
+        runAsNonRoot: true,
+        capabilities: { drop: ["ALL"] },
+      });
+      for (const kind of ["requests", "limits"] as const) {
+        expect(Object.keys(container.resources[kind]).sort(), kind).toEqual(["cpu", "memory"]);
+      }
+      // With a read-only root, the paths Soft Serve writes are volumes: its data path (the
+      // image's SOFT_SERVE_DATA_PATH and WORKDIR) on the PVC, and the temp dir.
+      const mounts = Object.fromEntries(container.volumeMounts.map((m) => [m.mountPath, m.name]));
+      expect(mounts).toEqual({ "/soft-serve": "data", "/tmp": "tmp" });
+      const volumes = Object.fromEntries(pod.volumes.map((v) => [v.name, v]));
+      expect(volumes.data?.persistentVolumeClaim).toEqual({ claimName: "git-server" });
+      expect(volumes.tmp?.emptyDir).toBeDefined();
+    }
   });
 
   test("kind-config.yaml publishes the git server's NodePort on localhost:8300 only", async () => {

@@ -70,6 +70,14 @@ export function randomPassword(): string {
  * only inside the cluster and on localhost:8300 through kind's port mapping. Its repositories
  * live on a PersistentVolumeClaim (kind's local-path storage), so they last as long as the cluster.
  */
+/** The git server Deployment's pod spec (what state.ts compares the live one with). */
+export function gitServerPodSpec() {
+  const deployment = gitServerObjects()[1] as {
+    spec: { template: { spec: Json & { securityContext: { runAsUser: number } } } };
+  };
+  return deployment.spec.template.spec;
+}
+
 export function gitServerObjects(): Json[] {
   const labels = {
     "app.kubernetes.io/name": GIT_SERVER.name,
@@ -94,6 +102,17 @@ export function gitServerObjects(): Json[] {
         template: {
           metadata: { labels },
           spec: {
+            automountServiceAccountToken: false,
+            // The image has no USER (it would run as root). Alpine's `nobody` has a passwd entry,
+            // which git wants. kind's local-path volumes are created mode 0777, so it can write
+            // the PVC; fsGroup makes other provisioners' volumes writable too.
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: GIT_SERVER.uid,
+              runAsGroup: GIT_SERVER.uid,
+              fsGroup: GIT_SERVER.uid,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
             containers: [
               {
                 name: "soft-serve",
@@ -113,12 +132,28 @@ export function gitServerObjects(): Json[] {
                 readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 2 },
                 resources: {
                   requests: { cpu: "20m", memory: "32Mi" },
-                  limits: { memory: "256Mi" },
+                  limits: { cpu: "500m", memory: "256Mi" },
                 },
-                volumeMounts: [{ name: "data", mountPath: "/soft-serve" }],
+                // Soft Serve 0.12 writes only under SOFT_SERVE_DATA_PATH (/soft-serve: config,
+                // database, keys, repositories; the PVC) and os.TempDir() (a scratch git index
+                // for attribute checks), so the root filesystem can be read-only.
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  privileged: false,
+                  runAsNonRoot: true,
+                  capabilities: { drop: ["ALL"] },
+                },
+                volumeMounts: [
+                  { name: "data", mountPath: "/soft-serve" },
+                  { name: "tmp", mountPath: "/tmp" },
+                ],
               },
             ],
-            volumes: [{ name: "data", persistentVolumeClaim: { claimName: GIT_SERVER.name } }],
+            volumes: [
+              { name: "data", persistentVolumeClaim: { claimName: GIT_SERVER.name } },
+              { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            ],
           },
         },
       },

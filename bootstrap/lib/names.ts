@@ -27,6 +27,8 @@ export const GIT_SERVER = {
   hostUrl: "http://localhost:8300",
   repoPath: "/observability-sandbox.git",
   remote: "cluster",
+  /** Alpine's `nobody`: the image would otherwise run as root. */
+  uid: 65534,
 } as const;
 export const gitServerInClusterUrl = () =>
   `http://${GIT_SERVER.name}.${GIT_SERVER.namespace}.svc:${GIT_SERVER.httpPort}${GIT_SERVER.repoPath}`;

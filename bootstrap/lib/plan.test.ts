@@ -176,6 +176,21 @@ describe("plan", () => {
       gitServerCommit: want.head,
     };
     expect(running(plan(local, done))).toEqual([]);
+    // A changed spec is applied in place; a server running as another user (an older
+    // bootstrap's, root) is deleted with its volume first.
+    const gitServerCommands = (state: State) =>
+      plan(local, state)
+        .find((step) => step.id === "git-server")
+        ?.commands.map((c) => c.argv.slice(3, 5).join(" "));
+    expect(gitServerCommands({ ...done, gitServer: false, gitServerSpec: "differs" })).toEqual([
+      "apply -f",
+      "rollout status",
+    ]);
+    expect(gitServerCommands({ ...done, gitServer: false, gitServerSpec: "other-user" })).toEqual([
+      "delete deployment,persistentvolumeclaim",
+      "apply -f",
+      "rollout status",
+    ]);
   });
 
   test("verify runs last after a change or on a stack that was not ready; skipped otherwise", () => {

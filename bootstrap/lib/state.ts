@@ -1,7 +1,7 @@
 // Detecting what exists: cluster, images, Argo CD, the Secret, the git server, the root
 // Application. Every question is a read-only tool call; a failed call means "unknown".
 import { allReady, parseApplications } from "./apps.ts";
-import { isSubset } from "./manifests.ts";
+import { gitServerPodSpec, isSubset } from "./manifests.ts";
 import { ARGOCD, GIT_SERVER, GRAFANA_SECRET, gitServerHostUrl, ROOT_APP } from "./names.ts";
 import type { Desired, State } from "./plan.ts";
 import { exec } from "./run.ts";
@@ -131,9 +131,17 @@ export async function detectState(
   if (secret.code === 0) state.grafanaSecret = secret.stdout.trim() !== "";
   if (gitServer.code === 0) {
     const deployment = gitServer.stdout.trim() ? JSON.parse(gitServer.stdout) : undefined;
+    const live = deployment?.spec?.template?.spec;
+    const wanted = gitServerPodSpec();
+    state.gitServerSpec = !live
+      ? undefined
+      : live.securityContext?.runAsUser !== wanted.securityContext.runAsUser
+        ? "other-user"
+        : isSubset(wanted, live)
+          ? "matches"
+          : "differs";
     state.gitServer =
-      deployment?.spec?.template?.spec?.containers?.[0]?.image === GIT_SERVER.image &&
-      (deployment?.status?.readyReplicas ?? 0) > 0;
+      state.gitServerSpec === "matches" && (deployment?.status?.readyReplicas ?? 0) > 0;
   }
   if (state.gitServer && want.delivery.mode === "local") {
     const branch = want.branch ?? want.delivery.revision;

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
@@ -22,7 +23,8 @@ export interface FakeState {
   helmRelease?: { chart: string; status: string; values: unknown };
   namespaces: string[];
   secrets: string[];
-  deployments: Record<string, { image: string }>;
+  /** Deployments by namespace/name: the pod spec as applied (an older one may lack fields). */
+  deployments: Record<string, { image: string; podSpec?: Record<string, unknown> }>;
   rootApp?: Record<string, unknown>;
   /** Polls of `get applications` since the root Application was applied. */
   polls: number;
@@ -295,7 +297,9 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
         apiVersion: "apps/v1",
         kind: "Deployment",
         metadata: { name, namespace: ns },
-        spec: { template: { spec: { containers: [{ name: "soft-serve", image: d.image }] } } },
+        spec: {
+          template: { spec: d.podSpec ?? { containers: [{ name: "soft-serve", image: d.image }] } },
+        },
         status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 },
       }),
     };
@@ -369,7 +373,10 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
         const spec = (
           o as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }
         ).spec;
-        s.deployments[key] = { image: spec.template.spec.containers[0]?.image ?? "" };
+        s.deployments[key] = {
+          image: spec.template.spec.containers[0]?.image ?? "",
+          podSpec: spec.template.spec,
+        };
         // The server starts with no repositories; Soft Serve creates one on the first push,
         // which a bare repository stands in for.
         if (s.gitServerDir && !existsSync(s.gitServerDir)) {
@@ -390,6 +397,14 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
         : []
       : [name ?? ""];
     return { out: names.map((n) => `application.argoproj.io/${n} annotated\n`).join("") };
+  }
+  if (verb === "delete" && kindName === "deployment,persistentvolumeclaim") {
+    // The git server and its volume: the repositories on it go too.
+    delete s.deployments[`${ns}/${name}`];
+    if (s.gitServerDir) rmSync(s.gitServerDir, { recursive: true, force: true });
+    return {
+      out: `deployment.apps "${name}" deleted\npersistentvolumeclaim "${name}" deleted\n`,
+    };
   }
   if (verb === "rollout" && kindName === "status") {
     return { out: `deployment "${name?.split("/")[1]}" successfully rolled out\n` };
