@@ -2,7 +2,7 @@
 // APIs. The stand-ins answer in those APIs' real response formats, and only with data for the
 // trace ids the gateway actually received, so verify must ask for the right things.
 import { afterEach, describe, expect, test } from "bun:test";
-import { parseOptions, type VerifyOptions, verify } from "./verify.ts";
+import { flags, parseOptions, type VerifyOptions, verify } from "./verify.ts";
 
 interface StackBehaviour {
   /** The gateway answers 503 to this many requests first. */
@@ -273,7 +273,7 @@ describe("verify", () => {
           "--tempo",
           o.tempo,
         ],
-        ...["--timeout", "1", "--poll-interval", "0.05", "--requests", "1"],
+        ...["--timeout", "1s", "--poll-interval", "50ms", "--requests", "1"],
       ],
       { stdout: "pipe", stderr: "pipe" },
     );
@@ -287,8 +287,26 @@ describe("verify", () => {
     const bad = Bun.spawnSync(["bun", `${import.meta.dir}/verify.ts`, "--timeout", "soon"]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.toString()).toStartWith(
-      '--timeout must be a number ≥ 1, got "soon"\nusage: ',
+      '--timeout "soon" is not a duration\nfix: use a number with a unit, e.g. --timeout 15m',
     );
+    expect(bad.stderr.toString()).toContain("usage: ");
+  });
+
+  test("--timeout and --poll-interval take durations as up.ts does; plain numbers are seconds", () => {
+    expect(parseOptions(["--timeout", "5m", "--poll-interval", "500ms"])).toMatchObject({
+      timeoutMs: 300_000,
+      pollMs: 500,
+    });
+    expect(parseOptions(["--timeout", "300"]).timeoutMs).toBe(300_000); // as the e2e workflow passes it
+    expect(() => parseOptions(["--timeout", "10ms"])).toThrow("--timeout must be at least 1000 ms");
+  });
+
+  test("--help lists every flag it accepts", () => {
+    const help = Bun.spawnSync(["bun", `${import.meta.dir}/verify.ts`, "--help"]);
+    expect(help.exitCode).toBe(0);
+    const text = help.stdout.toString();
+    expect(Object.keys(flags)).toContain("poll-interval");
+    for (const flag of Object.keys(flags)) expect(text).toContain(`--${flag}`);
   });
 
   test("defaults point at the kind cluster's host ports", () => {

@@ -3,8 +3,10 @@
 // gateway's server span continues it), then polls Prometheus, Loki and Tempo until they hold
 // those requests' metrics, log lines and trace (spans from both services), or the time is up.
 import { parseArgs } from "node:util";
+import { ROUTE, SERVER, services as SERVICES } from "../gitops/dashboards/telemetry-names.ts";
+import { parseDuration } from "./lib/cli.ts";
+import { BootstrapError } from "./lib/run.ts";
 
-export const SERVICES = ["api-gateway", "user-service"] as const;
 const GATEWAY_ROUTE = "/user/:id";
 const FOUND_USER_ID = 42;
 
@@ -84,7 +86,7 @@ interface PromVector {
 
 /** Request counts by service (job) and route, from Prometheus's instant query API. */
 export async function requestCounts(prometheus: string): Promise<Map<string, number>> {
-  const query = `sum by (job, http_route) (http_server_request_duration_seconds_count{job=~"${SERVICES.join("|")}"})`;
+  const query = `sum by (job, ${ROUTE}) (${SERVER}_count{job=~"${SERVICES.join("|")}"})`;
   const { status, body } = await getJson(
     `${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`,
   );
@@ -94,11 +96,13 @@ export async function requestCounts(prometheus: string): Promise<Map<string, num
   }
   const counts = new Map<string, number>();
   for (const { metric, value } of vector.data?.result ?? []) {
-    counts.set(`${metric.job} ${metric.http_route}`, Number(value[1]));
+    counts.set(`${metric.job} ${metric[ROUTE]}`, Number(value[1]));
   }
   return counts;
 }
 
+// The count is of every gateway lookup in the window, not only the tagged ones (a counter has
+// no trace ids): other traffic can make it grow too, but it cannot grow unless metrics flow.
 function metricsCheck(o: VerifyOptions, before: Map<string, number>, sent: number): Check {
   const gatewayKey = `api-gateway ${GATEWAY_ROUTE}`;
   return async () => {
@@ -106,7 +110,7 @@ function metricsCheck(o: VerifyOptions, before: Map<string, number>, sent: numbe
     const missing: string[] = [];
     for (const service of SERVICES) {
       if (![...counts.keys()].some((key) => key.startsWith(`${service} `))) {
-        missing.push(`http_server_request_duration_seconds_count{job="${service}"}`);
+        missing.push(`${SERVER}_count{job="${service}"}`);
       }
     }
     const grown = (counts.get(gatewayKey) ?? 0) - (before.get(gatewayKey) ?? 0);
@@ -343,26 +347,35 @@ export async function verify(
   return { ok, results: [sent, ...results], traceId };
 }
 
-const usage = `usage: bun bootstrap/verify.ts [--timeout SECONDS] [--gateway URL] [--prometheus URL]
-                               [--loki URL] [--tempo URL] [--grafana URL] [--requests N]`;
+const usage = `usage: bun bootstrap/verify.ts [flags]
+
+  --timeout <duration>        how long to wait for all signals (default 180s; e.g. 300, 5m)
+  --poll-interval <duration>  how often to ask each backend (default 2s)
+  --requests <n>              tagged lookups to send (default 5)
+  --gateway <url>             api-gateway (default ${defaults.gateway})
+  --prometheus <url>          Prometheus (default ${defaults.prometheus})
+  --loki <url>                Loki (default ${defaults.loki})
+  --tempo <url>               Tempo (default ${defaults.tempo})
+  --grafana <url>             Grafana, for the trace link (default ${defaults.grafana})
+  -h, --help                  show this help
+
+A duration is a number with an optional unit: ms, s (the default), m or h.`;
+
+export const flags = {
+  timeout: { type: "string" },
+  "poll-interval": { type: "string" },
+  requests: { type: "string" },
+  gateway: { type: "string" },
+  prometheus: { type: "string" },
+  loki: { type: "string" },
+  tempo: { type: "string" },
+  grafana: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 /** Options from the command line; throws a readable message on bad input. */
 export function parseOptions(argv: string[]): VerifyOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      timeout: { type: "string" },
-      gateway: { type: "string" },
-      prometheus: { type: "string" },
-      loki: { type: "string" },
-      tempo: { type: "string" },
-      grafana: { type: "string" },
-      requests: { type: "string" },
-      "poll-interval": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: flags, strict: true });
   if (values.help) throw new Error(usage);
   const number = (name: string, raw: string | undefined, fallback: number, min: number) => {
     if (raw === undefined) return fallback;
@@ -370,6 +383,12 @@ export function parseOptions(argv: string[]): VerifyOptions {
     if (!Number.isFinite(value) || value < min)
       throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
     return value;
+  };
+  const duration = (name: string, raw: string | undefined, fallbackMs: number, minMs: number) => {
+    if (raw === undefined) return fallbackMs;
+    const ms = parseDuration(raw, `--${name}`);
+    if (ms < minMs) throw new Error(`--${name} must be at least ${minMs} ms, got "${raw}"`);
+    return ms;
   };
   const url = (name: keyof VerifyOptions & string, raw: string | undefined) => {
     const value = (raw ?? String(defaults[name])).replace(/\/+$/, "");
@@ -384,8 +403,8 @@ export function parseOptions(argv: string[]): VerifyOptions {
     loki: url("loki", values.loki),
     tempo: url("tempo", values.tempo),
     grafana: url("grafana", values.grafana),
-    timeoutMs: number("timeout", values.timeout, defaults.timeoutMs / 1000, 1) * 1000,
-    pollMs: number("poll-interval", values["poll-interval"], defaults.pollMs / 1000, 0.01) * 1000,
+    timeoutMs: duration("timeout", values.timeout, defaults.timeoutMs, 1000),
+    pollMs: duration("poll-interval", values["poll-interval"], defaults.pollMs, 10),
     requests: Math.round(number("requests", values.requests, defaults.requests, 1)),
   };
 }
@@ -400,6 +419,7 @@ if (import.meta.main) {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
     console.error(describeError(error));
+    if (error instanceof BootstrapError && error.fix) console.error(`fix: ${error.fix}`);
     console.error(usage);
     process.exit(2);
   }

@@ -3,6 +3,8 @@
 // with the translation Prometheus's OTLP receiver applies (translation strategy
 // UnderscoreEscapingWithSuffixes, the default), instead of being retyped in each query.
 
+import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
+
 export type InstrumentType = "histogram" | "counter" | "gauge";
 
 export interface OtelMetric {
@@ -87,8 +89,9 @@ export const userLookups: OtelMetric = {
 
 export const emittedMetrics = [serverDuration, clientDuration, userLookups];
 
-export const services = ["api-gateway", "user-service"] as const;
-export type ServiceName = (typeof services)[number];
+// service.name of each service: the project's one list of services.
+export const services = SERVICES;
+export type ServiceName = Service;
 
 // Labels the OTLP receiver adds to every series: job = service.namespace/service.name (we set
 // no namespace, so job = service.name), instance = service.instance.id, and the resource
