@@ -55,6 +55,8 @@ describe("traffic", () => {
     expect(total.byKind.found / total.done).toBeCloseTo(0.5, 1);
     expect(total.byKind.invalid / total.done).toBeCloseTo(0.2, 1);
     expect(total.errors).toBe(0); // 404 and 400 are answers, not errors
+    // Totals are counts only: no per-request data accumulates over a long run.
+    expect(Object.keys(total).sort()).toEqual(["byKind", "done", "errors", "sent"]);
     expect(gateway.seen).toContain("abc");
     expect(gateway.seen).toContain("999999");
     expect(out.length).toBeGreaterThanOrEqual(2);

@@ -36,20 +36,23 @@ export function mixer(mix: Record<Kind, number>): () => Kind {
   };
 }
 
-interface Window {
+interface Counts {
   sent: number;
   done: number;
   errors: number;
   byKind: Record<Kind, number>;
+}
+/** One report interval; latencies are kept per window only, so a long run stays small. */
+interface Window extends Counts {
   latencies: number[];
 }
-const emptyWindow = (): Window => ({
+const emptyCounts = (): Counts => ({
   sent: 0,
   done: 0,
   errors: 0,
   byKind: { found: 0, not_found: 0, invalid: 0 },
-  latencies: [],
 });
+const emptyWindow = (): Window => ({ ...emptyCounts(), latencies: [] });
 
 const quantile = (sorted: number[], q: number) =>
   sorted.length
@@ -77,9 +80,9 @@ export interface TrafficIo {
 }
 
 /** Runs until the duration passes or the signal aborts; returns the totals. */
-export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Window> {
+export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Counts> {
   const next = mixer(o.mix);
-  const total = emptyWindow();
+  const total = emptyCounts();
   let window = emptyWindow();
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
@@ -115,7 +118,6 @@ export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Wind
     total.done += window.done;
     total.errors += window.errors;
     for (const k of kinds) total.byKind[k] += window.byKind[k];
-    total.latencies.push(...window.latencies);
     window = emptyWindow();
     lastReport = now;
   };
