@@ -124,10 +124,13 @@ export function serviceOverview(): DashboardBuilder {
       ),
     )
     .withPanel(
+      // user.lookups is the gateway's own counter: this panel does not follow $service.
       stat(
-        "Upstream errors",
+        "Gateway upstream errors",
         "reqps",
-        `sum by (job) (rate(${LOOKUPS}{outcome="upstream_error"}[5m]))`,
+        `sum by (job) (rate(${LOOKUPS}{${upstream}, outcome="upstream_error"}[5m]))`,
+      ).description(
+        "api-gateway lookups that failed because user-service answered 5xx, timed out or was unreachable. The gateway's metric, whichever $service is selected.",
       ),
     )
 
