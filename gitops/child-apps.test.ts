@@ -4,9 +4,9 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "bun";
-import { ensureTools } from "../../scripts/tools.ts";
+import { ensureTools } from "../scripts/tools.ts";
 
-const gitops = join(import.meta.dir, "..");
+const gitops = import.meta.dir;
 const repoURL = "https://git.example.test/someone/observability-sandbox.git";
 
 interface Application {
