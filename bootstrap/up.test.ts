@@ -349,29 +349,6 @@ describe("delivery through the in-cluster git server", () => {
       await f.git("rev-parse", "HEAD"),
     );
 
-    // A git server an older bootstrap deployed (running as root, no securityContext):
-    // replaced with its volume, and the branch pushed to the new one.
-    f.setState({
-      deployments: {
-        "argocd/git-server": {
-          image: "docker.io/charmcli/soft-serve:v0.12.2",
-          podSpec: {
-            containers: [{ name: "soft-serve", image: "docker.io/charmcli/soft-serve:v0.12.2" }],
-          },
-        },
-      },
-    });
-    const replaced = await f.run("up.ts", FAST);
-    expect(replaced.code).toBe(0);
-    expect(replaced.stdout).toContain("runs as another user (an older bootstrap): replace it");
-    expect(replaced.stdout).toContain(
-      "$ kubectl --context kind-observability-sandbox delete deployment,persistentvolumeclaim git-server",
-    );
-    expect(replaced.stdout).toContain("$ git push cluster HEAD:refs/heads/main");
-    expect(await f.git("ls-remote", "cluster", "refs/heads/main")).toStartWith(
-      await f.git("rev-parse", "HEAD"),
-    );
-
     // down.ts removes the remote it added (and deletes the cluster).
     const down = await f.run("down.ts", ["--yes"]);
     expect(down.code).toBe(0);

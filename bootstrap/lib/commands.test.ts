@@ -50,10 +50,6 @@ describe("command lines against the real kubectl and helm", () => {
       const commands: Command[] = [
         ...Object.values(clusterQueries(CONTEXT)).map((argv) => ({ argv })),
         ...plan(want, fresh).flatMap((step) => step.commands),
-        // Replacing a git server an older bootstrap deployed (delete before apply).
-        ...(plan(want, { ...fresh, cluster: true, gitServerSpec: "other-user" }).find(
-          (step) => step.id === "git-server",
-        )?.commands ?? []),
         refreshApplications(CONTEXT),
       ].filter((c) => c.argv[0] === "kubectl" || c.argv[0] === "helm");
       expect(commands.length).toBeGreaterThanOrEqual(14);

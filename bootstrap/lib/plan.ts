@@ -42,7 +42,7 @@ export interface State {
   /** The git server Deployment exists, current and ready. */
   gitServer?: boolean;
   /** How the live git server's pod spec compares with the wanted one, when it exists. */
-  gitServerSpec?: "matches" | "differs" | "other-user";
+  gitServerSpec?: "matches" | "differs";
   clusterRemoteUrl?: string;
   gitServerCommit?: string;
   rootApp?: "absent" | "differs" | "matches";
@@ -222,44 +222,20 @@ export function plan(want: Desired, state: State): Step[] {
 
   if (want.delivery.mode === "local") {
     const apply = ["kubectl", "--context", ctx, "apply", "-f", "-"];
-    // A server from an older bootstrap ran as root: its files on the volume are root's, so the
-    // volume goes too. It only held a copy of your branch, which the push step sends again.
-    const replace: Command[] =
-      state.gitServerSpec === "other-user"
-        ? [
-            {
-              argv: [
-                "kubectl",
-                "--context",
-                ctx,
-                "delete",
-                "deployment,persistentvolumeclaim",
-                GIT_SERVER.name,
-                "--namespace",
-                GIT_SERVER.namespace,
-                "--ignore-not-found",
-                "--wait",
-              ],
-            },
-          ]
-        : [];
     change(
       "git-server",
       `in-cluster git server (${GIT_SERVER.image})`,
       state.gitServer !== true,
       state.gitServer === true
         ? "running"
-        : state.gitServerSpec === "other-user"
-          ? "runs as another user (an older bootstrap): replace it and its volume"
-          : state.gitServerSpec === "differs"
-            ? "its spec changed: apply"
-            : state.gitServerSpec === "matches"
-              ? "not ready yet: wait for it"
-              : state.gitServer === false || state.cluster === false
-                ? "not deployed"
-                : unknown,
+        : state.gitServerSpec === "differs"
+          ? "its spec changed: apply"
+          : state.gitServerSpec === "matches"
+            ? "not ready yet: wait for it"
+            : state.gitServer === false || state.cluster === false
+              ? "not deployed"
+              : unknown,
       [
-        ...replace,
         {
           argv: apply,
           stdin: JSON.stringify(asList(gitServerObjects())),

@@ -8,7 +8,6 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
@@ -397,14 +396,6 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
         : []
       : [name ?? ""];
     return { out: names.map((n) => `application.argoproj.io/${n} annotated\n`).join("") };
-  }
-  if (verb === "delete" && kindName === "deployment,persistentvolumeclaim") {
-    // The git server and its volume: the repositories on it go too.
-    delete s.deployments[`${ns}/${name}`];
-    if (s.gitServerDir) rmSync(s.gitServerDir, { recursive: true, force: true });
-    return {
-      out: `deployment.apps "${name}" deleted\npersistentvolumeclaim "${name}" deleted\n`,
-    };
   }
   if (verb === "rollout" && kindName === "status") {
     return { out: `deployment "${name?.split("/")[1]}" successfully rolled out\n` };
