@@ -2,14 +2,15 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { buildResource, readTelemetryConfig } from "./config.ts";
 
 describe("readTelemetryConfig", () => {
-  test("defaults follow the specification", () => {
+  test("defaults follow the specification, except smaller export batches", () => {
     expect(readTelemetryConfig({})).toEqual({
       disabled: false,
       metricExportIntervalMs: 60_000,
       metricExportTimeoutMs: 30_000,
       logScheduleDelayMs: 1000,
       logMaxQueueSize: 2048,
-      logMaxExportBatchSize: 512,
+      logMaxExportBatchSize: 128,
+      spanMaxExportBatchSize: 128,
       logExportTimeoutMs: 30_000,
     });
   });
@@ -22,6 +23,7 @@ describe("readTelemetryConfig", () => {
       OTEL_BLRP_SCHEDULE_DELAY: "250",
       OTEL_BLRP_MAX_QUEUE_SIZE: "100",
       OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: "50",
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "64",
       OTEL_BLRP_EXPORT_TIMEOUT: "3000",
     });
     expect(config).toEqual({
@@ -31,6 +33,7 @@ describe("readTelemetryConfig", () => {
       logScheduleDelayMs: 250,
       logMaxQueueSize: 100,
       logMaxExportBatchSize: 50,
+      spanMaxExportBatchSize: 64,
       logExportTimeoutMs: 3000,
     });
   });

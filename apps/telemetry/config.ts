@@ -1,5 +1,5 @@
 // Reads the standard OTEL_* variables that hand-built providers ignore (the SDK reads the
-// exporter endpoints/timeouts and OTEL_BSP_* itself), and builds the service's resource.
+// exporter endpoints/timeouts and the other OTEL_BSP_* itself), and builds the service's resource.
 import {
   detectResources,
   envDetector,
@@ -17,6 +17,7 @@ export interface TelemetryConfig {
   logScheduleDelayMs: number;
   logMaxQueueSize: number;
   logMaxExportBatchSize: number;
+  spanMaxExportBatchSize: number;
   logExportTimeoutMs: number;
 }
 
@@ -39,7 +40,11 @@ export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
     ),
     logScheduleDelayMs: positiveNumber(env, "OTEL_BLRP_SCHEDULE_DELAY", 1000),
     logMaxQueueSize: positiveNumber(env, "OTEL_BLRP_MAX_QUEUE_SIZE", 2048),
-    logMaxExportBatchSize: positiveNumber(env, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512),
+    // Smaller batches than the specification's 512: serializing a batch blocks the event loop,
+    // and at 128 the p99 under load roughly halves at no measurable throughput cost (see
+    // README, Performance).
+    logMaxExportBatchSize: positiveNumber(env, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 128),
+    spanMaxExportBatchSize: positiveNumber(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 128),
     logExportTimeoutMs: positiveNumber(env, "OTEL_BLRP_EXPORT_TIMEOUT", 30_000),
   };
 }

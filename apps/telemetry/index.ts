@@ -59,7 +59,11 @@ export function startTelemetry(
   // exports run off the request path, so a dead collector costs dropped telemetry, not latency.
   const tracerProvider = new NodeTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter(), {
+        maxExportBatchSize: config.spanMaxExportBatchSize,
+      }),
+    ],
   });
   tracerProvider.register();
   const meterProvider = new MeterProvider({
