@@ -77,6 +77,15 @@ export function startTelemetry(
     ],
   });
   metrics.setGlobalMeterProvider(meterProvider);
+  // Exported every interval, traffic or not: the SDK skips empty exports, so without it an idle
+  // service would vanish from Prometheus (target_info) and look like one that stopped sending.
+  meterProvider
+    .getMeter(service.name, service.version)
+    .createObservableGauge("process.uptime", {
+      description: "The time the process has been running.",
+      unit: "s",
+    })
+    .addCallback((result) => result.observe(process.uptime()));
   const loggerProvider = new LoggerProvider({
     resource,
     processors: [

@@ -87,7 +87,15 @@ export const userLookups: OtelMetric = {
   attributes: ["outcome"],
 };
 
-export const emittedMetrics = [serverDuration, clientDuration, userLookups];
+// Exported every interval even with no traffic, so an idle service keeps its target_info.
+export const processUptime: OtelMetric = {
+  name: "process.uptime",
+  unit: "s",
+  type: "gauge",
+  attributes: [],
+};
+
+export const emittedMetrics = [serverDuration, clientDuration, userLookups, processUptime];
 
 // service.name of each service: the project's one list of services.
 export const services = SERVICES;
