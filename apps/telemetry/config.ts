@@ -55,8 +55,9 @@ export interface ServiceIdentity {
 }
 
 /**
- * Our defaults, then what the pod's downward-API variables tell, then OTEL_SERVICE_NAME and
- * OTEL_RESOURCE_ATTRIBUTES (envDetector), which win.
+ * Our defaults, then what the pod's downward-API variables in `env` tell, then OTEL_SERVICE_NAME
+ * and OTEL_RESOURCE_ATTRIBUTES, which win. Those two are read by the SDK's envDetector, which
+ * only looks at process.env: they cannot be passed in `env`.
  */
 export function buildResource(service: ServiceIdentity, env: Env = process.env): Resource {
   const k8s = Object.fromEntries(
