@@ -1,20 +1,11 @@
 // down.ts as a process against the stand-in tools.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { type Fixture, makeRunningStack } from "./testing/fixture.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { makeRunningStack, removedAfterAll } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.
 setDefaultTimeout(60_000);
 
-const fixtures: Fixture[] = [];
-afterAll(() => {
-  for (const f of fixtures.splice(0)) f.cleanup();
-});
-
-async function runningStack(degradedApp?: string): Promise<Fixture> {
-  const f = await makeRunningStack(degradedApp);
-  fixtures.push(f);
-  return f;
-}
+const runningStack = removedAfterAll(makeRunningStack);
 
 describe("down.ts", () => {
   test.concurrent("without --yes and no terminal to ask on, it refuses and deletes nothing", async () => {

@@ -1,21 +1,13 @@
 // status.ts as a process against the stand-in tools.
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { CHILD_APPS } from "./testing/fake-tools.ts";
-import { type Fixture, makeFixture, makeRunningStack } from "./testing/fixture.ts";
+import { makeFixture, makeRunningStack, removedAfterAll } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.
 setDefaultTimeout(60_000);
 
-const fixtures: Fixture[] = [];
-afterAll(() => {
-  for (const f of fixtures.splice(0)) f.cleanup();
-});
-
-async function runningStack(degradedApp?: string): Promise<Fixture> {
-  const f = await makeRunningStack(degradedApp);
-  fixtures.push(f);
-  return f;
-}
+const runningStack = removedAfterAll(makeRunningStack);
+const emptyFixture = removedAfterAll(makeFixture);
 
 describe("status.ts", () => {
   test.concurrent("prints the Applications table once; exit 0 when all are healthy", async () => {
@@ -55,8 +47,7 @@ describe("status.ts", () => {
   });
 
   test.concurrent("no cluster: says so and how to bring it up", async () => {
-    const f = await makeFixture();
-    fixtures.push(f);
+    const f = await emptyFixture();
     const r = await f.run("status.ts");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(

@@ -1,6 +1,8 @@
 // A throw-away clone of the project for running the real bootstrap scripts against stand-in
 // tools: bootstrap's own code, minimal services, gitops/root.yaml in the contract's shape,
 // a git history, and a "GitHub" that is a local bare repository (git's url.insteadOf).
+
+import { afterAll } from "bun:test";
 import {
   cpSync,
   mkdirSync,
@@ -279,4 +281,19 @@ export function makeRunningStack(degradedApp?: string): Promise<Fixture> {
       degradedApp,
     },
   });
+}
+
+/** Wraps a fixture maker so that every fixture it makes is removed after the file's tests. */
+export function removedAfterAll<A extends unknown[]>(
+  make: (...args: A) => Promise<Fixture>,
+): (...args: A) => Promise<Fixture> {
+  const made: Fixture[] = [];
+  afterAll(() => {
+    for (const f of made.splice(0)) f.cleanup();
+  });
+  return async (...args) => {
+    const f = await make(...args);
+    made.push(f);
+    return f;
+  };
 }
