@@ -3,9 +3,7 @@
 // building the Elysia app; wrap the app's fetch with instrumentFetch() for server spans.
 import { type Meter, metrics, type Tracer, trace } from "@opentelemetry/api";
 import { logs } from "@opentelemetry/api-logs";
-import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -14,6 +12,7 @@ import { buildResource, readTelemetryConfig, type ServiceIdentity } from "./conf
 import { installDiagLogger } from "./diag.ts";
 import { type Fetch, instrumentFetch } from "./http-server.ts";
 import { createLog, type Log } from "./log.ts";
+import { otlpLogExporter, otlpSpanExporter } from "./otlp-exporters.ts";
 
 export { httpDurationBuckets, routeRecorder } from "./http-server.ts";
 export type { Level, Log, LogAttributes } from "./log.ts";
@@ -60,7 +59,7 @@ export function startTelemetry(
   const tracerProvider = new NodeTracerProvider({
     resource,
     spanProcessors: [
-      new BatchSpanProcessor(new OTLPTraceExporter(), {
+      new BatchSpanProcessor(otlpSpanExporter(), {
         maxExportBatchSize: config.spanMaxExportBatchSize,
       }),
     ],
@@ -90,7 +89,7 @@ export function startTelemetry(
     resource,
     processors: [
       new BatchLogRecordProcessor({
-        exporter: new OTLPLogExporter(),
+        exporter: otlpLogExporter(),
         scheduledDelayMillis: config.logScheduleDelayMs,
         maxQueueSize: config.logMaxQueueSize,
         maxExportBatchSize: config.logMaxExportBatchSize,

@@ -76,6 +76,15 @@ const decoders: Record<string, MessageType> = {
 };
 const toObjectOptions = { longs: String, enums: String, bytes: String, arrays: true };
 
+/** An OTLP export request body as a plain object (64-bit integers as strings, bytes as base64). */
+export function decodeExportRequest(
+  path: "/v1/traces" | "/v1/metrics" | "/v1/logs",
+  body: Uint8Array,
+) {
+  const decoder = decoders[path] as MessageType;
+  return decoder.toObject(decoder.decode(body), toObjectOptions);
+}
+
 const hex = (base64?: string) => (base64 ? Buffer.from(base64, "base64").toString("hex") : "");
 
 function anyValue(value: OtlpAnyValue | undefined): unknown {
