@@ -39,7 +39,11 @@ describe("content tags", () => {
       expect(sources.length).toBeGreaterThan(0);
       const inputs = new Set(await listed(buildInputs(service)));
       const copied = (await listed(sources)).filter(
-        (path) => !path.endsWith(".test.ts") && !path.startsWith("apps/telemetry/testing/"),
+        // What .dockerignore keeps out of the build context.
+        (path) =>
+          !path.endsWith(".test.ts") &&
+          !path.endsWith(".bench.ts") &&
+          !path.startsWith("apps/telemetry/testing/"),
       );
       expect(copied.filter((path) => !inputs.has(path))).toEqual([]);
     }
@@ -70,6 +74,7 @@ describe("content tags", () => {
         before,
       );
       expect(await commitFile("apps/telemetry/testing/receiver.ts", "export {};\n")).toBe(before);
+      expect(await commitFile("apps/telemetry/encoder.bench.ts", "export {};\n")).toBe(before);
       expect(await commitFile("README.md", "# docs\n")).toBe(before);
       const manifest = await commitFile(
         "apps/user-service/package.json",

@@ -9,7 +9,8 @@ import { BootstrapError, exec } from "./run.ts";
  * The git-tracked inputs of a service's image, as git pathspecs relative to the repository
  * root: what its Dockerfile copies from the build context (see .dockerignore): the service,
  * the shared telemetry package, every workspace manifest (the frozen install checks them all),
- * the root manifest and the lockfile. Tests are not in the image, so they do not change the tag.
+ * the root manifest and the lockfile. Tests and benchmarks are not in the image, so they do not
+ * change the tag.
  */
 export const buildInputs = (service: Service) => [
   `apps/${service}`,
@@ -18,6 +19,7 @@ export const buildInputs = (service: Service) => [
   "package.json",
   "bun.lock",
   ":(exclude,glob)**/*.test.ts",
+  ":(exclude,glob)**/*.bench.ts",
   ":(exclude)apps/telemetry/testing",
 ];
 
