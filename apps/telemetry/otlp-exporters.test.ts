@@ -66,6 +66,29 @@ describe("otlpSpanExporter", () => {
     expect(Buffer.from(request?.body ?? [])).toEqual(Buffer.from(encodeSpans(spans)));
   });
 
+  test("reads the standard variables: per-signal endpoint and headers", async () => {
+    const sink = collector();
+    const variables = {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.url("/custom/traces"),
+      OTEL_EXPORTER_OTLP_HEADERS: "x-scope-orgid=from-env,x-other=1",
+    };
+    const saved = Object.fromEntries(
+      Object.keys(variables).map((name) => [name, process.env[name]]),
+    );
+    Object.assign(process.env, variables);
+    try {
+      const exporter = otlpSpanExporter();
+      expect((await exportSpans(exporter, someSpans())).code).toBe(ExportResultCode.SUCCESS);
+    } finally {
+      for (const [name, value] of Object.entries(saved))
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+    }
+    const [request] = sink.received;
+    expect(request?.path).toBe("/custom/traces");
+    expect(request?.headers.get("x-scope-orgid")).toBe("from-env");
+  });
+
   test("gzips the body when compression is gzip", async () => {
     const sink = collector();
     const spans = someSpans();
