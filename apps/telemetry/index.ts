@@ -13,6 +13,7 @@ import { installDiagLogger } from "./diag.ts";
 import { type Fetch, instrumentFetch } from "./http-server.ts";
 import { createLog, type Log } from "./log.ts";
 import { otlpLogExporter, otlpSpanExporter } from "./otlp-exporters.ts";
+import { requestMetrics } from "./request-metrics.ts";
 
 export { httpDurationBuckets, routeRecorder } from "./http-server.ts";
 export type { Level, Log, LogAttributes } from "./log.ts";
@@ -65,10 +66,14 @@ export function startTelemetry(
     ],
   });
   tracerProvider.register();
+  // Counters and histograms are counted by our own cheap instruments (request-metrics.ts) and
+  // collected with the SDK's; gauges and everything else are the SDK's.
+  const counted = requestMetrics({ name: service.name, version: service.version }, resource);
   const meterProvider = new MeterProvider({
     resource,
     readers: [
       new PeriodicExportingMetricReader({
+        metricProducers: [counted.producer],
         exporter: new OTLPMetricExporter(),
         exportIntervalMillis: config.metricExportIntervalMs,
         exportTimeoutMillis: config.metricExportTimeoutMs,
@@ -99,7 +104,8 @@ export function startTelemetry(
   });
   logs.setGlobalLoggerProvider(loggerProvider);
 
-  const { tracer, meter, log } = instruments();
+  const { tracer, meter: sdkMeter, log } = instruments();
+  const meter = counted.meter(sdkMeter);
   const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
   if (protocol && protocol !== "http/protobuf")
     log.warn("telemetry: only OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf is supported", {
