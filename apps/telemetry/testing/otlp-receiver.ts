@@ -69,7 +69,7 @@ const requestType = (signal: string, name: string): MessageType => {
   if (!type) throw new Error(`otlp-decoders: no ${signal} ${name}`);
   return type;
 };
-const decoders: Record<string, MessageType> = {
+const decoders = {
   "/v1/traces": requestType("trace", "ExportTraceServiceRequest"),
   "/v1/metrics": requestType("metrics", "ExportMetricsServiceRequest"),
   "/v1/logs": requestType("logs", "ExportLogsServiceRequest"),
@@ -77,11 +77,8 @@ const decoders: Record<string, MessageType> = {
 const toObjectOptions = { longs: String, enums: String, bytes: String, arrays: true };
 
 /** An OTLP export request body as a plain object (64-bit integers as strings, bytes as base64). */
-export function decodeExportRequest(
-  path: "/v1/traces" | "/v1/metrics" | "/v1/logs",
-  body: Uint8Array,
-) {
-  const decoder = decoders[path] as MessageType;
+export function decodeExportRequest(path: keyof typeof decoders, body: Uint8Array) {
+  const decoder = decoders[path];
   return decoder.toObject(decoder.decode(body), toObjectOptions);
 }
 
@@ -208,11 +205,11 @@ export function startOtlpReceiver(): OtlpReceiver {
     port: 0,
     async fetch(request) {
       const path = new URL(request.url).pathname;
-      const decoder = decoders[path];
-      if (request.method !== "POST" || !decoder) return new Response("not found", { status: 404 });
+      if (request.method !== "POST" || !Object.hasOwn(decoders, path))
+        return new Response("not found", { status: 404 });
       const body = new Uint8Array(await request.arrayBuffer());
       rawBodies.push(body);
-      const decoded = decoder.toObject(decoder.decode(body), toObjectOptions);
+      const decoded = decodeExportRequest(path as keyof typeof decoders, body);
       if (path === "/v1/traces") spans.push(...flattenTraces(decoded));
       else if (path === "/v1/metrics") dataPoints.push(...flattenMetrics(decoded));
       else logs.push(...flattenLogs(decoded));
