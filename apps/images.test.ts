@@ -61,7 +61,7 @@ describe.each(services)("apps/%s/Dockerfile", (service) => {
     expect(copied.some((source) => entry.startsWith(source))).toBe(true);
     for (const source of copied) expect(existsSync(join(root, source))).toBe(true);
     const dockerignore = await Bun.file(join(root, ".dockerignore")).text();
-    for (const dir of [`apps/${service}/`, "apps/telemetry/"])
+    for (const dir of [`apps/${service}/`, "apps/telemetry/", "apps/service-kit/"])
       expect(dockerignore).toContain(`!${dir}`);
   });
 });
@@ -76,7 +76,7 @@ describe("production code needs only production dependencies", () => {
       return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") ? [path] : [];
     });
 
-  test.each([...services, "telemetry"])(
+  test.each([...services, "telemetry", "service-kit"])(
     "apps/%s imports declared dependencies only",
     async (app) => {
       const dir = join(root, "apps", app);

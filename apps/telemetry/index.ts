@@ -16,7 +16,7 @@ import { otlpLogExporter, otlpSpanExporter } from "./otlp-exporters.ts";
 import { requestMetrics } from "./request-metrics.ts";
 
 export { httpDurationBuckets, routeRecorder } from "./http-server.ts";
-export type { Level, Log, LogAttributes } from "./log.ts";
+export { type Level, type Log, type LogAttributes, writeJsonLine } from "./log.ts";
 
 export interface Telemetry {
   enabled: boolean;

@@ -8,13 +8,14 @@ import { BootstrapError, exec } from "./run.ts";
 /**
  * The git-tracked inputs of a service's image, as git pathspecs relative to the repository
  * root: what its Dockerfile copies from the build context (see .dockerignore): the service,
- * the shared telemetry package, every workspace manifest (the frozen install checks them all),
+ * the shared telemetry and service-kit packages, every workspace manifest (the frozen install checks them all),
  * the root manifest and the lockfile. Tests and benchmarks are not in the image, so they do not
  * change the tag.
  */
 export const buildInputs = (service: Service) => [
   `apps/${service}`,
   "apps/telemetry",
+  "apps/service-kit",
   "apps/*/package.json",
   "package.json",
   "bun.lock",

@@ -1,6 +1,7 @@
 // api-gateway: GET /user/:id validates the id and asks user-service.
+
+import { envNumber, type Lifecycle, parseUserId, serviceApp } from "@sandbox/service-kit";
 import type { Telemetry } from "@sandbox/telemetry";
-import { envNumber, type Lifecycle, parseUserId, serviceApp } from "@sandbox/telemetry/service";
 import type { UserClient } from "./user-client.ts";
 
 export function readConfig(env: Record<string, string | undefined>) {

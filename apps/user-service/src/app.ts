@@ -1,6 +1,7 @@
 // user-service: GET /users/:id answers from the simulated database.
+
+import { envNumber, type Lifecycle, parseUserId, serviceApp } from "@sandbox/service-kit";
 import type { Telemetry } from "@sandbox/telemetry";
-import { envNumber, type Lifecycle, parseUserId, serviceApp } from "@sandbox/telemetry/service";
 import type { UserStore } from "./users.ts";
 
 export function readConfig(env: Record<string, string | undefined>) {

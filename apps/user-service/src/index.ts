@@ -1,6 +1,7 @@
 // Starts user-service: telemetry first, then the app (see README, section services).
+
+import { configOrExit, serve } from "@sandbox/service-kit";
 import { startTelemetry } from "@sandbox/telemetry";
-import { configOrExit, serve } from "@sandbox/telemetry/service";
 import { version } from "../package.json";
 import { buildApp, readConfig } from "./app.ts";
 import { createUserStore } from "./users.ts";

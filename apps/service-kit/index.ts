@@ -1,9 +1,8 @@
-// What both services share: JSON errors (never a stack trace), health probes, user-id parsing,
-// and serving with a graceful SIGTERM (stop accepting, drain, flush telemetry, exit 0).
+// What both services share besides telemetry: JSON errors (never a stack trace), health probes,
+// user-id parsing, settings from the environment, and serving with a graceful SIGTERM (stop
+// accepting, drain, flush telemetry, exit 0).
+import { routeRecorder, type Telemetry, writeJsonLine } from "@sandbox/telemetry";
 import { type AnyElysia, Elysia } from "elysia";
-import { routeRecorder } from "./http-server.ts";
-import type { Telemetry } from "./index.ts";
-import { writeJsonLine } from "./log.ts";
 
 /** A user id is a positive integer of at most 9 digits, written plainly. */
 export function parseUserId(raw: string): number | undefined {

@@ -1,7 +1,7 @@
 // The shared service pieces, in process with the SDK switched off.
 import { describe, expect, test } from "bun:test";
-import { startTelemetry } from "./index.ts";
-import { envNumber, parseUserId, serviceApp } from "./service.ts";
+import { startTelemetry } from "@sandbox/telemetry";
+import { envNumber, parseUserId, serviceApp } from "./index.ts";
 
 describe("parseUserId", () => {
   test.each([
