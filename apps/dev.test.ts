@@ -1,13 +1,6 @@
 // `bun run dev` starts both services wired together; Ctrl-C stops both.
 import { expect, test } from "bun:test";
-import { processTimeoutMs } from "./telemetry/testing/process.ts";
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port as number;
-  await server.stop(true);
-  return port;
-}
+import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
 
 /** The gateway's first answer once both services listen (a 502 means user-service is not up yet). */
 async function waitForAnswer(url: string, timeoutMs = 8000): Promise<Response> {

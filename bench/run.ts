@@ -10,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
+import { freePort } from "../apps/telemetry/testing/process.ts";
 import { cpuTimeMs, machine, rssMb } from "./proc.ts";
 import {
   buildReport,
@@ -95,13 +96,6 @@ const children: Subprocess[] = [];
 const killAll = () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
 };
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = server.port as number;
-  await server.stop(true);
-  return port;
-}
 
 function spawn(command: string[], env: Record<string, string>, logPath: string): Subprocess {
   // Service stdout (a JSON line per request) goes to a file, as a container runtime would take it.

@@ -6,6 +6,7 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { otlpLogExporter, otlpSpanExporter, retryAfterMs, withRetries } from "./otlp-exporters.ts";
 import { encodeSpans } from "./otlp-protobuf.ts";
 import { inMemoryTracer } from "./testing/in-memory.ts";
+import { freePort } from "./testing/process.ts";
 
 interface Received {
   path: string;
@@ -123,9 +124,7 @@ describe("otlpSpanExporter", () => {
   });
 
   test("gives up on an unreachable collector within the export timeout", async () => {
-    const closed = Bun.serve({ port: 0, fetch: () => new Response() });
-    const url = `http://127.0.0.1:${closed.port}/v1/traces`;
-    closed.stop(true);
+    const url = `http://127.0.0.1:${await freePort()}/v1/traces`;
     const exporter = otlpSpanExporter({ url, timeoutMillis: 1500 });
     const started = performance.now();
     const result = await exportSpans(exporter, someSpans());

@@ -8,6 +8,7 @@ import {
   startOtlpReceiver,
 } from "@sandbox/telemetry/testing";
 import {
+  freePort,
   processTimeoutMs,
   type ServiceProcess,
   startService,
@@ -67,9 +68,7 @@ beforeAll(async () => {
       return Response.json({ id });
     },
   });
-  const closed = Bun.serve({ port: 0, fetch: () => new Response() });
-  const nowhere = `http://127.0.0.1:${closed.port}`;
-  await closed.stop(true);
+  const nowhere = `http://127.0.0.1:${await freePort()}`;
 
   const telemetryEnv = {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,

@@ -2,6 +2,7 @@
 // live heap after a full GC (apps/telemetry/testing/heap-probe.ts), not RSS, which lags GC.
 import { afterAll, expect, test } from "bun:test";
 import {
+  freePort,
   processTimeoutMs,
   type ServiceProcess,
   startService,
@@ -34,9 +35,7 @@ async function heapPerBatch(env: Record<string, string>): Promise<number[]> {
 test(
   "with the collector down, 20 000 requests leave the gateway's heap where the first 5 000 did",
   async () => {
-    const closed = Bun.serve({ port: 0, fetch: () => new Response() });
-    const deadCollector = `http://127.0.0.1:${closed.port}`;
-    await closed.stop(true);
+    const deadCollector = `http://127.0.0.1:${await freePort()}`;
     userService = await startService(`${import.meta.dir}/../../user-service/src/index.ts`, {
       OTEL_SDK_DISABLED: "true",
       QUERY_LATENCY_MS: "0",

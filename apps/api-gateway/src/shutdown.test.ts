@@ -2,6 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { startOtlpReceiver } from "@sandbox/telemetry/testing";
 import {
+  freePort,
   processTimeoutMs,
   type ServiceProcess,
   startService,
@@ -107,9 +108,7 @@ test(
 test(
   "an unreachable collector changes no response, costs no speed and is logged rarely",
   async () => {
-    const closed = Bun.serve({ port: 0, fetch: () => new Response() });
-    const deadCollector = `http://127.0.0.1:${closed.port}`;
-    await closed.stop(true);
+    const deadCollector = `http://127.0.0.1:${await freePort()}`;
     const [dead, off] = await Promise.all([
       startPair({
         OTEL_EXPORTER_OTLP_ENDPOINT: deadCollector,

@@ -80,3 +80,11 @@ export async function startService(
 
 /** For tests and hooks that start processes: slow on a loaded two-core CI machine. */
 export const processTimeoutMs = 20_000;
+
+/** A port nothing listens on (the OS picked it free, and it was closed again): a dead endpoint. */
+export async function freePort(): Promise<number> {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = server.port as number;
+  await server.stop(true);
+  return port;
+}
