@@ -1,0 +1,341 @@
+// Every query the project ships selects data in the pipeline as it really runs: the services'
+// captured OTLP output, through the Collector as configured, into Prometheus, Loki and Tempo as
+// their pinned versions translate it (model.ts). An empty panel, a silent alert or a link to
+// nothing fails here, offline, instead of on a cluster.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { logsQuery, requestCountQuery } from "../../bootstrap/verify.ts";
+import { SERVICES } from "../../bootstrap/lib/names.ts";
+import { loadRuleGroups } from "../alerts/rules.ts";
+import { dashboards } from "../dashboards/generate.ts";
+import { loadYaml } from "../testing/load.ts";
+import { captureServices } from "./capture.ts";
+import { collectorModel } from "./collector.ts";
+import { backends, prometheusValues } from "./model.ts";
+import {
+  labelValues,
+  promqlSelectors,
+  selectLogs,
+  selectSeries,
+} from "./selectors.ts";
+
+const promtool = Bun.which("promtool");
+if (!promtool) {
+  throw new Error(
+    "promtool not found: install Debian's prometheus package (apt-get install prometheus)",
+  );
+}
+
+const capture = await captureServices();
+const model = backends(capture);
+const groups = await loadRuleGroups();
+const recorded = new Set(groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))));
+
+/** Selectors of a PromQL query that select no series (recording rules are checked by promtool). */
+function emptySelectors(query: string): string[] {
+  return promqlSelectors(query)
+    .filter((s) => !(s.metric && recorded.has(s.metric)))
+    .filter((s) => selectSeries(model.prometheus, s).length === 0)
+    .map((s) => `selects nothing: ${s.text}  (in: ${query.replace(/\s+/g, " ").trim()})`);
+}
+
+describe("what the services' telemetry becomes", () => {
+  test("job is the bare service name on every OTLP series (no service.namespace in front)", () => {
+    for (const service of SERVICES) {
+      const jobs = new Set(
+        model.prometheus
+          .filter((s) => s.service === service && !s.name.startsWith("traces_"))
+          .map((s) => s.labels.job),
+      );
+      expect([...jobs], service).toEqual([service]);
+    }
+  });
+
+  test("the Collector adds no service.namespace, so Loki has no service_namespace label", () => {
+    const metadata = collectorModel().processors.k8s_attributes?.extract as { metadata: string[] };
+    expect(metadata.metadata).not.toContain("service.namespace");
+    expect(model.loki.some((e) => "service_namespace" in e.labels)).toBe(false);
+    expect(new Set(model.loki.map((e) => e.labels.service_name))).toEqual(new Set(SERVICES));
+  });
+
+  test("target_info carries each service's resource, with job and instance", () => {
+    for (const service of SERVICES) {
+      const [info, ...more] = model.prometheus.filter(
+        (s) => s.name === "target_info" && s.service === service,
+      );
+      expect(more).toEqual([]);
+      expect(info?.labels).toMatchObject({
+        job: service,
+        k8s_namespace_name: "apps",
+        k8s_deployment_name: service,
+        service_version: expect.any(String),
+        instance: expect.any(String),
+      });
+    }
+  });
+
+  test("the model fails loudly on a processor it does not know", () => {
+    const scratch = mkdtempSync(join(tmpdir(), "collector-values-"));
+    try {
+      const file = join(scratch, "values.yaml");
+      const values = loadYaml("gitops/values/otel-collector.yaml") as {
+        config: { service: { pipelines: { metrics: { processors: string[] } } } };
+      };
+      values.config.service.pipelines.metrics.processors.push("transform/rename");
+      writeFileSync(file, JSON.stringify(values));
+      expect(() => backends(capture, file)).toThrow("transform/rename");
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("alert and recording rules select data", () => {
+  test("every selector in every rule matches a series", () => {
+    const queries = groups.flatMap((g) => g.rules.map((r) => r.expr));
+    expect(queries.length).toBeGreaterThan(10);
+    expect(queries.flatMap(emptySelectors)).toEqual([]);
+  });
+
+  test("a rule on a label the pipeline does not produce is caught", () => {
+    expect(emptySelectors('absent_over_time(target_info{job="apps/api-gateway"}[10m])')).toEqual([
+      'selects nothing: target_info{job="apps/api-gateway"}  (in: absent_over_time(target_info{job="apps/api-gateway"}[10m]))',
+    ]);
+  });
+
+  test("every recording rule yields series from the modelled data (promtool)", async () => {
+    const work = mkdtempSync(join(tmpdir(), "pipeline-rules-"));
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+    const quote = (v: string) => JSON.stringify(v);
+    const input_series = model.prometheus.map((s) => ({
+      series: `${s.name}{${Object.entries(s.labels)
+        .map(([k, v]) => `${k}=${quote(v)}`)
+        .join(",")}}`,
+      // Counters grow, gauges and info series hold: every rate and ratio has data.
+      values: /_(total|count|sum|bucket)$/.test(s.name) ? "0+1x60" : "1x60",
+    }));
+    await Bun.write(join(work, "rules.yaml"), JSON.stringify({ groups }));
+    const tests = {
+      rule_files: ["rules.yaml"],
+      evaluation_interval: "1m",
+      tests: [
+        {
+          interval: "1m",
+          input_series,
+          promql_expr_test: [...recorded].map((record) => ({
+            expr: `count(${record}) > bool 0`,
+            eval_time: "30m",
+            exp_samples: [{ labels: "{}", value: 1 }],
+          })),
+        },
+      ],
+    };
+    await Bun.write(join(work, "test.yaml"), JSON.stringify(tests));
+    const proc = Bun.spawnSync([promtool as string, "test", "rules", "test.yaml"], { cwd: work });
+    const output = `${proc.stdout}${proc.stderr}`;
+    expect(output).toContain("SUCCESS");
+  });
+});
+
+// --- dashboards -------------------------------------------------------------------------
+
+interface Target {
+  datasource: string;
+  query: string;
+}
+
+function dashboardTargets(dashboard: unknown): { targets: Target[]; variables: Target[] } {
+  type Panel = {
+    datasource?: { type?: string };
+    targets?: { datasource?: { type?: string }; expr?: string; query?: string }[];
+    panels?: Panel[];
+  };
+  const targets: Target[] = [];
+  const walk = (panels: Panel[] = []) => {
+    for (const panel of panels) {
+      for (const target of panel.targets ?? []) {
+        const datasource = target.datasource?.type ?? panel.datasource?.type ?? "";
+        const query = target.expr ?? target.query;
+        if (query !== undefined) targets.push({ datasource, query });
+      }
+      walk(panel.panels);
+    }
+  };
+  walk((dashboard as { panels?: Panel[] }).panels);
+  const list = ((dashboard as { templating?: { list?: unknown[] } }).templating?.list ??
+    []) as { type: string; query?: unknown; datasource?: { type?: string } }[];
+  const variables = list
+    .filter((v) => v.type === "query")
+    .map((v) => ({
+      datasource: v.datasource?.type ?? "",
+      query: typeof v.query === "string" ? v.query : String((v.query as { query?: string })?.query),
+    }));
+  return { targets, variables };
+}
+
+const built = Object.fromEntries(
+  Object.entries(dashboards).map(([name, build]) => [name, build().build()]),
+);
+
+// TraceQL as the dashboards use it: one resource attribute matched in a span set.
+function traceqlFinds(query: string): boolean {
+  const m = query.match(/^\{\s*resource\.([\w.]+)\s*=\s*"([^"]*)"\s*\}$/);
+  if (!m) throw new Error(`TraceQL not modelled: ${query}`);
+  return model.tempo.some((span) => span.resource.attributes[m[1] as string] === m[2]);
+}
+
+describe("dashboards select data for every service", () => {
+  const overview = dashboardTargets(built["service-overview"]);
+
+  test("$service lists exactly the services' names, which Loki and Tempo panels use too", () => {
+    const service = overview.variables.find((v) => v.query.includes(", job)"));
+    expect(service).toBeDefined();
+    expect(labelValues(model.prometheus, service?.query ?? "")).toEqual([...SERVICES].sort());
+  });
+
+  for (const service of SERVICES) {
+    test(`every panel query has data for $service=${service}`, () => {
+      const substitute = (query: string) => {
+        const routeVar = overview.variables.find((v) => v.query.includes("$service"));
+        const routes = routeVar
+          ? labelValues(model.prometheus, routeVar.query.replaceAll("$service", service))
+          : [];
+        return query
+          .replaceAll("$service", service)
+          .replaceAll("$route", routes.join("|") || "no-route")
+          .replaceAll("$__rate_interval", "1m")
+          .replaceAll("$__interval", "1m");
+      };
+      const problems: string[] = [];
+      for (const variable of overview.variables) {
+        if (labelValues(model.prometheus, substitute(variable.query)).length === 0)
+          problems.push(`variable lists nothing: ${substitute(variable.query)}`);
+      }
+      let checked = 0;
+      for (const { datasource, query } of Object.values(built).flatMap(
+        (d) => dashboardTargets(d).targets,
+      )) {
+        const q = substitute(query);
+        checked++;
+        if (datasource === "prometheus") problems.push(...emptySelectors(q));
+        else if (datasource === "loki") {
+          if (selectLogs(model.loki, q).length === 0) problems.push(`no log lines: ${q}`);
+        } else if (datasource === "tempo") {
+          if (q && !traceqlFinds(q)) problems.push(`no traces: ${q}`);
+        } else problems.push(`unknown datasource ${datasource}: ${q}`);
+      }
+      expect(checked).toBeGreaterThan(10);
+      expect(problems).toEqual([]);
+    });
+  }
+});
+
+// --- bootstrap/verify.ts ----------------------------------------------------------------
+
+describe("verify.ts queries find the services", () => {
+  test("the request count selects both services' server metrics", () => {
+    expect(emptySelectors(requestCountQuery)).toEqual([]);
+    const [selector] = promqlSelectors(requestCountQuery);
+    const jobs = new Set(
+      selectSeries(model.prometheus, selector as never).map((s) => s.labels.job),
+    );
+    expect(jobs).toEqual(new Set(SERVICES));
+  });
+
+  test("the log query finds both services' lines by trace id", () => {
+    const traceIds = [...new Set(capture.logs.map((l) => l.traceId).filter(Boolean))];
+    expect(traceIds.length).toBeGreaterThan(0);
+    const found = selectLogs(model.loki, logsQuery(traceIds)).map((e) => e.labels.service_name);
+    expect(new Set(found)).toEqual(new Set(SERVICES));
+  });
+
+  test("the trace check's service names are Tempo's resource service.name", () => {
+    const names = new Set(model.tempo.map((s) => s.resource.attributes["service.name"]));
+    expect(names).toEqual(new Set(SERVICES));
+  });
+});
+
+// --- Grafana correlations ----------------------------------------------------------------
+
+interface Datasource {
+  uid: string;
+  jsonData?: {
+    tracesToMetrics?: { tags: { key: string; value: string }[]; queries: { query: string }[] };
+    tracesToLogsV2?: { tags: { key: string; value: string }[]; query: string };
+    derivedFields?: { matcherType: string; matcherRegex: string }[];
+    serviceMap?: { datasourceUid: string };
+  };
+}
+
+const datasources = (
+  loadYaml(prometheusValues) as { grafana: { additionalDataSources: Datasource[] } }
+).grafana.additionalDataSources;
+// Grafana provisioning expands $VAR, so the file writes a literal $ as $$.
+const unescape = (text: string) => text.replaceAll("$$", "$");
+const tempo = datasources.find((d) => d.uid === "tempo")?.jsonData;
+
+/** Grafana's `${__tags}`: each mapped span attribute as label="value". */
+function tags(mapping: { key: string; value: string }[], span: (typeof model.tempo)[number]) {
+  return mapping
+    .map(({ key, value }) => {
+      const v = span.resource.attributes[key] ?? span.attributes[key];
+      return v === undefined ? "" : `${value}="${v}"`;
+    })
+    .filter(Boolean)
+    .join(", ");
+}
+
+describe("Grafana links between signals land on data", () => {
+  test("trace → metrics: each query, with a span's tags, selects that service's series", () => {
+    const links = tempo?.tracesToMetrics;
+    expect(links?.queries.length).toBeGreaterThan(0);
+    const problems: string[] = [];
+    for (const service of SERVICES) {
+      const span = model.tempo.find(
+        (s) => s.resource.attributes["service.name"] === service && s.kind === "SPAN_KIND_SERVER",
+      );
+      if (!span) throw new Error(`no server span of ${service}`);
+      for (const { query } of links?.queries ?? []) {
+        const q = unescape(query).replaceAll("$__tags", tags(links?.tags ?? [], span));
+        problems.push(...emptySelectors(q));
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test("trace → logs: the query, with a span's tags and trace id, finds its log lines", () => {
+    const link = tempo?.tracesToLogsV2;
+    expect(link).toBeDefined();
+    for (const service of SERVICES) {
+      const span = model.tempo.find(
+        (s) =>
+          s.resource.attributes["service.name"] === service &&
+          capture.logs.some((l) => l.traceId === s.traceId),
+      );
+      if (!span) throw new Error(`no span of ${service} with logs`);
+      const query = unescape(link?.query ?? "")
+        .replaceAll("${__tags}", tags(link?.tags ?? [], span))
+        .replaceAll("${__trace.traceId}", span.traceId);
+      expect(selectLogs(model.loki, query).length, query).toBeGreaterThan(0);
+    }
+  });
+
+  test("log → trace: the derived field reads trace_id, which every request log line carries", () => {
+    const fields = datasources.find((d) => d.uid === "loki")?.jsonData?.derivedFields ?? [];
+    const field = fields.find((f) => f.matcherType === "label");
+    expect(field?.matcherRegex).toBe("trace_id");
+    const withTrace = model.loki.filter((e) => e.metadata.trace_id);
+    expect(withTrace.length).toBeGreaterThan(0);
+    expect(new Set(withTrace.map((e) => e.labels.service_name))).toEqual(new Set(SERVICES));
+  });
+
+  test("service map: Tempo's service-graph series in Prometheus link the gateway to user-service", () => {
+    expect(tempo?.serviceMap?.datasourceUid).toBe("prometheus");
+    const edges = model.prometheus
+      .filter((s) => s.name === "traces_service_graph_request_total")
+      .map((s) => `${s.labels.client} → ${s.labels.server}`);
+    expect(edges).toContain("api-gateway → user-service");
+  });
+});
