@@ -84,11 +84,13 @@ interface PromVector {
   };
 }
 
+// Prometheus's OTLP receiver makes service.name the job label (docs/labels.md).
+export const requestCountQuery = `sum by (job, ${ROUTE}) (${SERVER}_count{job=~"${SERVICES.join("|")}"})`;
+
 /** Request counts by service (job) and route, from Prometheus's instant query API. */
 export async function requestCounts(prometheus: string): Promise<Map<string, number>> {
-  const query = `sum by (job, ${ROUTE}) (${SERVER}_count{job=~"${SERVICES.join("|")}"})`;
   const { status, body } = await getJson(
-    `${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`,
+    `${prometheus}/api/v1/query?query=${encodeURIComponent(requestCountQuery)}`,
   );
   const vector = body as PromVector;
   if (status !== 200 || vector.status !== "success") {
@@ -131,9 +133,13 @@ interface LokiStreams {
   };
 }
 
+/** Log lines of the services with these trace ids. Loki indexes service.name as service_name;
+ * OTLP log records keep trace_id as structured metadata: filtered after the selector. */
+export const logsQuery = (traceIds: string[]) =>
+  `{service_name=~"${SERVICES.join("|")}"} | trace_id=~"${traceIds.join("|")}"`;
+
 function logsCheck(o: VerifyOptions, traceIds: string[], sentAtMs: number): Check {
-  // OTLP log records keep trace_id as structured metadata: filter on it after the selector.
-  const query = `{service_name=~"${SERVICES.join("|")}"} | trace_id=~"${traceIds.join("|")}"`;
+  const query = logsQuery(traceIds);
   return async () => {
     const params = new URLSearchParams({
       query,

@@ -195,7 +195,8 @@ async function renderPod(service: Service): Promise<{ pod: Pod; env: Record<stri
         };
       })
     | undefined;
-  if (!deployment) throw new Error(`capture: the service chart renders no Deployment for ${service}`);
+  if (!deployment)
+    throw new Error(`capture: the service chart renders no Deployment for ${service}`);
   const container = deployment.spec.template.spec.containers[0];
   if (!container) throw new Error(`capture: the ${service} Deployment has no container`);
   const pod: Pod = {

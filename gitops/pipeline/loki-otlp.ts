@@ -47,7 +47,9 @@ function assertDefaults(valuesFile: string) {
   const values = loadYaml<{ loki?: { limits_config?: Record<string, unknown> } }>(valuesFile);
   const limits = values.loki?.limits_config ?? {};
   if ("otlp_config" in limits || "discover_service_name" in limits)
-    throw new Error(`pipeline model: ${valuesFile} changes Loki's OTLP mapping; model it in loki-otlp.ts`);
+    throw new Error(
+      `pipeline model: ${valuesFile} changes Loki's OTLP mapping; model it in loki-otlp.ts`,
+    );
   if (limits.allow_structured_metadata === false)
     throw new Error(`${valuesFile}: OTLP ingestion needs allow_structured_metadata`);
 }

@@ -57,7 +57,8 @@ const perUnitMap: Record<string, string> = {
 const collapse = (s: string) => s.replace(/_+/g, "_");
 
 // unit_namer.go cleanUpUnit: invalid characters to "_", runs collapsed, leading "_" trimmed.
-const cleanUpUnit = (unit: string) => collapse(unit.replace(/[^a-zA-Z0-9:]/g, "_")).replace(/^_/, "");
+const cleanUpUnit = (unit: string) =>
+  collapse(unit.replace(/[^a-zA-Z0-9:]/g, "_")).replace(/^_/, "");
 
 function unitSuffixes(unit: string): [main: string, per: string] {
   const [mainRaw = "", perRaw] = unit.split(/\/(.*)/s, 2);
@@ -160,8 +161,13 @@ const formatBound = (bound: number) => String(bound);
 
 /** The series Prometheus holds for a set of OTLP data points (with resources as enriched). */
 export function translateMetrics(points: MetricPoint[], settings: OtlpSettings): PromSeries[] {
-  if ((settings.translationStrategy ?? "UnderscoreEscapingWithSuffixes") !== "UnderscoreEscapingWithSuffixes")
-    throw new Error(`pipeline model: translation strategy ${settings.translationStrategy} is not modelled`);
+  if (
+    (settings.translationStrategy ?? "UnderscoreEscapingWithSuffixes") !==
+    "UnderscoreEscapingWithSuffixes"
+  )
+    throw new Error(
+      `pipeline model: translation strategy ${settings.translationStrategy} is not modelled`,
+    );
   for (const setting of [
     "promoteAllResourceAttributes",
     "ignoreResourceAttributes",
@@ -182,7 +188,9 @@ export function translateMetrics(points: MetricPoint[], settings: OtlpSettings):
     const service = resource["service.name"] ?? "";
     resources.set(JSON.stringify(Object.entries(resource).sort()), resource);
     if (point.kind !== "gauge" && point.temporality !== "AGGREGATION_TEMPORALITY_CUMULATIVE")
-      throw new Error(`pipeline model: ${point.name} is ${point.temporality}; Prometheus expects cumulative`);
+      throw new Error(
+        `pipeline model: ${point.name} is ${point.temporality}; Prometheus expects cumulative`,
+      );
     // A data point's own attribute wins over a promoted resource attribute; job and instance win.
     const { job, instance, ...promoted } = resourceLabels(resource, settings);
     const labels = { ...promoted, ...pointLabels(point.attributes) };
@@ -193,7 +201,11 @@ export function translateMetrics(points: MetricPoint[], settings: OtlpSettings):
         add(metricName(point.name, point.unit, "gauge"), labels, service);
         break;
       case "sum":
-        add(metricName(point.name, point.unit, point.monotonic ? "counter" : "gauge"), labels, service);
+        add(
+          metricName(point.name, point.unit, point.monotonic ? "counter" : "gauge"),
+          labels,
+          service,
+        );
         break;
       case "histogram": {
         const family = metricName(point.name, point.unit, "histogram");
@@ -216,7 +228,11 @@ export function translateMetrics(points: MetricPoint[], settings: OtlpSettings):
     );
     const { job, instance } = resourceLabels(resource, {});
     if (job === undefined && instance === undefined) continue;
-    add("target_info", { ...pointLabels(attributes), job: job ?? "", instance: instance ?? "" }, resource["service.name"] ?? "");
+    add(
+      "target_info",
+      { ...pointLabels(attributes), job: job ?? "", instance: instance ?? "" },
+      resource["service.name"] ?? "",
+    );
   }
   return [...series.values()];
 }

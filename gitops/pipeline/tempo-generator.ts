@@ -76,7 +76,8 @@ export function generatorSeries(spans: Span[], valuesFile = tempoValues): PromSe
       for (const d of spanMetrics.dimensions ?? []) labels[sanitize(d)] = find(d, span) ?? "";
       add("traces_spanmetrics_calls_total", labels, service);
       add("traces_spanmetrics_size_total", labels, service);
-      for (const le of latencyBuckets) add("traces_spanmetrics_latency_bucket", { ...labels, le }, service);
+      for (const le of latencyBuckets)
+        add("traces_spanmetrics_latency_bucket", { ...labels, le }, service);
       add("traces_spanmetrics_latency_sum", labels, service);
       add("traces_spanmetrics_latency_count", labels, service);
     }
@@ -104,7 +105,11 @@ export function generatorSeries(spans: Span[], valuesFile = tempoValues): PromSe
         add("traces_service_graph_request_failed_total", labels, clientService);
       for (const side of ["server", "client"]) {
         for (const le of ["0.1", "0.2", "0.4", "0.8", "1.6", "3.2", "6.4", "12.8", "+Inf"])
-          add(`traces_service_graph_request_${side}_seconds_bucket`, { ...labels, le }, clientService);
+          add(
+            `traces_service_graph_request_${side}_seconds_bucket`,
+            { ...labels, le },
+            clientService,
+          );
         add(`traces_service_graph_request_${side}_seconds_count`, labels, clientService);
         add(`traces_service_graph_request_${side}_seconds_sum`, labels, clientService);
       }

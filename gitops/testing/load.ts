@@ -1,6 +1,6 @@
 // Reading the GitOps tree from disk: which YAML files exist and what objects they hold.
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 
 export const repoRoot = join(import.meta.dir, "..", "..");
 export const gitopsDir = join(repoRoot, "gitops");
@@ -57,8 +57,9 @@ export function parseDocuments(text: string): unknown[] {
   return docs.filter((doc) => doc !== null && doc !== undefined);
 }
 
+/** A repository-relative (or absolute) file's text. */
 export function readText(file: string): string {
-  return readFileSync(join(repoRoot, file), "utf8");
+  return readFileSync(resolve(repoRoot, file), "utf8");
 }
 
 export function loadDocs(file: string): Doc[] {
