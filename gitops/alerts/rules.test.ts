@@ -1,11 +1,15 @@
 // The alert rules, checked and unit-tested with promtool (Debian package `prometheus`).
-// Each scenario feeds synthetic series shaped like the OTLP receiver's output into promtool's
-// rule test engine and states which alerts fire, and which stay silent, at given times.
+// Each scenario feeds series into promtool's rule test engine: their names and labels are the
+// ones the pipeline really produces (gitops/pipeline), their values are made up per scenario, and states which alerts fire, and which stay silent, at given times.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
 import { readRunbooks, runbookUrl } from "../dashboards/runbooks.ts";
+import { captureServices } from "../pipeline/capture.ts";
+import { backends, prometheusValues } from "../pipeline/model.ts";
+import { loadYaml } from "../testing/load.ts";
 import { loadRuleGroups, type Rule } from "./rules.ts";
 
 const promtool = Bun.which("promtool");
@@ -30,7 +34,24 @@ function run(args: string[]): { ok: boolean; output: string } {
 // --- synthetic input --------------------------------------------------------------------
 
 const MINUTES = 180;
-type Job = "api-gateway" | "user-service";
+type Job = Service;
+
+// The series each service really produces in Prometheus (gitops/pipeline: the services' OTLP
+// output through the Collector and the OTLP receiver); only their values are made up here.
+const { prometheus: modelled } = backends(await captureServices());
+
+function modelSeries(service: Service, name: string, match: (labels: Labels) => boolean) {
+  const found = modelled.find((s) => s.service === service && s.name === name && match(s.labels));
+  if (!found) throw new Error(`the pipeline model has no ${name} of ${service} like that`);
+  return found.labels;
+}
+type Labels = Record<string, string>;
+const selector = (name: string, labels: Labels) =>
+  `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(", ")}}`;
+/** The job label Prometheus gives a service's series. */
+const jobOf = (service: Service) => modelSeries(service, "target_info", () => true).job as string;
 
 /** Per-minute request counts of one service: ok (non-5xx) and 5xx, and how many were slow. */
 interface Traffic {
@@ -55,21 +76,32 @@ function counter(series: string, phases: Phase[], perMinute: (p: Phase) => numbe
   return { series, values: parts.join(" ") };
 }
 
-function trafficSeries(job: Job, traffic: Traffic | Phase[]) {
+function trafficSeries(service: Service, traffic: Traffic | Phase[]) {
   const phases = Array.isArray(traffic) ? traffic : [{ ...traffic, minutes: MINUTES }];
   const base = "http_server_request_duration_seconds";
-  const ok = `job="${job}", http_route="/users/:id", http_request_method="GET"`;
+  const is5xx = (l: Labels) => /^5/.test(l.http_response_status_code ?? "");
+  const ok = modelSeries(service, `${base}_count`, (l) => !is5xx(l) && l.http_route !== undefined);
+  const failed = modelSeries(service, `${base}_count`, is5xx);
+  const bucket = (le: string) =>
+    modelSeries(
+      service,
+      `${base}_bucket`,
+      (l) => Object.entries(ok).every(([k, v]) => l[k] === v) && l.le === le,
+    );
   return [
-    counter(`${base}_count{${ok}, http_response_status_code="200"}`, phases, (p) => p.ok),
-    counter(`${base}_count{${ok}, http_response_status_code="500"}`, phases, (p) => p.errors),
-    counter(`${base}_bucket{${ok}, le="0.25"}`, phases, (p) => p.ok + p.errors - p.slow),
-    counter(`${base}_bucket{${ok}, le="+Inf"}`, phases, (p) => p.ok + p.errors),
+    counter(selector(`${base}_count`, ok), phases, (p) => p.ok),
+    counter(selector(`${base}_count`, failed), phases, (p) => p.errors),
+    counter(selector(`${base}_bucket`, bucket("0.25")), phases, (p) => p.ok + p.errors - p.slow),
+    counter(selector(`${base}_bucket`, bucket("+Inf")), phases, (p) => p.ok + p.errors),
   ];
 }
 
 // target_info as the OTLP receiver writes it while a service sends metrics.
-const targetInfo = (job: Job, minutes = MINUTES) => ({
-  series: `target_info{job="${job}", instance="${job}-1"}`,
+const targetInfo = (service: Service, minutes = MINUTES) => ({
+  series: selector(
+    "target_info",
+    modelSeries(service, "target_info", () => true),
+  ),
   values: `1x${minutes}`,
 });
 
@@ -77,9 +109,9 @@ function input(
   traffic: Partial<Record<Job, Traffic | Phase[]>>,
   telemetryMinutes: Partial<Record<Job, number>> = {},
 ) {
-  return (["api-gateway", "user-service"] as const).flatMap((job) => [
-    ...trafficSeries(job, traffic[job] ?? healthy),
-    targetInfo(job, telemetryMinutes[job] ?? MINUTES),
+  return SERVICES.flatMap((service) => [
+    ...trafficSeries(service, traffic[service] ?? healthy),
+    targetInfo(service, telemetryMinutes[service] ?? MINUTES),
   ]);
 }
 
@@ -97,16 +129,16 @@ function firing(alert: string, job: Job, severity: "critical" | "warning") {
       (r) =>
         r.alert === alert &&
         r.labels?.severity === severity &&
-        (r.labels.job === undefined || r.labels.job === job),
+        (r.labels.job === undefined || r.labels.job === jobOf(job)),
     );
   if (!rule) throw new Error(`no rule ${alert} with severity ${severity}`);
   const annotations = Object.fromEntries(
     Object.entries(rule.annotations ?? {}).map(([k, v]) => [
       k,
-      v.replaceAll("{{ $labels.job }}", job),
+      v.replaceAll("{{ $labels.job }}", jobOf(job)),
     ]),
   );
-  return { exp_labels: { ...rule.labels, job }, exp_annotations: annotations };
+  return { exp_labels: { ...rule.labels, job: jobOf(job) }, exp_annotations: annotations };
 }
 
 type Firing = ReturnType<typeof firing>;
@@ -138,6 +170,23 @@ describe("alert rules (promtool)", () => {
     const result = run(["check", "rules", rulesFile]);
     expect(result.output).toContain("SUCCESS");
     expect(result.ok).toBe(true);
+  });
+
+  test("Prometheus keeps at least the longest window any rule looks back over", () => {
+    const days = (d: string) => {
+      const m = /^(\d+)(m|h|d|w)$/.exec(d);
+      if (!m) throw new Error(`unexpected duration ${d}`);
+      return Number(m[1]) * { m: 1 / 1440, h: 1 / 24, d: 1, w: 7 }[m[2] as "m" | "h" | "d" | "w"];
+    };
+    const windows = groups.flatMap((g) =>
+      g.rules.flatMap((r) => [...r.expr.matchAll(/\[(\d+[mhdw])\]/g)].map((m) => m[1] as string)),
+    );
+    const longest = Math.max(...windows.map(days));
+    const spec = loadYaml<{ prometheus: { prometheusSpec: { retention: string } } }>(
+      prometheusValues,
+    ).prometheus.prometheusSpec;
+    expect(longest).toBe(3);
+    expect(days(spec.retention)).toBeGreaterThanOrEqual(longest);
   });
 
   test("every alert has summary, description, its runbook in Grafana and a dashboard link", () => {
