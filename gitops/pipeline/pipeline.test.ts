@@ -14,7 +14,13 @@ import { loadYaml } from "../testing/load.ts";
 import { captureServices } from "./capture.ts";
 import { collectorModel } from "./collector.ts";
 import { backends, prometheusValues } from "./model.ts";
-import { labelValues, promqlSelectors, selectLogs, selectSeries } from "./selectors.ts";
+import {
+  labelValues,
+  promqlGrouping,
+  promqlSelectors,
+  selectLogs,
+  selectSeries,
+} from "./selectors.ts";
 
 const promtool = Bun.which("promtool");
 if (!promtool) {
@@ -30,12 +36,24 @@ const recorded = new Set(
   groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))),
 );
 
-/** Selectors of a PromQL query that select no series (recording rules are checked by promtool). */
+/**
+ * Selectors of a PromQL query that select no series, and grouping labels no selected series
+ * carries (an empty legend). Recording rules' own output is checked by promtool below.
+ */
 function emptySelectors(query: string): string[] {
-  return promqlSelectors(query)
-    .filter((s) => !(s.metric && recorded.has(s.metric)))
-    .filter((s) => selectSeries(model.prometheus, s).length === 0)
-    .map((s) => `selects nothing: ${s.text}  (in: ${query.replace(/\s+/g, " ").trim()})`);
+  const where = `(in: ${query.replace(/\s+/g, " ").trim()})`;
+  const selectors = promqlSelectors(query).filter((s) => !(s.metric && recorded.has(s.metric)));
+  const selected = selectors.map((s) => selectSeries(model.prometheus, s));
+  const problems = selectors
+    .filter((_, i) => selected[i]?.length === 0)
+    .map((s) => `selects nothing: ${s.text}  ${where}`);
+  if (selectors.length > 0 && problems.length === 0) {
+    for (const label of promqlGrouping(query)) {
+      if (!selected.flat().some((s) => label in s.labels))
+        problems.push(`no selected series has label ${label}  ${where}`);
+    }
+  }
+  return problems;
 }
 
 describe("what the services' telemetry becomes", () => {
@@ -94,6 +112,12 @@ describe("alert and recording rules select data", () => {
     const queries = groups.flatMap((g) => g.rules.map((r) => r.expr));
     expect(queries.length).toBeGreaterThan(10);
     expect(queries.flatMap(emptySelectors)).toEqual([]);
+  });
+
+  test("grouping by a label the selected series lack is caught", () => {
+    expect(emptySelectors("sum by (job, route) (rate(user_lookups_total[5m]))")).toEqual([
+      "no selected series has label route  (in: sum by (job, route) (rate(user_lookups_total[5m])))",
+    ]);
   });
 
   test("a rule on a label the pipeline does not produce is caught", () => {

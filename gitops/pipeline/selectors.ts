@@ -68,6 +68,16 @@ export function promqlSelectors(expr: string): Selector[] {
   return selectors;
 }
 
+/** Labels a PromQL expression groups by (`by (...)`, `without (...)`). */
+export function promqlGrouping(expr: string): string[] {
+  return [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) =>
+    (m[1] as string)
+      .split(",")
+      .map((label) => label.trim())
+      .filter(Boolean),
+  );
+}
+
 /** The stream selector and label filters of a LogQL log query. */
 export function logqlParts(query: string): { stream: Matcher[]; filters: Matcher[] } {
   const open = query.indexOf("{");
