@@ -1,8 +1,9 @@
 // verify.ts against the real services: api-gateway and user-service run as processes and export
 // OTLP to a receiver; small stand-ins for the Prometheus, Loki and Tempo query APIs answer from
-// what was actually received, naming metrics the way Prometheus's OTLP receiver does. This proves
-// the gateway continues verify's traceparent, both services' spans share it, their logs carry it,
-// and verify's PromQL matches the translated metric names.
+// what was actually received, naming metrics and their job label the way the Collector and
+// Prometheus's OTLP receiver do (gitops/pipeline). This proves the gateway continues verify's
+// traceparent, both services' spans share it, their logs carry it, and verify's PromQL selects
+// the translated series.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type OtlpReceiver, startOtlpReceiver } from "../apps/telemetry/testing/otlp-receiver.ts";
@@ -13,6 +14,11 @@ import {
   prometheusMetricName,
   serverDuration,
 } from "../gitops/dashboards/telemetry-names.ts";
+import { renderPod } from "../gitops/pipeline/capture.ts";
+import { collectorModel, enrich } from "../gitops/pipeline/collector.ts";
+import { resourceLabels } from "../gitops/pipeline/prometheus-otlp.ts";
+import { promqlSelectors, selectSeries } from "../gitops/pipeline/selectors.ts";
+import { SERVICES } from "./lib/names.ts";
 import { verify } from "./verify.ts";
 
 const apps = join(import.meta.dir, "..", "apps");
@@ -53,17 +59,32 @@ const serve = (fetch: (request: Request) => Response) => {
   return `http://localhost:${server.port}`;
 };
 
-// Prometheus: the latest cumulative count per (service, attributes), translated names.
-function prometheusFromOtlp() {
+// Prometheus: the latest cumulative count per (service, attributes), with the names and the job
+// label the pipeline gives them (the Collector as configured, then Prometheus's OTLP receiver:
+// gitops/pipeline), answering only for series the query's selector matches.
+async function prometheusFromOtlp() {
   const count = `${prometheusMetricName(serverDuration)}_count`;
+  const route = prometheusLabelName("http.route");
+  const collector = collectorModel();
+  const pods = Object.fromEntries(
+    await Promise.all(SERVICES.map(async (s) => [s, (await renderPod(s)).pod] as const)),
+  );
   return serve((request) => {
     const query = new URL(request.url).searchParams.get("query") ?? "";
-    if (!query.includes(count)) {
+    const selector = promqlSelectors(query).find((s) => s.metric === count);
+    if (!selector) {
       return Response.json({ status: "success", data: { resultType: "vector", result: [] } });
     }
     const latest = new Map<string, { job: string; route: string; count: number }>();
     for (const p of receiver.dataPoints.filter((d) => d.metric === serverDuration.name)) {
-      const job = String(p.resource["service.name"]);
+      const resource = Object.fromEntries(
+        Object.entries(p.resource).map(([k, v]) => [k, String(v)]),
+      );
+      const pod = pods[resource["service.name"] ?? ""];
+      if (!pod) throw new Error(`no pod for ${resource["service.name"]}`);
+      const job = resourceLabels(enrich(collector, "metrics", resource, pod), {}).job ?? "";
+      const series = { name: count, labels: { job, [route]: String(p.attributes["http.route"]) } };
+      if (selectSeries([{ ...series, service: job }], selector).length === 0) continue;
       latest.set(`${job} ${JSON.stringify(p.attributes)}`, {
         job,
         route: String(p.attributes["http.route"]),
@@ -75,7 +96,6 @@ function prometheusFromOtlp() {
       const key = `${s.job} ${s.route}`;
       byRoute.set(key, { ...s, count: (byRoute.get(key)?.count ?? 0) + s.count });
     }
-    const route = prometheusLabelName("http.route");
     const result = [...byRoute.values()].map((s) => ({
       metric: { job: s.job, [route]: s.route },
       value: [Date.now() / 1000, String(s.count)],
@@ -126,7 +146,7 @@ test("verify passes against the real services' telemetry", async () => {
   const result = await verify(
     {
       gateway: services[1]?.url as string,
-      prometheus: prometheusFromOtlp(),
+      prometheus: await prometheusFromOtlp(),
       loki: lokiFromOtlp(),
       tempo: tempoFromOtlp(),
       grafana: "http://localhost:3000",

@@ -179,7 +179,10 @@ interface Container {
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
 }
 
-async function renderPod(service: Service): Promise<{ pod: Pod; env: Record<string, string> }> {
+/** A service's pod and container environment as the service chart renders them. */
+export async function renderPod(
+  service: Service,
+): Promise<{ pod: Pod; env: Record<string, string> }> {
   const rendered = await renderChart("gitops/charts/service", {
     release: service,
     namespace: SERVICE_NAMESPACE,

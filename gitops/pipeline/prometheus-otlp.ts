@@ -127,7 +127,11 @@ export interface PromSeries {
 
 const identifying = ["service.namespace", "service.name", "service.instance.id"];
 
-function resourceLabels(resource: Attributes, settings: OtlpSettings): Record<string, string> {
+/** Labels a resource gives each of its series: promoted attributes, job and instance. */
+export function resourceLabels(
+  resource: Attributes,
+  settings: OtlpSettings,
+): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const key of settings.promoteResourceAttributes ?? []) {
     if (key in resource) labels[labelName(key)] = resource[key] as string;
