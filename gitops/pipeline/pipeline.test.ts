@@ -21,6 +21,7 @@ import {
   selectLogs,
   selectSeries,
 } from "./selectors.ts";
+import { exemplarTraceIdLabel } from "./tempo-generator.ts";
 
 const promtool = Bun.which("promtool");
 if (!promtool) {
@@ -287,6 +288,7 @@ describe("verify.ts queries find the services", () => {
 interface Datasource {
   uid: string;
   jsonData?: {
+    exemplarTraceIdDestinations?: { name: string; datasourceUid: string }[];
     tracesToMetrics?: { tags: { key: string; value: string }[]; queries: { query: string }[] };
     tracesToLogsV2?: { tags: { key: string; value: string }[]; query: string };
     derivedFields?: { matcherType: string; matcherRegex: string }[];
@@ -354,6 +356,14 @@ describe("Grafana links between signals land on data", () => {
     const withTrace = model.loki.filter((e) => e.metadata.trace_id);
     expect(withTrace.length).toBeGreaterThan(0);
     expect(new Set(withTrace.map((e) => e.labels.service_name))).toEqual(new Set(SERVICES));
+  });
+
+  test("exemplar → trace: the Prometheus datasource reads the label Tempo's exemplars carry", () => {
+    const destinations =
+      datasources.find((d) => d.uid === "prometheus")?.jsonData?.exemplarTraceIdDestinations ?? [];
+    expect(destinations).toContainEqual(
+      expect.objectContaining({ name: exemplarTraceIdLabel, datasourceUid: "tempo" }),
+    );
   });
 
   test("service map: Tempo's service-graph series in Prometheus link the gateway to user-service", () => {

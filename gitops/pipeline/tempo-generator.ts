@@ -11,12 +11,16 @@
 //   SERVER span whose parent it is; `onComplete` labels client, server, connection_type ("" for
 //   plain requests, so absent in Prometheus) and each dimension under its own sanitised name
 //   (enable_client_server_prefix is off by default).
-// - registry external_labels are added to every series.
+// - modules/generator/registry: external_labels are added to every series; histogram.go puts
+//   the trace id on exemplars under the label traceID.
 import { loadYaml } from "../testing/load.ts";
 import type { Span } from "./capture.ts";
 import type { PromSeries } from "./prometheus-otlp.ts";
 
 export const tempoValues = "gitops/values/tempo.yaml";
+
+/** The label holding the trace id on the generator's exemplars (registry/histogram.go). */
+export const exemplarTraceIdLabel = "traceID";
 
 interface GeneratorValues {
   tempo?: {
