@@ -264,9 +264,8 @@ describe("verify.ts queries find the services", () => {
   test("the request count selects both services' server metrics", () => {
     expect(emptySelectors(requestCountQuery)).toEqual([]);
     const [selector] = promqlSelectors(requestCountQuery);
-    const jobs = new Set(
-      selectSeries(model.prometheus, selector as never).map((s) => s.labels.job),
-    );
+    if (!selector) throw new Error(`no selector in ${requestCountQuery}`);
+    const jobs = new Set(selectSeries(model.prometheus, selector).map((s) => s.labels.job));
     expect(jobs).toEqual(new Set(SERVICES));
   });
 
