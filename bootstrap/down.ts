@@ -1,7 +1,7 @@
 // `bun bootstrap/down.ts`: deletes the kind cluster (asks first unless --yes) and removes the
 // `cluster` git remote that up.ts added for the in-cluster git server.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "./lib/cli.ts";
 import { DEFAULT_CLUSTER, GIT_SERVER, gitServerHostUrl } from "./lib/names.ts";
 import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
 
@@ -13,19 +13,11 @@ and the git remote "${GIT_SERVER.remote}" that up.ts added. Your commits and oth
 `;
 
 async function main(): Promise<void> {
-  let values: { yes?: boolean; help?: boolean; "cluster-name"?: string };
-  try {
-    values = parseArgs({
-      args: Bun.argv.slice(2),
-      options: {
-        yes: { type: "boolean", short: "y" },
-        help: { type: "boolean", short: "h" },
-        "cluster-name": { type: "string" },
-      },
-    }).values;
-  } catch (error) {
-    throw new BootstrapError((error as Error).message, "run `bun bootstrap/down.ts --help`");
-  }
+  const { values } = parseFlags("bun bootstrap/down.ts", Bun.argv.slice(2), {
+    yes: { type: "boolean", short: "y" },
+    help: { type: "boolean", short: "h" },
+    "cluster-name": { type: "string" },
+  });
   if (values.help) return console.log(HELP);
   const name = values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER;
 

@@ -66,11 +66,13 @@ async function main(): Promise<void> {
 
   if (options.dryRun) {
     printPlan(steps);
-    console.log(
-      problems.length > 0
-        ? `\ndry run: preflight found ${problems.length} problem(s); a real run would stop before any step.`
-        : "\ndry run: nothing was changed.",
-    );
+    if (problems.length > 0) {
+      throw new BootstrapError(
+        `dry run: preflight found ${problems.length} problem(s); a real run would stop before any step (nothing was changed)`,
+        "fix the items marked FAIL above, then run `bun bootstrap/up.ts --dry-run` again",
+      );
+    }
+    console.log("\ndry run: nothing was changed.");
     return;
   }
 
