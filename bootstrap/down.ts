@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   if (clusters.code === 127) {
     throw new BootstrapError(
       "kind is not installed",
-      "nothing to delete without kind; see the README prerequisites",
+      "nothing to delete without kind (install it: docs/bootstrap.md, prerequisites)",
     );
   }
   if (clusters.code !== 0) {
