@@ -167,7 +167,12 @@ describe("traffic", () => {
     const gateway = fakeGateway();
     const port = new URL(gateway.url).port;
     const notes: string[] = [];
-    const found = await findGateway(undefined, { API_GATEWAY_PORT: port }, (l) => notes.push(l));
+    const found = await findGateway(
+      undefined,
+      { API_GATEWAY_PORT: port },
+      (l) => notes.push(l),
+      500,
+    );
     // The cluster's :8000 is not running here; the dev gateway (API_GATEWAY_PORT) answers.
     expect(found).toBe(`http://localhost:${port}`);
     expect(notes).toEqual([

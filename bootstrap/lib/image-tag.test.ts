@@ -20,7 +20,7 @@ describe("content tags", () => {
       ]);
       if (have !== want) {
         mismatches.push(
-          `${valuesFile(service)} has image.tag ${have ?? "(none)"} at HEAD, the committed code's content tag is ${want}: run \`bun bootstrap/release.ts ${service} --no-build\` and commit (or \`bun bootstrap/release.ts ${service} -m "<what changed>"\` to build and ship it)`,
+          `${valuesFile(service)} has image.tag ${have ?? "(none)"} at HEAD, the committed code's content tag is ${want}: run \`bun bootstrap/release.ts ${service}\` (it writes and commits the tag; --no-build skips the image)`,
         );
       }
     }
