@@ -1,8 +1,8 @@
 // `bun bootstrap/down.ts`: deletes the kind cluster (asks first unless --yes) and removes the
 // `cluster` git remote that up.ts added for the in-cluster git server.
 import { resolve } from "node:path";
-import { parseFlags } from "./lib/cli.ts";
-import { DEFAULT_CLUSTER, GIT_SERVER, gitServerHostUrl } from "./lib/names.ts";
+import { parseClusterName, parseFlags } from "./lib/cli.ts";
+import { GIT_SERVER, gitServerHostUrl } from "./lib/names.ts";
 import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     "cluster-name": { type: "string" },
   });
   if (values.help) return console.log(HELP);
-  const name = values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER;
+  const name = parseClusterName(values["cluster-name"], process.env);
 
   const clusters = await exec({ argv: ["kind", "get", "clusters"] }, { cwd: root });
   if (clusters.code === 127) {

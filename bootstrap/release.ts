@@ -4,7 +4,7 @@
 // image and loads it into kind; --push delivers the commit to the remote Argo CD reads (the
 // in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
-import { parseFlags } from "./lib/cli.ts";
+import { parseClusterName, parseFlags } from "./lib/cli.ts";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
 import { DEFAULT_CLUSTER, GIT_SERVER, kubeContext, SERVICES, type Service } from "./lib/names.ts";
 import { refreshApplications } from "./lib/plan.ts";
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     );
   }
   const named = (values.all ? [...SERVICES] : positionals) as Service[];
-  const cluster = values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER;
+  const cluster = parseClusterName(values["cluster-name"], process.env);
   const build = !values["no-build"];
   const commit = !values["no-commit"];
   const message = values.message?.trim();

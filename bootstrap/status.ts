@@ -1,8 +1,8 @@
 // `bun bootstrap/status.ts [--watch]`: the Argo CD Applications table, once or following it.
 import { resolve } from "node:path";
 import { allReady, explainNotReady, renderTable, rows } from "./lib/apps.ts";
-import { parseDuration, parseFlags } from "./lib/cli.ts";
-import { DEFAULT_CLUSTER, kubeContext, ROOT_APP } from "./lib/names.ts";
+import { parseClusterName, parseDuration, parseFlags } from "./lib/cli.ts";
+import { kubeContext, ROOT_APP } from "./lib/names.ts";
 import { BootstrapError, exitWithError } from "./lib/run.ts";
 import { fetchApplications } from "./lib/wait.ts";
 
@@ -22,9 +22,7 @@ async function main(): Promise<void> {
     "cluster-name": { type: "string" },
   });
   if (values.help) return console.log(HELP);
-  const context = kubeContext(
-    values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER,
-  );
+  const context = kubeContext(parseClusterName(values["cluster-name"], process.env));
   const interval = parseDuration(values.interval ?? "5s", "--interval", { min: 100 });
   const live = process.stdout.isTTY === true;
   let drawn = 0;

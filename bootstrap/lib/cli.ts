@@ -101,10 +101,9 @@ function splitFlag(arg: string, flags: Flags): [string | undefined, string | und
 }
 
 function isFlag(value: string, flags: Flags): boolean {
-  return (
-    splitFlag(value, flags)[0] !== undefined &&
-    flags[splitFlag(value, flags)[0] as string] !== undefined
-  );
+  if (!value.startsWith("-")) return false;
+  const [name] = splitFlag(value, flags);
+  return name !== undefined && flags[name] !== undefined;
 }
 
 const human = (ms: number) => (ms < 1000 ? `${ms}ms` : formatDuration(ms));
@@ -193,13 +192,7 @@ export const UP_FLAGS = {
 
 export function parseUpArgs(argv: string[], env: Record<string, string | undefined>): UpOptions {
   const { values } = parseFlags("bun bootstrap/up.ts", argv, UP_FLAGS);
-  const clusterName = values["cluster-name"] ?? env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER;
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(clusterName)) {
-    throw new BootstrapError(
-      `cluster name ${JSON.stringify(clusterName)} is not valid`,
-      "use lower-case letters, digits and dashes, e.g. --cluster-name observability-sandbox",
-    );
-  }
+  const clusterName = parseClusterName(values["cluster-name"], env);
   const timeout = values.timeout ?? env.BOOTSTRAP_TIMEOUT;
   return {
     dryRun: values["dry-run"] ?? false,
@@ -224,4 +217,20 @@ export function envSwitch(env: Record<string, string | undefined>, name: string)
   if (raw === undefined || raw === "" || raw === "0") return false;
   if (raw === "1") return true;
   throw new BootstrapError(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`, `${name}=1`);
+}
+
+/** The kind cluster's name from --cluster-name or BOOTSTRAP_CLUSTER_NAME, whichever is set. */
+export function parseClusterName(
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+): string {
+  const name = flag ?? (env.BOOTSTRAP_CLUSTER_NAME || DEFAULT_CLUSTER);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    const source = flag === undefined ? "BOOTSTRAP_CLUSTER_NAME" : "--cluster-name";
+    throw new BootstrapError(
+      `${source} ${JSON.stringify(name)} is not a valid cluster name`,
+      `use lower-case letters, digits and dashes, e.g. ${source === "--cluster-name" ? "--cluster-name " : "BOOTSTRAP_CLUSTER_NAME="}${DEFAULT_CLUSTER}`,
+    );
+  }
+  return name;
 }
