@@ -1,7 +1,7 @@
 // `bun run traffic`: a steady mix of user lookups against the gateway, so the dashboards and
 // alerts have something to show. Prints a rate/error/latency line every second (rewritten in
 // place on a terminal, plain lines otherwise); stops on Ctrl-C or after --duration.
-import { parseDuration, parseFlags, parseHttpUrl, parseNumber } from "./lib/cli.ts";
+import { envPort, parseDuration, parseFlags, parseHttpUrl, parseNumber } from "./lib/cli.ts";
 import { answers } from "./lib/reach.ts";
 import { BootstrapError, exitWithError } from "./lib/run.ts";
 
@@ -168,7 +168,7 @@ const COMMAND = "bun run traffic";
 /** Where `bun bootstrap/up.ts` publishes the gateway, and where `bun run dev` runs it. */
 export const CLUSTER_GATEWAY = "http://localhost:8000";
 export const devGateway = (env: Record<string, string | undefined>) =>
-  `http://localhost:${env.API_GATEWAY_PORT || "4000"}`;
+  `http://localhost:${envPort(env, "API_GATEWAY_PORT", 4000)}`;
 
 /** The options; `gateway` is undefined when not given (then findGateway picks one). */
 export function parseOptions(
@@ -213,7 +213,7 @@ export async function findGateway(
 ): Promise<string> {
   const dev = devGateway(env);
   if (given) {
-    if (await answers(given, windowMs)) return given;
+    if (await answers(`${given}/healthz`, windowMs)) return given;
     throw new BootstrapError(
       `nothing answers at ${given}`,
       given === dev
@@ -222,8 +222,8 @@ export async function findGateway(
     );
   }
   const [cluster, local] = await Promise.all([
-    answers(CLUSTER_GATEWAY, windowMs),
-    answers(dev, windowMs),
+    answers(`${CLUSTER_GATEWAY}/healthz`, windowMs),
+    answers(`${dev}/healthz`, windowMs),
   ]);
   if (cluster) return CLUSTER_GATEWAY;
   if (local) {

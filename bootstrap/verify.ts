@@ -294,10 +294,11 @@ export async function verify(
   // Nothing listening at all (cluster down, wrong port) is said within seconds, not at the timeout.
   const nobody = await silent(
     [
-      { name: "api-gateway", url: o.gateway },
-      { name: "Prometheus", url: o.prometheus },
-      { name: "Loki", url: o.loki },
-      { name: "Tempo", url: o.tempo },
+      // Probe paths that stay out of the telemetry being verified; any HTTP answer will do.
+      { name: "api-gateway", url: o.gateway, path: "/healthz" },
+      { name: "Prometheus", url: o.prometheus, path: "/-/ready" },
+      { name: "Loki", url: o.loki, path: "/ready" },
+      { name: "Tempo", url: o.tempo, path: "/ready" },
     ],
     Math.min(o.reachMs ?? 15_000, o.timeoutMs),
   );

@@ -26,9 +26,11 @@ export async function answers(url: string, windowMs: number, retryMs = 500): Pro
 
 /** The names of the targets where nothing answers, checked at the same time. */
 export async function silent(
-  targets: { name: string; url: string }[],
+  targets: { name: string; url: string; path?: string }[],
   windowMs: number,
 ): Promise<string[]> {
-  const answered = await Promise.all(targets.map((t) => answers(t.url, windowMs)));
+  const answered = await Promise.all(
+    targets.map((t) => answers(`${t.url}${t.path ?? ""}`, windowMs)),
+  );
   return targets.filter((_, i) => !answered[i]).map((t) => `${t.url} (${t.name})`);
 }
