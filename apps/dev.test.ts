@@ -50,3 +50,30 @@ test(
   },
   processTimeoutMs,
 );
+
+test("bad settings: each variable named in its own error with the fix, nothing started", () => {
+  const cases: [Record<string, string>, string][] = [
+    [
+      { API_GATEWAY_PORT: "abc" },
+      'error: API_GATEWAY_PORT must be a whole number between 1 and 65535, got "abc"\n  fix: API_GATEWAY_PORT=4000\n',
+    ],
+    [
+      { USER_SERVICE_PORT: "70000" },
+      'error: USER_SERVICE_PORT must be a whole number between 1 and 65535, got "70000"\n  fix: USER_SERVICE_PORT=4001\n',
+    ],
+    [
+      { OTEL_SDK_DISABLED: "maybe" },
+      'error: OTEL_SDK_DISABLED must be true or false, got "maybe"\n  fix: OTEL_SDK_DISABLED=true bun run dev\n',
+    ],
+  ];
+  for (const [env, stderr] of cases) {
+    const dev = Bun.spawnSync([process.execPath, `${import.meta.dir}/dev.ts`], {
+      env: { ...process.env, ...env },
+    });
+    expect({ env, code: dev.exitCode, stderr: dev.stderr.toString() }).toEqual({
+      env,
+      code: 1,
+      stderr,
+    });
+  }
+});

@@ -1,8 +1,33 @@
 // `bun run dev`: both services on this machine (api-gateway :4000 → user-service :4001).
 // Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT; with no endpoint it is switched off.
 // Ctrl-C (or SIGTERM) stops both gracefully.
-const userServicePort = process.env.USER_SERVICE_PORT ?? "4001";
-const gatewayPort = process.env.API_GATEWAY_PORT ?? "4000";
+import { envPort, parseFlags } from "../bootstrap/lib/cli.ts";
+import { BootstrapError, exitWithError } from "../bootstrap/lib/run.ts";
+
+// Bad settings stop here, each variable named in its own error, before anything starts.
+let userServicePort = "";
+let gatewayPort = "";
+try {
+  const { values } = parseFlags("bun run dev", process.argv.slice(2), {
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(
+      "usage: bun run dev   (settings: API_GATEWAY_PORT, USER_SERVICE_PORT, OTEL_*; see docs/services.md)",
+    );
+    process.exit(0);
+  }
+  userServicePort = String(envPort(process.env, "USER_SERVICE_PORT", 4001));
+  gatewayPort = String(envPort(process.env, "API_GATEWAY_PORT", 4000));
+  const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? "";
+  if (!["", "true", "false"].includes(disabled))
+    throw new BootstrapError(
+      `OTEL_SDK_DISABLED must be true or false, got ${JSON.stringify(process.env.OTEL_SDK_DISABLED)}`,
+      "OTEL_SDK_DISABLED=true bun run dev",
+    );
+} catch (error) {
+  exitWithError(error);
+}
 
 const env: Record<string, string | undefined> = { ...process.env };
 if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_SDK_DISABLED) {

@@ -8,9 +8,10 @@
 // open loop at half the uninstrumented capacity and at half the slowest one's. Results: a table, and bench/results/latest.json.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
 import { freePort } from "../apps/telemetry/testing/process.ts";
+import { parseFlags, parseNumber } from "../bootstrap/lib/cli.ts";
+import { BootstrapError, exitWithError } from "../bootstrap/lib/run.ts";
 import { cpuTimeMs, machine, rssMb } from "./proc.ts";
 import {
   buildReport,
@@ -26,6 +27,7 @@ import {
 import { type LoadResult, median } from "./stats.ts";
 import { runWrk } from "./wrk.ts";
 
+const COMMAND = "bun run bench";
 const usage = `usage: bun run bench [--duration S] [--rounds N] [--warmup S] [--connections C]
        [--query-latency-ms MS] [--client wrk|bun] [--memory-limit-mb MB]
        [--service-env NAME=VALUE]... [--apps DIR] [--out FILE]
@@ -36,46 +38,58 @@ const usage = `usage: bun run bench [--duration S] [--rounds N] [--warmup S] [--
   --apps runs the services from another checkout's apps/ folder (before/after comparisons).`;
 
 function options() {
-  const { values } = parseArgs({
-    args: Bun.argv.slice(2),
-    options: {
-      duration: { type: "string", default: "15" },
-      rounds: { type: "string", default: "3" },
-      warmup: { type: "string", default: "15" },
-      connections: { type: "string", default: "32" },
-      "query-latency-ms": { type: "string", default: "1" },
-      client: { type: "string" },
-      "service-env": { type: "string", multiple: true, default: [] },
-      "memory-limit-mb": { type: "string", default: "256" },
-      apps: { type: "string", default: `${import.meta.dir}/../apps` },
-      out: { type: "string", default: `${import.meta.dir}/results/latest.json` },
-      help: { type: "boolean", default: false },
-    },
+  const { values } = parseFlags(COMMAND, Bun.argv.slice(2), {
+    duration: { type: "string", default: "15" },
+    rounds: { type: "string", default: "3" },
+    warmup: { type: "string", default: "15" },
+    connections: { type: "string", default: "32" },
+    "query-latency-ms": { type: "string", default: "1" },
+    client: { type: "string" },
+    "service-env": { type: "string", multiple: true, default: [] },
+    "memory-limit-mb": { type: "string", default: "256" },
+    apps: { type: "string", default: `${import.meta.dir}/../apps` },
+    out: { type: "string", default: `${import.meta.dir}/results/latest.json` },
+    help: { type: "boolean", default: false },
   });
   if (values.help) {
     console.log(usage);
     process.exit(0);
   }
-  const positive = (name: keyof typeof values, integer = true) => {
-    const value = Number(values[name]);
-    if (!(value > 0) || (integer && !Number.isInteger(value)))
-      throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}`);
-    return value;
-  };
+  const positive = (name: "duration" | "rounds" | "warmup" | "connections") =>
+    parseNumber(String(values[name]), `--${name}`, {
+      min: 1,
+      example: `${COMMAND} --${name} ${name === "connections" ? 32 : 3}`,
+    });
   const client = values.client ?? (Bun.which("wrk") ? "wrk" : "bun");
-  if (client !== "wrk" && client !== "bun") throw new Error("--client must be wrk or bun");
+  if (client !== "wrk" && client !== "bun")
+    throw new BootstrapError(
+      `--client must be wrk or bun, got "${client}"`,
+      `${COMMAND} --client bun`,
+    );
   if (client === "wrk" && !Bun.which("wrk"))
-    throw new Error("wrk is not installed (apt-get install wrk), or use --client bun");
-  const queryLatencyMs = Number(values["query-latency-ms"]);
-  if (!(queryLatencyMs >= 0)) throw new Error("--query-latency-ms must be 0 or more");
+    throw new BootstrapError(
+      "wrk is not installed",
+      `apt-get install wrk, or ${COMMAND} --client bun`,
+    );
+  const queryLatencyMs = parseNumber(String(values["query-latency-ms"]), "--query-latency-ms", {
+    min: 0,
+    integer: false,
+    example: `${COMMAND} --query-latency-ms 5`,
+  });
   const serviceEnv: Record<string, string> = {};
   for (const pair of values["service-env"] as string[]) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
-    if (!match) throw new Error(`--service-env wants NAME=VALUE, got ${JSON.stringify(pair)}`);
+    if (!match)
+      throw new BootstrapError(
+        `--service-env wants NAME=VALUE, got ${JSON.stringify(pair)}`,
+        `${COMMAND} --service-env OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1024`,
+      );
     serviceEnv[match[1] as string] = match[2] as string;
   }
-  const memoryLimitMb = Number(values["memory-limit-mb"]);
-  if (!(memoryLimitMb >= 0)) throw new Error("--memory-limit-mb must be 0 or more");
+  const memoryLimitMb = parseNumber(String(values["memory-limit-mb"]), "--memory-limit-mb", {
+    min: 0,
+    example: `${COMMAND} --memory-limit-mb 256`,
+  });
   // What Bun does in a pod: JavaScriptCore paces its heap against the cgroup memory limit.
   if (memoryLimitMb > 0) serviceEnv.BUN_JSC_forceRAMSize = String(memoryLimitMb * 1024 * 1024);
   return {
@@ -373,6 +387,5 @@ try {
   await main();
 } catch (error) {
   killAll();
-  console.error(`bench: ${(error as Error).message}`);
-  process.exit(1);
+  exitWithError(error);
 }

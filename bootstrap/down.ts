@@ -1,8 +1,8 @@
 // `bun bootstrap/down.ts`: deletes the kind cluster (asks first unless --yes) and removes the
 // `cluster` git remote that up.ts added for the in-cluster git server.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { DEFAULT_CLUSTER, GIT_SERVER, gitServerHostUrl } from "./lib/names.ts";
+import { parseClusterName, parseFlags } from "./lib/cli.ts";
+import { GIT_SERVER, gitServerHostUrl } from "./lib/names.ts";
 import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -13,27 +13,19 @@ and the git remote "${GIT_SERVER.remote}" that up.ts added. Your commits and oth
 `;
 
 async function main(): Promise<void> {
-  let values: { yes?: boolean; help?: boolean; "cluster-name"?: string };
-  try {
-    values = parseArgs({
-      args: Bun.argv.slice(2),
-      options: {
-        yes: { type: "boolean", short: "y" },
-        help: { type: "boolean", short: "h" },
-        "cluster-name": { type: "string" },
-      },
-    }).values;
-  } catch (error) {
-    throw new BootstrapError((error as Error).message, "run `bun bootstrap/down.ts --help`");
-  }
+  const { values } = parseFlags("bun bootstrap/down.ts", Bun.argv.slice(2), {
+    yes: { type: "boolean", short: "y" },
+    help: { type: "boolean", short: "h" },
+    "cluster-name": { type: "string" },
+  });
   if (values.help) return console.log(HELP);
-  const name = values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER;
+  const name = parseClusterName(values["cluster-name"], process.env);
 
   const clusters = await exec({ argv: ["kind", "get", "clusters"] }, { cwd: root });
   if (clusters.code === 127) {
     throw new BootstrapError(
       "kind is not installed",
-      "nothing to delete without kind; see the README prerequisites",
+      "nothing to delete without kind (install it: docs/bootstrap.md, prerequisites)",
     );
   }
   if (clusters.code !== 0) {

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { contentTag } from "./lib/image-tag.ts";
+import { committedTag, contentTag } from "./lib/image-tag.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
@@ -51,15 +51,61 @@ describe("release.ts", () => {
     expect(changingCalls(f.calls().slice(before)).filter((c) => c[0] === "docker")).toEqual([]);
   });
 
-  test.concurrent("uncommitted service code is refused (the tag would name code not in git); --no-build --no-commit only writes", async () => {
+  test.concurrent("an uncommitted edit: refused without -m, naming it; with -m one commit holds the edit and its tag", async () => {
+    const f = await makeFixture();
+    fixtures.push(f);
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("span attribute");\n');
+    writeFileSync(join(f.repo, "apps/user-service/extra.ts"), "export const added = 1;\n");
+    writeFileSync(join(f.repo, "notes.txt"), "not a build input\n");
+    const refused = await f.run("release.ts", ["user-service", "--no-build"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      "error: uncommitted changes in the build inputs:\n    apps/user-service/extra.ts\n    apps/user-service/index.ts\n" +
+        '  fix: bun bootstrap/release.ts user-service -m "<what you changed>"   (commits them with the new tag; --no-commit only writes the tag)\n',
+    );
+    const before = await f.git("rev-parse", "HEAD");
+
+    const r = await f.run("release.ts", [
+      "user-service",
+      "--no-build",
+      "-m",
+      "user-service: tag spans",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(f.calls()).toEqual([]); // --no-build: no docker, no kind
+    expect(await f.git("rev-parse", "HEAD~1")).toBe(before); // exactly one new commit
+    expect(await f.git("log", "-1", "--format=%s")).toBe("user-service: tag spans");
+    const tag = await contentTag(f.repo, "user-service", "HEAD");
+    expect(await f.git("log", "-1", "--format=%b")).toBe(`Release user-service ${tag}`);
+    expect((await f.git("show", "--name-only", "--format=", "HEAD")).split("\n").sort()).toEqual([
+      "apps/user-service/extra.ts",
+      "apps/user-service/index.ts",
+      "gitops/services/user-service.yaml",
+    ]);
+    expect(await committedTag(f.repo, "user-service", "HEAD")).toBe(tag);
+    // Only the release's files were committed: the unrelated note stays uncommitted.
+    expect(await f.git("status", "--porcelain")).toBe("?? notes.txt");
+  });
+
+  test.concurrent("an edit to a shared package releases every service built from it", async () => {
+    const f = await makeFixture();
+    fixtures.push(f);
+    writeFileSync(join(f.repo, "apps/telemetry/index.ts"), "export const telemetry = 2;\n");
+    const r = await f.run("release.ts", ["user-service", "--no-build", "-m", "telemetry v2"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("note: api-gateway is built from the changed files too");
+    for (const service of ["api-gateway", "user-service"] as const)
+      expect(await committedTag(f.repo, service, "HEAD")).toBe(
+        await contentTag(f.repo, service, "HEAD"),
+      );
+    expect(await f.git("status", "--porcelain")).toBe("");
+  });
+
+  test.concurrent("--no-build --no-commit only writes the tag", async () => {
     const f = await makeFixture();
     fixtures.push(f);
     writeFileSync(join(f.repo, "apps/api-gateway/index.ts"), 'console.log("wip");\n');
-    const refused = await f.run("release.ts", ["api-gateway"]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain("uncommitted changes in the build inputs");
-    expect(refused.stderr).toContain("M apps/api-gateway/index.ts");
-
     const written = await f.run("release.ts", ["--all", "--no-build", "--no-commit"]);
     expect(written.code).toBe(0);
     expect(f.calls()).toEqual([]);
@@ -68,6 +114,32 @@ describe("release.ts", () => {
       `tag: "${tag}"`,
     );
     expect(written.stdout).toContain("gitops/services/user-service.yaml already has tag");
+    expect(await f.git("status", "--porcelain")).toContain(
+      "M apps/api-gateway/index.ts\n M gitops/services/api-gateway.yaml",
+    );
+  });
+
+  test.concurrent("bad flags: one error line and one fix line, exit 1", async () => {
+    const f = await makeFixture();
+    fixtures.push(f);
+    const cases: [string[], string][] = [
+      [
+        ["--bogus"],
+        "error: unknown flag --bogus\n  fix: bun bootstrap/release.ts --help lists the flags\n",
+      ],
+      [
+        ["user-service", "-m"],
+        "error: --message needs a value\n  fix: bun bootstrap/release.ts --message <value>\n",
+      ],
+      [
+        ["user-service", "-m", " "],
+        'error: the commit message (-m) is empty\n  fix: bun bootstrap/release.ts user-service -m "what you changed"\n',
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await f.run("release.ts", args);
+      expect({ args, stderr: r.stderr, code: r.code }).toEqual({ args, stderr, code: 1 });
+    }
   });
 
   test.concurrent("an unknown service names the valid ones", async () => {

@@ -1,9 +1,10 @@
-// `bun bootstrap/release.ts <service...> [--push]`: GitOps delivery of new service code.
-// Computes the content tag, builds the image and loads it into kind, writes the tag into
-// gitops/services/<service>.yaml and commits that file; --push delivers it to the remote Argo
-// CD reads (the in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
+// `bun bootstrap/release.ts <service...> -m "<message>" [--push]`: GitOps delivery of service code.
+// Commits the service's changed build inputs together with its new content tag in
+// gitops/services/<service>.yaml (one commit: the history says which code runs), then builds the
+// image and loads it into kind; --push delivers the commit to the remote Argo CD reads (the
+// in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseClusterName, parseFlags } from "./lib/cli.ts";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
 import { DEFAULT_CLUSTER, GIT_SERVER, kubeContext, SERVICES, type Service } from "./lib/names.ts";
 import { refreshApplications } from "./lib/plan.ts";
@@ -17,20 +18,35 @@ import {
 } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
-const HELP = `Usage: bun bootstrap/release.ts <service...|--all> [flags]
+const COMMAND = "bun bootstrap/release.ts";
+const HELP = `Usage: ${COMMAND} <service...|--all> [-m "<message>"] [flags]
 
 For each service (${SERVICES.join(", ")}): compute its content tag (sha256 of its git-tracked
-build inputs), build sandbox/<service>:<tag> and load it into the kind cluster, write the tag
-into gitops/services/<service>.yaml and commit that file. Argo CD deploys it once it is pushed.
+build inputs), write it into gitops/services/<service>.yaml and commit that file together with
+the service's changed build inputs (one commit), then build sandbox/<service>:<tag> and load it
+into the kind cluster. Argo CD deploys it once it is pushed (--push).
 
 Flags:
+  -m, --message <text>   commit message for the edit and its tag (needed when the build inputs
+                         have uncommitted changes: they are committed with the tag)
   --all                  every service
   --push                 push the commit (to remote "${GIT_SERVER.remote}" if up.ts added it, else your branch's remote)
   --remote <name>        push to this remote instead
-  --no-build             only write the tag (no docker, no kind), e.g. in CI or before committing
+  --no-build             write and commit the tag (and the edit); no docker, no kind
   --no-commit            write the tag but leave committing to you
   --cluster-name <name>  kind cluster to load into (default ${DEFAULT_CLUSTER})
 `;
+
+const FLAGS = {
+  message: { type: "string", short: "m" },
+  all: { type: "boolean" },
+  push: { type: "boolean" },
+  remote: { type: "string" },
+  "no-build": { type: "boolean" },
+  "no-commit": { type: "boolean" },
+  "cluster-name": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 // Builds and pushes can take minutes: their output is shown as it comes, under a generous limit.
 async function run(command: Command, what: string): Promise<string> {
@@ -57,13 +73,9 @@ async function run(command: Command, what: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse();
-  } catch (error) {
-    throw new BootstrapError((error as Error).message, "run `bun bootstrap/release.ts --help`");
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(COMMAND, Bun.argv.slice(2), FLAGS, {
+    positionals: true,
+  });
   if (values.help) return console.log(HELP);
   const unknown = positionals.filter((p) => !(SERVICES as readonly string[]).includes(p));
   if (unknown.length > 0 || (positionals.length === 0 && !values.all)) {
@@ -72,27 +84,74 @@ async function main(): Promise<void> {
       `name one or more of: ${SERVICES.join(", ")} (or --all)`,
     );
   }
-  const services = (values.all ? [...SERVICES] : positionals) as Service[];
-  const cluster = values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER;
+  const named = (values.all ? [...SERVICES] : positionals) as Service[];
+  const cluster = parseClusterName(values["cluster-name"], process.env);
   const build = !values["no-build"];
   const commit = !values["no-commit"];
+  const message = values.message?.trim();
+  const again = `${COMMAND} ${values.all ? "--all" : named.join(" ")}`;
+  if (values.message !== undefined && !message)
+    throw new BootstrapError("the commit message (-m) is empty", `${again} -m "what you changed"`);
+  if (message && !commit)
+    throw new BootstrapError("-m commits and --no-commit does not", `${again} -m "${message}"`);
 
+  // The tag must name committed code, or the history would not say what runs: uncommitted
+  // build inputs go into the release commit (with -m), or stop the release.
+  let services = named;
+  let edits: string[] = [];
   if (commit) {
-    // The tag must name committed code, or the history would not say what runs.
-    const dirty = await exec(
-      { argv: ["git", "status", "--porcelain", "--", ...new Set(services.flatMap(buildInputs))] },
-      { cwd: root },
-    );
-    if (dirty.stdout.trim()) {
+    edits = await changedFiles(named.flatMap(buildInputs));
+    if (edits.length > 0 && !message) {
       throw new BootstrapError(
-        `uncommitted changes in the build inputs:\n${dirty.stdout
-          .trimEnd()
-          .split("\n")
-          .map((l) => `    ${l}`)
-          .join("\n")}`,
-        'commit them first (git commit -am "…"), or use --no-commit to only write the tag',
+        `uncommitted changes in the build inputs:\n${edits.map((path) => `    ${path}`).join("\n")}`,
+        `${again} -m "<what you changed>"   (commits them with the new tag; --no-commit only writes the tag)`,
       );
     }
+    // apps/telemetry, apps/service-kit and bun.lock go into every image: committing an edit
+    // there changes the other services' tags as well, so they are released with it.
+    for (const other of SERVICES.filter((s) => !services.includes(s))) {
+      const theirs = await changedFiles(buildInputs(other));
+      if (theirs.some((path) => edits.includes(path))) {
+        console.log(
+          `note: ${other} is built from the changed files too, so it is released with them`,
+        );
+        services = [...services, other];
+      }
+    }
+    // Staged first, so a new file counts in the tag (tags are over git-tracked files).
+    if (edits.length > 0) await run({ argv: ["git", "add", "-A", "--", ...edits] }, "git add");
+  }
+
+  // Tags and the commit first, the slow build after: a failed build leaves history consistent,
+  // and running release.ts again skips what is done.
+  const tags = new Map<Service, string>();
+  const changed: Service[] = [];
+  for (const service of services) {
+    const tag = await contentTag(root, service);
+    tags.set(service, tag);
+    console.log(`==> ${service}: content tag ${tag}`);
+    if (await writeTag(service, tag)) changed.push(service);
+  }
+  if (commit && (changed.length > 0 || edits.length > 0)) {
+    const release = `Release ${services.map((s) => `${s} ${tags.get(s)}`).join(", ")}`;
+    const files = [...edits, ...changed.map(valuesFile)];
+    await run({ argv: ["git", "add", "--", ...changed.map(valuesFile)] }, "git add");
+    await run(
+      {
+        argv: [
+          "git",
+          "commit",
+          "-q",
+          "-m",
+          message ?? release,
+          ...(message ? ["-m", release] : []),
+          "--",
+          ...files,
+        ],
+      },
+      "git commit",
+    );
+    console.log(`    committed: ${message ?? release} (${files.length} file(s))`);
   }
 
   let clusterExists = false;
@@ -101,21 +160,15 @@ async function main(): Promise<void> {
     if (clusters.code === 127)
       throw new BootstrapError(
         "kind is not installed",
-        "install it (see the README prerequisites) or use --no-build",
+        "install it (see docs/bootstrap.md, prerequisites), or use --no-build",
       );
     clusterExists = clusters.stdout.split("\n").some((l) => l.trim() === cluster);
     if (!clusterExists)
       console.log(
         `note: no kind cluster ${cluster}; building only (bun bootstrap/up.ts loads it later)`,
       );
-  }
-
-  const changed: Service[] = [];
-  for (const service of services) {
-    const tag = await contentTag(root, service);
-    const ref = imageRef(service, tag);
-    console.log(`==> ${service}: content tag ${tag}`);
-    if (build) {
+    for (const service of services) {
+      const ref = imageRef(service, tags.get(service) as string);
       const inspect = await exec(
         { argv: ["docker", "image", "inspect", "--format", "{{.Id}}", ref] },
         { cwd: root },
@@ -132,41 +185,8 @@ async function main(): Promise<void> {
           `loading ${ref} into kind`,
         );
     }
-    const file = Bun.file(join(root, valuesFile(service)));
-    if (!(await file.exists())) {
-      throw new BootstrapError(
-        `${valuesFile(service)} is missing`,
-        `restore it: git checkout -- ${valuesFile(service)}`,
-      );
-    }
-    const text = await file.text();
-    let updated: string;
-    try {
-      updated = withTag(text, tag);
-    } catch (error) {
-      throw new BootstrapError(
-        `${valuesFile(service)}: ${(error as Error).message}`,
-        (error as BootstrapError).fix,
-      );
-    }
-    if (updated === text) {
-      console.log(`    ${valuesFile(service)} already has tag ${tag}`);
-      continue;
-    }
-    await Bun.write(file, updated);
-    console.log(`    wrote image.tag ${tag} to ${valuesFile(service)}`);
-    changed.push(service);
   }
 
-  if (commit && changed.length > 0) {
-    const files = changed.map(valuesFile);
-    const tags = await Promise.all(changed.map(async (s) => `${s} ${await contentTag(root, s)}`));
-    await run({ argv: ["git", "add", "--", ...files] }, "git add");
-    await run(
-      { argv: ["git", "commit", "-q", "-m", `Release ${tags.join(", ")}`, "--", ...files] },
-      "git commit",
-    );
-  }
   if (values.push) {
     const remote = values.remote ?? (await pushRemote());
     const branch = (
@@ -181,8 +201,60 @@ async function main(): Promise<void> {
     if (clusterExists) await askArgoToRefresh(cluster);
     console.log("pushed: Argo CD rolls it out; watch with bun bootstrap/status.ts --watch");
   } else if (commit && changed.length > 0) {
-    console.log("committed; deliver it with git push (or run this again with --push)");
+    console.log(`deliver it with git push (or: ${again} --push)`);
   }
+}
+
+/** Writes the tag into the service's values file; false when it already had it. */
+async function writeTag(service: Service, tag: string): Promise<boolean> {
+  const file = Bun.file(join(root, valuesFile(service)));
+  if (!(await file.exists())) {
+    throw new BootstrapError(
+      `${valuesFile(service)} is missing`,
+      `restore it: git checkout -- ${valuesFile(service)}`,
+    );
+  }
+  const text = await file.text();
+  let updated: string;
+  try {
+    updated = withTag(text, tag);
+  } catch (error) {
+    throw new BootstrapError(
+      `${valuesFile(service)}: ${(error as Error).message}`,
+      (error as BootstrapError).fix,
+    );
+  }
+  if (updated === text) {
+    console.log(`    ${valuesFile(service)} already has tag ${tag}`);
+    return false;
+  }
+  await Bun.write(file, updated);
+  console.log(`    wrote image.tag ${tag} to ${valuesFile(service)}`);
+  return true;
+}
+
+/** Uncommitted (modified, deleted or new) files matching the pathspecs, from `git status`. */
+async function changedFiles(pathspecs: string[]): Promise<string[]> {
+  const status = await exec(
+    {
+      argv: [
+        "git",
+        "status",
+        "--porcelain",
+        "-z",
+        "--no-renames",
+        "--untracked-files=all",
+        "--",
+        ...pathspecs,
+      ],
+    },
+    { cwd: root },
+  );
+  return status.stdout
+    .split("\0")
+    .filter(Boolean)
+    .map((entry) => entry.slice(3))
+    .sort();
 }
 
 /** Asks Argo CD to re-read git now instead of at its next poll (at most a minute later). */
@@ -218,22 +290,6 @@ async function pushRemote(): Promise<string> {
       "run bun bootstrap/up.ts (it adds one), or pass --remote <name>",
     );
   return remote;
-}
-
-function parse() {
-  return parseArgs({
-    args: Bun.argv.slice(2),
-    allowPositionals: true,
-    options: {
-      all: { type: "boolean" },
-      push: { type: "boolean" },
-      remote: { type: "string" },
-      "no-build": { type: "boolean" },
-      "no-commit": { type: "boolean" },
-      "cluster-name": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }
 
 await main().catch(exitWithError);

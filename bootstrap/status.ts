@@ -1,9 +1,8 @@
 // `bun bootstrap/status.ts [--watch]`: the Argo CD Applications table, once or following it.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { allReady, explainNotReady, renderTable, rows } from "./lib/apps.ts";
-import { parseDuration } from "./lib/cli.ts";
-import { DEFAULT_CLUSTER, kubeContext, ROOT_APP } from "./lib/names.ts";
+import { parseClusterName, parseDuration, parseFlags } from "./lib/cli.ts";
+import { kubeContext, ROOT_APP } from "./lib/names.ts";
 import { BootstrapError, exitWithError } from "./lib/run.ts";
 import { fetchApplications } from "./lib/wait.ts";
 
@@ -16,25 +15,15 @@ Healthy, 2 when not. --watch redraws it until you press Ctrl-C.
 `;
 
 async function main(): Promise<void> {
-  let values: { watch?: boolean; help?: boolean; interval?: string; "cluster-name"?: string };
-  try {
-    values = parseArgs({
-      args: Bun.argv.slice(2),
-      options: {
-        watch: { type: "boolean", short: "w" },
-        help: { type: "boolean", short: "h" },
-        interval: { type: "string" },
-        "cluster-name": { type: "string" },
-      },
-    }).values;
-  } catch (error) {
-    throw new BootstrapError((error as Error).message, "run `bun bootstrap/status.ts --help`");
-  }
+  const { values } = parseFlags("bun bootstrap/status.ts", Bun.argv.slice(2), {
+    watch: { type: "boolean", short: "w" },
+    help: { type: "boolean", short: "h" },
+    interval: { type: "string" },
+    "cluster-name": { type: "string" },
+  });
   if (values.help) return console.log(HELP);
-  const context = kubeContext(
-    values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER,
-  );
-  const interval = parseDuration(values.interval ?? "5s", "--interval");
+  const context = kubeContext(parseClusterName(values["cluster-name"], process.env));
+  const interval = parseDuration(values.interval ?? "5s", "--interval", { min: 100 });
   const live = process.stdout.isTTY === true;
   let drawn = 0;
   for (;;) {

@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mixer, parseDuration, parseMix, parseOptions, runTraffic } from "./traffic.ts";
+import { freePort } from "../apps/telemetry/testing/process.ts";
+import { BootstrapError } from "./lib/run.ts";
+import {
+  CLUSTER_GATEWAY,
+  findGateway,
+  mixer,
+  parseMix,
+  parseOptions,
+  runTraffic,
+} from "./traffic.ts";
 
 const servers: ReturnType<typeof Bun.serve>[] = [];
 afterEach(() => {
@@ -138,19 +147,52 @@ describe("traffic", () => {
   });
 
   test("options: readable errors for bad input", () => {
-    expect(parseDuration("90")).toBe(90_000);
-    expect(parseDuration("5m")).toBe(300_000);
-    expect(() => parseDuration("soon")).toThrow(
-      '--duration must look like 30s, 5m or 1h, got "soon"',
+    expect(parseOptions(["--duration", "90"]).durationMs).toBe(90_000);
+    expect(parseOptions(["--duration", "5m"]).durationMs).toBe(300_000);
+    expect(() => parseOptions(["--duration", "soon"])).toThrow(
+      '--duration "soon" is not a duration',
     );
+    expect(() => parseOptions(["--duration", "-1s"])).toThrow("--duration must be at least 100ms");
     expect(parseMix("found=3,invalid=1")).toEqual({ found: 3, not_found: 0, invalid: 1 });
     expect(() => parseMix("found=0")).toThrow("at least one weight");
     expect(() => parseMix("lost=5")).toThrow("--mix must look like");
-    expect(() => parseOptions(["--rate", "0"])).toThrow("--rate must be requests per second");
-    expect(parseOptions([])).toMatchObject({
-      gateway: "http://localhost:8000",
-      rate: 10,
-      durationMs: undefined,
-    });
+    expect(() => parseOptions(["--rate", "0"])).toThrow(
+      '--rate must be a number between 0.1 and 1000, got "0"',
+    );
+    expect(() => parseOptions(["--rate", "fast"])).toThrow(BootstrapError);
+    expect(parseOptions([])).toMatchObject({ gateway: undefined, rate: 10, durationMs: undefined });
+  });
+
+  test("with no --gateway: the cluster's when it answers, else the bun run dev one, with a note", async () => {
+    const gateway = fakeGateway();
+    const port = new URL(gateway.url).port;
+    const notes: string[] = [];
+    const found = await findGateway(
+      undefined,
+      { API_GATEWAY_PORT: port },
+      (l) => notes.push(l),
+      500,
+    );
+    // The cluster's :8000 is not running here; the dev gateway (API_GATEWAY_PORT) answers.
+    expect(found).toBe(`http://localhost:${port}`);
+    expect(notes).toEqual([
+      `traffic: nothing answers at ${CLUSTER_GATEWAY} (the cluster); using http://localhost:${port} (bun run dev)`,
+    ]);
+  });
+
+  test("CLI: nothing answering at the gateway is an error within seconds, naming it and the flag", async () => {
+    const silent = `http://127.0.0.1:${await freePort()}`;
+    const started = performance.now();
+    const cli = Bun.spawnSync(["bun", `${import.meta.dir}/traffic.ts`, "--gateway", silent]);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(cli.exitCode).toBe(1);
+    expect(cli.stderr.toString()).toBe(
+      `error: nothing answers at ${silent}\n  fix: is the cluster up? bun bootstrap/status.ts; for bun run dev: bun run traffic --gateway http://localhost:4000\n`,
+    );
+    const bad = Bun.spawnSync(["bun", `${import.meta.dir}/traffic.ts`, "--rate", "-5"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr.toString()).toBe(
+      'error: --rate must be a number between 0.1 and 1000, got "-5"\n  fix: bun run traffic --rate 10\n',
+    );
   });
 });

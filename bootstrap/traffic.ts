@@ -1,7 +1,9 @@
 // `bun run traffic`: a steady mix of user lookups against the gateway, so the dashboards and
 // alerts have something to show. Prints a rate/error/latency line every second (rewritten in
 // place on a terminal, plain lines otherwise); stops on Ctrl-C or after --duration.
-import { parseArgs } from "node:util";
+import { envPort, parseDuration, parseFlags, parseHttpUrl, parseNumber } from "./lib/cli.ts";
+import { answers } from "./lib/reach.ts";
+import { BootstrapError, exitWithError } from "./lib/run.ts";
 
 export type Kind = "found" | "not_found" | "invalid";
 const kinds: Kind[] = ["found", "not_found", "invalid"];
@@ -144,69 +146,111 @@ export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Coun
   return total;
 }
 
-/** "30s", "5m", "1h" or plain seconds → milliseconds. */
-export function parseDuration(raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new Error(`--duration must look like 30s, 5m or 1h, got "${raw}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  return Number(m[1]) * unit;
-}
-
 /** "found=70,not_found=20,invalid=10" → weights (kinds left out get 0). */
 export function parseMix(raw: string): Record<Kind, number> {
   const mix: Record<Kind, number> = { found: 0, not_found: 0, invalid: 0 };
   for (const part of raw.split(",")) {
     const [kind, weight] = part.split("=").map((s) => s.trim());
     if (!kinds.includes(kind as Kind) || !weight || !/^\d+$/.test(weight)) {
-      throw new Error(`--mix must look like found=70,not_found=20,invalid=10, got "${raw}"`);
+      throw new BootstrapError(
+        `--mix must look like found=70,not_found=20,invalid=10, got "${raw}"`,
+        `${COMMAND} --mix found=70,not_found=20,invalid=10`,
+      );
     }
     mix[kind as Kind] = Number(weight);
   }
-  if (kinds.every((k) => mix[k] === 0)) throw new Error("--mix needs at least one weight above 0");
+  if (kinds.every((k) => mix[k] === 0))
+    throw new BootstrapError("--mix needs at least one weight above 0", `${COMMAND} --mix found=1`);
   return mix;
 }
 
-export function parseOptions(argv: string[]): TrafficOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      gateway: { type: "string", default: "http://localhost:8000" },
-      rate: { type: "string", default: "10" },
-      mix: { type: "string", default: "found=70,not_found=20,invalid=10" },
-      duration: { type: "string" },
-    },
-    strict: true,
+const COMMAND = "bun run traffic";
+/** Where `bun bootstrap/up.ts` publishes the gateway, and where `bun run dev` runs it. */
+export const CLUSTER_GATEWAY = "http://localhost:8000";
+export const devGateway = (env: Record<string, string | undefined>) =>
+  `http://localhost:${envPort(env, "API_GATEWAY_PORT", 4000)}`;
+
+/** The options; `gateway` is undefined when not given (then findGateway picks one). */
+export function parseOptions(
+  argv: string[],
+): Omit<TrafficOptions, "gateway"> & { gateway?: string; help: boolean } {
+  const { values } = parseFlags(COMMAND, argv, {
+    gateway: { type: "string" },
+    rate: { type: "string" },
+    mix: { type: "string" },
+    duration: { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
-  const rate = Number(values.rate);
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 1000) {
-    throw new Error(`--rate must be requests per second between 0 and 1000, got "${values.rate}"`);
-  }
-  const gateway = values.gateway.replace(/\/+$/, "");
-  if (!URL.canParse(gateway)) throw new Error(`--gateway must be a URL, got "${values.gateway}"`);
   return {
-    gateway,
-    rate,
-    mix: parseMix(values.mix),
-    durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+    gateway:
+      values.gateway === undefined
+        ? undefined
+        : parseHttpUrl(values.gateway, "--gateway", `${COMMAND} --gateway ${CLUSTER_GATEWAY}`),
+    rate: parseNumber(values.rate ?? "10", "--rate", {
+      min: 0.1,
+      max: 1000,
+      integer: false,
+      example: `${COMMAND} --rate 10`,
+    }),
+    mix: parseMix(values.mix ?? "found=70,not_found=20,invalid=10"),
+    durationMs:
+      values.duration === undefined
+        ? undefined
+        : parseDuration(values.duration, "--duration", { min: 100 }),
+    help: values.help ?? false,
   };
 }
 
-const usage =
-  "usage: bun run traffic [--gateway URL] [--rate N] [--mix found=70,not_found=20,invalid=10] [--duration 5m]";
+/**
+ * The gateway to load: the one given, or the cluster's, or the `bun run dev` one, whichever
+ * answers. When none does, say so within seconds, with the likely fix.
+ */
+export async function findGateway(
+  given: string | undefined,
+  env: Record<string, string | undefined>,
+  note: (line: string) => void,
+  windowMs = 3_000,
+): Promise<string> {
+  const dev = devGateway(env);
+  if (given) {
+    if (await answers(`${given}/healthz`, windowMs)) return given;
+    throw new BootstrapError(
+      `nothing answers at ${given}`,
+      given === dev
+        ? "start the services: bun run dev"
+        : `is the cluster up? bun bootstrap/status.ts; for bun run dev: ${COMMAND} --gateway ${dev}`,
+    );
+  }
+  const [cluster, local] = await Promise.all([
+    answers(`${CLUSTER_GATEWAY}/healthz`, windowMs),
+    answers(`${dev}/healthz`, windowMs),
+  ]);
+  if (cluster) return CLUSTER_GATEWAY;
+  if (local) {
+    note(
+      `traffic: nothing answers at ${CLUSTER_GATEWAY} (the cluster); using ${dev} (bun run dev)`,
+    );
+    return dev;
+  }
+  throw new BootstrapError(
+    `nothing answers at ${CLUSTER_GATEWAY} (the cluster's gateway) nor at ${dev} (bun run dev)`,
+    `start one: bun bootstrap/up.ts, or bun run dev in another terminal; or name it: ${COMMAND} --gateway <url>`,
+  );
+}
 
-if (import.meta.main) {
-  if (process.argv.includes("--help") || process.argv.includes("-h")) {
-    console.log(usage);
-    process.exit(0);
-  }
-  let options: TrafficOptions;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    console.error((error as Error).message);
-    console.error(usage);
-    process.exit(2);
-  }
+const usage = `usage: ${COMMAND} [--gateway URL] [--rate N] [--mix found=70,not_found=20,invalid=10] [--duration 5m]
+
+  --gateway URL   the api-gateway (default: ${CLUSTER_GATEWAY}, the cluster's; else the bun run dev one,
+                  ${devGateway({})}, when only that answers)
+  --rate N        requests per second (default 10, at most 1000)
+  --mix ...       weights of found / not_found / invalid lookups
+  --duration D    stop after D (e.g. 30s, 5m); default: until Ctrl-C`;
+
+async function main(): Promise<void> {
+  const parsed = parseOptions(process.argv.slice(2));
+  if (parsed.help) return console.log(usage);
+  const gateway = await findGateway(parsed.gateway, process.env, (line) => console.log(line));
+  const options: TrafficOptions = { ...parsed, gateway };
   const stop = new AbortController();
   process.on("SIGINT", () => stop.abort());
   process.on("SIGTERM", () => stop.abort());
@@ -221,4 +265,12 @@ if (import.meta.main) {
     signal: stop.signal,
   });
   console.log(`traffic: sent ${total.done} requests, ${total.errors} errors (5xx or no answer)`);
+  if (total.done > 0 && total.errors === total.done) {
+    throw new BootstrapError(
+      `every request to ${options.gateway} failed`,
+      "is the stack healthy? bun bootstrap/status.ts (for bun run dev: look at its terminal)",
+    );
+  }
 }
+
+if (import.meta.main) await main().catch(exitWithError);

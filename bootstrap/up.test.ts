@@ -237,7 +237,7 @@ describe("up.ts against stand-in tools", () => {
     expect(dirty.stdout).toContain("FAIL  gitops/services/user-service.yaml image.tag is");
     expect(dirty.stdout).toContain("(it has uncommitted changes)");
     expect(dirty.stdout).toContain(
-      "commit the changes, then bun bootstrap/release.ts user-service",
+      'fix: bun bootstrap/release.ts user-service -m "<what you changed>"',
     );
     await f.git("commit", "-qam", "user-service v2");
     const committed = await f.run("up.ts", FAST);
@@ -258,7 +258,8 @@ describe("up.ts against stand-in tools", () => {
   test.concurrent("--dry-run prints the exact commands and changes nothing, even with tools missing", async () => {
     const f = await fixture({ tools: ["docker"] });
     const r = await f.run("up.ts", ["--dry-run"]);
-    expect(r.code).toBe(0);
+    // A real run would stop in preflight: the dry run says so and fails the same way.
+    expect(r.code).toBe(1);
     expect(r.stdout).toContain("FAIL  kind is not installed");
     expect(r.stdout).toContain(
       "$ kind create cluster --name observability-sandbox --config kind-config.yaml",
@@ -266,7 +267,9 @@ describe("up.ts against stand-in tools", () => {
     expect(r.stdout).toContain(
       "$ helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm --version 10.1.1",
     );
-    expect(r.stdout).toContain("a real run would stop before any step");
+    expect(r.stderr).toStartWith(
+      "error: dry run: preflight found 3 problem(s); a real run would stop before any step",
+    );
     expect(changingCalls(f.calls())).toEqual([]);
   });
 
@@ -288,11 +291,29 @@ describe("up.ts against stand-in tools", () => {
 
   test.concurrent("bad flags: a message and the fix, no stack trace", async () => {
     const f = await fixture();
-    const r = await f.run("up.ts", ["--timeout", "soon"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      'error: --timeout "soon" is not a duration\n  fix: use a number with a unit, e.g. --timeout 15m, --timeout 900s or --timeout 500ms\n',
-    );
+    const cases: [string[], Record<string, string>, string][] = [
+      [["--timeout", "soon"], {}, '--timeout "soon" is not a duration'],
+      [["--timeout", "-5m"], {}, "--timeout must be at least 1s, got -5m"],
+      [["--timeout", "0"], {}, "--timeout must be at least 1s, got 0"],
+      [["--poll-interval", "0s"], {}, "--poll-interval must be at least 10ms, got 0s"],
+      [["--bogus"], {}, "unknown flag --bogus"],
+      [["--dry-run=yes"], {}, "--dry-run takes no value"],
+      [["--repo"], {}, "--repo needs a value"],
+      [[], { BOOTSTRAP_TIMEOUT: "0" }, "BOOTSTRAP_TIMEOUT must be at least 1s, got 0"],
+      [[], { BOOTSTRAP_LOCAL_GIT: "yes" }, 'BOOTSTRAP_LOCAL_GIT must be 1 or 0, got "yes"'],
+    ];
+    for (const [args, env, problem] of cases) {
+      const r = await f.run("up.ts", args, env);
+      const [error, fix, ...rest] = r.stderr.split("\n");
+      expect({ args, env, code: r.code, error, rest }).toEqual({
+        args,
+        env,
+        code: 1,
+        error: `error: ${problem}`,
+        rest: [""],
+      });
+      expect(fix).toStartWith("  fix: ");
+    }
     expect((await f.run("up.ts", ["--help"])).stdout).toContain("--cluster-name <name>");
   });
 });

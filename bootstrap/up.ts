@@ -66,11 +66,13 @@ async function main(): Promise<void> {
 
   if (options.dryRun) {
     printPlan(steps);
-    console.log(
-      problems.length > 0
-        ? `\ndry run: preflight found ${problems.length} problem(s); a real run would stop before any step.`
-        : "\ndry run: nothing was changed.",
-    );
+    if (problems.length > 0) {
+      throw new BootstrapError(
+        `dry run: preflight found ${problems.length} problem(s); a real run would stop before any step (nothing was changed)`,
+        "fix the items marked FAIL above, then run `bun bootstrap/up.ts --dry-run` again",
+      );
+    }
+    console.log("\ndry run: nothing was changed.");
     return;
   }
 
@@ -220,8 +222,8 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
               curl -s http://localhost:8000/user/42        (a user: 200 with JSON)
               curl -s -i http://localhost:8000/user/9999  (no such user: 404)
 
-Deliver a change: edit apps/<service>, commit, then
-  bun bootstrap/release.ts <service> --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
+Deliver a change: edit apps/<service>, then
+  bun bootstrap/release.ts <service> -m "<what you changed>" --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
 Status: bun bootstrap/status.ts --watch
 Tear down: bun bootstrap/down.ts${options.clusterName !== "observability-sandbox" ? ` --cluster-name ${options.clusterName}` : ""}`);
 }

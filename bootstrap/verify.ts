@@ -2,10 +2,10 @@
 // Sends lookups to the gateway, each carrying a `traceparent` with a fresh trace id (the
 // gateway's server span continues it), then polls Prometheus, Loki and Tempo until they hold
 // those requests' metrics, log lines and trace (spans from both services), or the time is up.
-import { parseArgs } from "node:util";
 import { ROUTE, SERVER, services as SERVICES } from "../gitops/dashboards/telemetry-names.ts";
-import { parseDuration } from "./lib/cli.ts";
-import { BootstrapError } from "./lib/run.ts";
+import { parseDuration, parseFlags, parseHttpUrl, parseNumber } from "./lib/cli.ts";
+import { silent } from "./lib/reach.ts";
+import { BootstrapError, exitWithError } from "./lib/run.ts";
 
 const GATEWAY_ROUTE = "/user/:id";
 const FOUND_USER_ID = 42;
@@ -19,6 +19,8 @@ export interface VerifyOptions {
   timeoutMs: number;
   pollMs: number;
   requests: number;
+  /** How long to wait for anything to answer at each address (default: 15 s, within --timeout). */
+  reachMs?: number;
 }
 
 export const defaults: VerifyOptions = {
@@ -295,6 +297,23 @@ export async function verify(
   o: VerifyOptions,
   report: (line: string) => void = console.log,
 ): Promise<{ ok: boolean; results: PillarResult[]; traceId: string }> {
+  // Nothing listening at all (cluster down, wrong port) is said within seconds, not at the timeout.
+  const nobody = await silent(
+    [
+      // Probe paths that stay out of the telemetry being verified; any HTTP answer will do.
+      { name: "api-gateway", url: o.gateway, path: "/healthz" },
+      { name: "Prometheus", url: o.prometheus, path: "/-/ready" },
+      { name: "Loki", url: o.loki, path: "/ready" },
+      { name: "Tempo", url: o.tempo, path: "/ready" },
+    ],
+    Math.min(o.reachMs ?? 15_000, o.timeoutMs),
+  );
+  if (nobody.length > 0) {
+    throw new BootstrapError(
+      `nothing answers at ${nobody.join(", ")}`,
+      "is the cluster up? bun bootstrap/status.ts (bun bootstrap/up.ts starts it; verify needs its Prometheus, Loki and Tempo; other addresses: --gateway, --prometheus, --loki, --tempo)",
+    );
+  }
   const started = performance.now();
   const deadline = started + o.timeoutMs;
   const tagged = Array.from({ length: o.requests }, newTraceparent);
@@ -379,59 +398,52 @@ export const flags = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Options from the command line; throws a readable message on bad input. */
+const COMMAND = "bun bootstrap/verify.ts";
+
+/** Options from the command line; throws a BootstrapError (problem and fix) on bad input. */
 export function parseOptions(argv: string[]): VerifyOptions {
-  const { values } = parseArgs({ args: argv, options: flags, strict: true });
-  if (values.help) throw new Error(usage);
-  const number = (name: string, raw: string | undefined, fallback: number, min: number) => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min)
-      throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
-    return value;
-  };
-  const duration = (name: string, raw: string | undefined, fallbackMs: number, minMs: number) => {
-    if (raw === undefined) return fallbackMs;
-    const ms = parseDuration(raw, `--${name}`);
-    if (ms < minMs) throw new Error(`--${name} must be at least ${minMs} ms, got "${raw}"`);
-    return ms;
-  };
-  const url = (name: keyof VerifyOptions & string, raw: string | undefined) => {
-    const value = (raw ?? String(defaults[name])).replace(/\/+$/, "");
-    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
-      throw new Error(`--${name} must be an http(s) URL, got "${raw}"`);
-    }
-    return value;
-  };
+  const { values } = parseFlags(COMMAND, argv, flags);
+  const url = (name: "gateway" | "prometheus" | "loki" | "tempo" | "grafana") =>
+    parseHttpUrl(
+      values[name] ?? defaults[name],
+      `--${name}`,
+      `${COMMAND} --${name} ${defaults[name]}`,
+    );
   return {
-    gateway: url("gateway", values.gateway),
-    prometheus: url("prometheus", values.prometheus),
-    loki: url("loki", values.loki),
-    tempo: url("tempo", values.tempo),
-    grafana: url("grafana", values.grafana),
-    timeoutMs: duration("timeout", values.timeout, defaults.timeoutMs, 1000),
-    pollMs: duration("poll-interval", values["poll-interval"], defaults.pollMs, 10),
-    requests: Math.round(number("requests", values.requests, defaults.requests, 1)),
+    gateway: url("gateway"),
+    prometheus: url("prometheus"),
+    loki: url("loki"),
+    tempo: url("tempo"),
+    grafana: url("grafana"),
+    timeoutMs: values.timeout
+      ? parseDuration(values.timeout, "--timeout", { min: 1000 })
+      : defaults.timeoutMs,
+    pollMs: values["poll-interval"]
+      ? parseDuration(values["poll-interval"], "--poll-interval", { min: 10 })
+      : defaults.pollMs,
+    requests: values.requests
+      ? parseNumber(values.requests, "--requests", {
+          min: 1,
+          max: 1000,
+          example: `${COMMAND} --requests 5`,
+        })
+      : defaults.requests,
   };
 }
 
 if (import.meta.main) {
-  if (process.argv.includes("--help") || process.argv.includes("-h")) {
-    console.log(usage);
-    process.exit(0);
-  }
-  let options: VerifyOptions;
   try {
-    options = parseOptions(process.argv.slice(2));
+    const options = parseOptions(process.argv.slice(2));
+    if (process.argv.includes("--help") || process.argv.includes("-h")) {
+      console.log(usage);
+      process.exit(0);
+    }
+    console.log(
+      `verify: tagged requests → ${options.gateway}; waiting up to ${options.timeoutMs / 1000} s for metrics, logs and traces`,
+    );
+    const { ok } = await verify(options);
+    process.exit(ok ? 0 : 1);
   } catch (error) {
-    console.error(describeError(error));
-    if (error instanceof BootstrapError && error.fix) console.error(`fix: ${error.fix}`);
-    console.error(usage);
-    process.exit(2);
+    exitWithError(error);
   }
-  console.log(
-    `verify: tagged requests → ${options.gateway}; waiting up to ${options.timeoutMs / 1000} s for metrics, logs and traces`,
-  );
-  const { ok } = await verify(options);
-  process.exit(ok ? 0 : 1);
 }

@@ -20,13 +20,48 @@ const clientErrors = new Set([
   "INVALID_FILE_TYPE",
 ]);
 
+/** Route paths ("/users/:id", "/files/*") as expressions over a request's path. */
+const routePattern = (path: string) =>
+  new RegExp(
+    `^${path
+      .split("/")
+      .map((part) =>
+        part.startsWith(":")
+          ? "[^/]+"
+          : part === "*"
+            ? ".*"
+            : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+      )
+      .join("/")}$`,
+  );
+
+/** The methods the app answers at this path: not empty means the path is known. */
+export function allowedMethods(app: AnyElysia, path: string): string[] {
+  const methods = app.routes
+    .filter((route) => routePattern(route.path).test(path))
+    .map((route) => route.method.toUpperCase());
+  // Elysia answers HEAD for every GET route.
+  if (methods.includes("GET")) methods.push("HEAD");
+  return [...new Set(methods)].sort();
+}
+
 /** The Elysia app every service starts from. */
 export function serviceApp(telemetry: Telemetry, lifecycle: Lifecycle) {
+  // Elysia adds routes to this same instance as a service chains .get(...) onto it, so the
+  // error handler sees every route when a request comes.
+  const app = new Elysia();
   // With telemetry off nothing is instrumented, not even the route hook.
-  return new Elysia()
+  return app
     .use(telemetry.enabled ? routeRecorder : new Elysia())
-    .onError({ as: "global" }, ({ code, error, set }) => {
+    .onError({ as: "global" }, ({ code, error, set, request }) => {
       if (code === "NOT_FOUND") {
+        // A known path asked with another method: 405 and the methods it has (RFC 9110, 15.5.6).
+        const allow = allowedMethods(app, new URL(request.url).pathname);
+        if (allow.length > 0) {
+          set.status = 405;
+          set.headers.allow = allow.join(", ");
+          return { error: "method not allowed", allow };
+        }
         set.status = 404;
         return { error: "not found" };
       }

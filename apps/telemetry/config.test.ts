@@ -44,15 +44,27 @@ describe("readTelemetryConfig", () => {
     );
   });
 
-  test("malformed values fall back to the defaults instead of breaking start-up", () => {
-    const config = readTelemetryConfig({
-      OTEL_SDK_DISABLED: "yes",
-      OTEL_METRIC_EXPORT_INTERVAL: "soon",
-      OTEL_BLRP_SCHEDULE_DELAY: "-5",
-    });
+  test("malformed values fall back to the defaults instead of breaking start-up, each named in a warning", () => {
+    const warnings: string[] = [];
+    const config = readTelemetryConfig(
+      {
+        OTEL_SDK_DISABLED: "maybe",
+        OTEL_METRIC_EXPORT_INTERVAL: "soon",
+        OTEL_BLRP_SCHEDULE_DELAY: "-5",
+      },
+      (w) => warnings.push(w),
+    );
     expect(config.disabled).toBe(false);
     expect(config.metricExportIntervalMs).toBe(60_000);
     expect(config.logScheduleDelayMs).toBe(1000);
+    expect(warnings.sort()).toEqual([
+      'OTEL_BLRP_SCHEDULE_DELAY="-5" is not a positive number; using 1000',
+      'OTEL_METRIC_EXPORT_INTERVAL="soon" is not a positive number; using 60000',
+      'OTEL_SDK_DISABLED="maybe" is neither true nor false; telemetry stays ON (set OTEL_SDK_DISABLED=true to turn it off)',
+    ]);
+    const quiet: string[] = [];
+    readTelemetryConfig({ OTEL_SDK_DISABLED: "False" }, (w) => quiet.push(w));
+    expect(quiet).toEqual([]);
   });
 });
 

@@ -9,17 +9,18 @@ import { SERVICES } from "./names.ts";
 const root = resolve(import.meta.dir, "..", "..");
 
 describe("content tags", () => {
-  // Fails whenever service code changed after the last release: the message says how to fix it.
+  // About committed state (HEAD), so uncommitted edits keep it green; it fails when service code
+  // was committed without its release, and the message says how to fix it.
   test("gitops/services/<svc>.yaml image.tag equals the content tag of the service's code", async () => {
     const mismatches: string[] = [];
     for (const service of SERVICES) {
       const [want, have] = await Promise.all([
-        contentTag(root, service),
-        committedTag(root, service),
+        contentTag(root, service, "HEAD"),
+        committedTag(root, service, "HEAD"),
       ]);
       if (have !== want) {
         mismatches.push(
-          `${valuesFile(service)} has image.tag ${have ?? "(none)"}, the code's content tag is ${want}: run \`bun bootstrap/release.ts ${service}\` (or \`--no-build\` to only write the tag)`,
+          `${valuesFile(service)} has image.tag ${have ?? "(none)"} at HEAD, the committed code's content tag is ${want}: run \`bun bootstrap/release.ts ${service}\` (it writes and commits the tag; --no-build skips the image)`,
         );
       }
     }
@@ -88,6 +89,8 @@ describe("content tags", () => {
       const committed = await contentTag(f.repo, "api-gateway");
       writeFileSync(join(f.repo, "apps/api-gateway/index.ts"), "// edited\n");
       expect(await contentTag(f.repo, "api-gateway")).not.toBe(committed);
+      // From HEAD: the edit does not count until it is committed.
+      expect(await contentTag(f.repo, "api-gateway", "HEAD")).toBe(committed);
       await f.git("checkout", "--", "apps/api-gateway/index.ts");
       expect(await contentTag(f.repo, "api-gateway")).toBe(committed);
     } finally {

@@ -165,7 +165,7 @@ export async function checkRepository(root: string, gitAvailable: boolean): Prom
       problems.push({
         problem: `${valuesFile(service)} image.tag is ${have ?? "missing"}, but the ${service} code has content tag ${want}${uncommitted ? " (it has uncommitted changes)" : ""}`,
         fix: uncommitted
-          ? `commit the changes, then bun bootstrap/release.ts ${service}; or git stash them to deploy what is committed`
+          ? `bun bootstrap/release.ts ${service} -m "<what you changed>"   (commits the edit with its tag; or git stash it to deploy what is committed)`
           : `bun bootstrap/release.ts ${service}   (builds, writes the tag, commits; add --push to deliver)`,
       });
     }
