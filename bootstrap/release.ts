@@ -4,8 +4,16 @@
 // CD reads (the in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { buildxPush, registryImageQuery, registryTarget } from "./lib/existing-cluster.ts";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
-import { DEFAULT_CLUSTER, GIT_SERVER, kubeContext, SERVICES, type Service } from "./lib/names.ts";
+import {
+  DEFAULT_CLUSTER,
+  GIT_SERVER,
+  kubeContext,
+  registryImageRef,
+  SERVICES,
+  type Service,
+} from "./lib/names.ts";
 import { refreshApplications } from "./lib/plan.ts";
 import {
   BootstrapError,
@@ -30,6 +38,9 @@ Flags:
   --no-build             only write the tag (no docker, no kind), e.g. in CI or before committing
   --no-commit            write the tag but leave committing to you
   --cluster-name <name>  kind cluster to load into (default ${DEFAULT_CLUSTER})
+  --context <ctx> --registry <prefix>
+                         an existing cluster (as up.ts): build for its nodes' platforms and
+                         push <prefix>/<service>:<tag> instead of loading into kind
 `;
 
 // Builds and pushes can take minutes: their output is shown as it comes, under a generous limit.
@@ -95,8 +106,9 @@ async function main(): Promise<void> {
     }
   }
 
+  const target = build ? await registryTarget(root, values.context, values.registry) : undefined;
   let clusterExists = false;
-  if (build) {
+  if (build && !target) {
     const clusters = await exec({ argv: ["kind", "get", "clusters"] }, { cwd: root });
     if (clusters.code === 127)
       throw new BootstrapError(
@@ -115,7 +127,16 @@ async function main(): Promise<void> {
     const tag = await contentTag(root, service);
     const ref = imageRef(service, tag);
     console.log(`==> ${service}: content tag ${tag}`);
-    if (build) {
+    if (target) {
+      const pushed = registryImageRef(target.registry, service, tag);
+      if ((await exec({ argv: registryImageQuery(pushed) }, { cwd: root })).code === 0)
+        console.log(`    image ${pushed} already in the registry`);
+      else
+        await run(
+          buildxPush(pushed, `apps/${service}/Dockerfile`, target.platforms),
+          `docker buildx build and push of ${service} (a refused push needs docker login)`,
+        );
+    } else if (build) {
       const inspect = await exec(
         { argv: ["docker", "image", "inspect", "--format", "{{.Id}}", ref] },
         { cwd: root },
@@ -178,7 +199,7 @@ async function main(): Promise<void> {
       { argv: ["git", "push", remote, `HEAD:refs/heads/${branch}`] },
       `git push to ${remote}`,
     );
-    if (clusterExists) await askArgoToRefresh(cluster);
+    if (clusterExists || target) await askArgoToRefresh(target?.context ?? kubeContext(cluster));
     console.log("pushed: Argo CD rolls it out; watch with bun bootstrap/status.ts --watch");
   } else if (commit && changed.length > 0) {
     console.log("committed; deliver it with git push (or run this again with --push)");
@@ -186,8 +207,8 @@ async function main(): Promise<void> {
 }
 
 /** Asks Argo CD to re-read git now instead of at its next poll (at most a minute later). */
-async function askArgoToRefresh(cluster: string): Promise<void> {
-  const { argv } = refreshApplications(kubeContext(cluster));
+async function askArgoToRefresh(context: string): Promise<void> {
+  const { argv } = refreshApplications(context);
   console.log(`    $ ${show({ argv })}`);
   const result = await exec({ argv }, { cwd: root });
   if (result.code !== 0) {
@@ -231,6 +252,8 @@ function parse() {
       "no-build": { type: "boolean" },
       "no-commit": { type: "boolean" },
       "cluster-name": { type: "string" },
+      context: { type: "string" },
+      registry: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Problem } from "./preflight.ts";
-import { exec } from "./run.ts";
+import { BootstrapError, type Command, exec } from "./run.ts";
 
 export interface ClusterReport {
   problems: Problem[];
@@ -174,4 +174,60 @@ function safeServerVersion(stdout: string): string | undefined {
 
 function firstLine(text: string): string {
   return text.trim().split("\n")[0]?.trim() ?? "";
+}
+
+/** Builds an image for the given platforms and pushes it to its registry in one go. */
+export const buildxPush = (ref: string, dockerfile: string, platforms: string[]): Command => ({
+  argv: [
+    "docker",
+    "buildx",
+    "build",
+    "--platform",
+    platforms.join(","),
+    "--tag",
+    ref,
+    "--file",
+    dockerfile,
+    "--push",
+    ".",
+  ],
+});
+
+/** Whether the registry holds an image (its manifest answers). */
+export const registryImageQuery = (ref: string) => [
+  "docker",
+  "buildx",
+  "imagetools",
+  "inspect",
+  ref,
+];
+
+/** release.ts --context --registry: the platforms to build for, read from the cluster's nodes. */
+export async function registryTarget(
+  root: string,
+  context: string | undefined,
+  registry: string | undefined,
+): Promise<{ context: string; registry: string; platforms: string[] } | undefined> {
+  if (context === undefined && registry === undefined) return undefined;
+  if (!context || !registry) {
+    throw new BootstrapError(
+      "--context and --registry go together: the images go to the registry the cluster pulls from",
+      "pass both, as for up.ts, e.g. --context my-cluster --registry ghcr.io/acme",
+    );
+  }
+  const nodes = await exec(
+    { argv: existingClusterQueries(context).nodes },
+    { cwd: root, timeoutMs: 15_000 },
+  );
+  if (nodes.code !== 0) {
+    throw new BootstrapError(
+      `cannot read the nodes of ${context} (${firstLine(nodes.stderr) || `exit ${nodes.code}`})`,
+      `check it with \`kubectl --context ${context} get nodes\`; their architectures decide the image platforms`,
+    );
+  }
+  return {
+    context,
+    registry: registry.replace(/\/+$/, ""),
+    platforms: nodePlatforms(nodes.stdout),
+  };
 }

@@ -1,6 +1,7 @@
 // The plan: which steps to take, with their exact commands, computed from the detected state.
 // Pure (no I/O) so that "what would happen" is testable for every starting point.
 
+import { buildxPush } from "./existing-cluster.ts";
 import type { Delivery } from "./git.ts";
 import { asList, gitServerObjects, grafanaSecret, objectStorageSecret } from "./manifests.ts";
 import {
@@ -182,23 +183,7 @@ export function plan(want: Desired, state: State): Step[] {
           : pushed === false
             ? `not in the registry: build for ${target.platforms.join(", ")} and push`
             : unknown,
-        [
-          {
-            argv: [
-              "docker",
-              "buildx",
-              "build",
-              "--platform",
-              target.platforms.join(","),
-              "--tag",
-              image.ref,
-              "--file",
-              image.dockerfile,
-              "--push",
-              ".",
-            ],
-          },
-        ],
+        [buildxPush(image.ref, image.dockerfile, target.platforms)],
       );
     }
   }

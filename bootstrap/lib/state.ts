@@ -1,6 +1,7 @@
 // Detecting what exists: cluster, images, Argo CD, the Secret, the git server, the root
 // Application. Every question is a read-only tool call; a failed call means "unknown".
 import { allReady, parseApplications } from "./apps.ts";
+import { registryImageQuery } from "./existing-cluster.ts";
 import { gitServerPodSpec, isSubset } from "./manifests.ts";
 import {
   ARGOCD,
@@ -141,15 +142,6 @@ async function detectExistingCluster(
   await readCluster(root, want, argocdValues, state);
   return state;
 }
-
-/** Whether the registry holds an image (its manifest list answers). */
-export const registryImageQuery = (ref: string) => [
-  "docker",
-  "buildx",
-  "imagetools",
-  "inspect",
-  ref,
-];
 
 /** Argo CD, the Secrets, the git server and the Applications, as the cluster reports them. */
 async function readCluster(

@@ -43,6 +43,10 @@ export interface FakeState {
   pushed?: Record<string, string[]>;
   /** Registry hosts that refuse pushes (no login). */
   refusingRegistries?: string[];
+  /** kubectl's current context (`kubectl config current-context`). */
+  currentContext?: string;
+  /** Local ports something else listens on (port-forward fails on them). */
+  busyPorts?: number[];
 }
 
 export interface ExistingCluster {
@@ -358,6 +362,11 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
       out: `${JSON.stringify({ clientVersion: { major: "1", minor: s.versions.kubectl.split(".")[1], gitVersion: `v${s.versions.kubectl}`, platform: "linux/amd64" }, kustomizeVersion: "v5.7.1" }, null, 2)}\n`,
     };
   }
+  if (args[0] === "config" && args[1] === "current-context") {
+    return s.currentContext
+      ? { out: `${s.currentContext}\n` }
+      : { err: "error: current-context is not set\n", code: 1 };
+  }
   if (args[0] === "config" && args[1] === "get-contexts") {
     return {
       out: [
@@ -419,6 +428,12 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
     const target = rest.find((a) => a.startsWith("svc/"))?.slice(4) ?? "";
     const ports = rest.find((a) => /^\d+:\d+$/.test(a)) ?? "";
     const [local, remote] = ports.split(":");
+    if (s.busyPorts?.includes(Number(local))) {
+      return {
+        err: `Unable to listen on port ${local}: Listeners failed to create with the following errors: [unable to create listener: Error listen tcp4 127.0.0.1:${local}: bind: address already in use unable to create listener: Error listen tcp6 [::1]:${local}: bind: address already in use]\nerror: unable to listen on any of the requested ports: [{${local} ${remote}}]\n`,
+        code: 1,
+      };
+    }
     if (!runningServices(s).includes(`${ns}/${target}`)) {
       return { err: `Error from server (NotFound): services "${target}" not found\n`, code: 1 };
     }
@@ -426,6 +441,9 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
       out: `Forwarding from 127.0.0.1:${local} -> ${remote}\nForwarding from [::1]:${local} -> ${remote}\n`,
       hold: true,
     };
+  }
+  if (verb === "delete" && kindName?.startsWith("application") && !argoInstalled) {
+    return { err: `error: the server doesn't have a resource type "applications"\n`, code: 1 };
   }
   if (verb === "delete") {
     const names = rest
@@ -450,6 +468,15 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
       }
     }
     return { out: out.map((l) => `${l}\n`).join("") };
+  }
+  if (verb === "get" && kindName === "namespaces") {
+    const names = rest.slice(2).filter((a) => !a.startsWith("-") && a !== "name");
+    return {
+      out: names
+        .filter((n) => s.namespaces.includes(n))
+        .map((n) => `namespace/${n}\n`)
+        .join(""),
+    };
   }
   if (verb === "get" && kindName === "namespace") {
     return { out: s.namespaces.includes(name ?? "") ? `namespace/${name}\n` : "" };
