@@ -210,4 +210,4 @@ function forward(name: string, t: Target, context: string) {
   return { name, process, ready, lastError };
 }
 
-await main().catch(exitWithError);
+if (import.meta.main) await main().catch(exitWithError);
