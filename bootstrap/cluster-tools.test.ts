@@ -93,6 +93,22 @@ describe("open.ts", () => {
   });
 });
 
+describe("status.ts --context", () => {
+  test.concurrent("reads the Applications of the existing cluster, the cluster profile's included", async () => {
+    const f = await deployed();
+    const r = await f.run("status.ts", ["--context", CTX]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("seaweedfs");
+    expect(
+      f
+        .calls()
+        .filter(([tool]) => tool === "kubectl")
+        .every((c) => c.includes(CTX)),
+    ).toBe(true);
+  });
+});
+
 describe("down.ts --context", () => {
   test.concurrent("removes the root Application, Argo CD and the stack's namespaces; never the cluster", async () => {
     const f = await deployed();

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   stopAll();
   throw new BootstrapError(
     `the port-forward to ${ended.name} ended (${ended.lastError() || "no message"})`,
-    `run bun bootstrap/open.ts ${names.join(" ")} again; bun bootstrap/status.ts shows whether the stack is healthy`,
+    `run bun bootstrap/open.ts ${names.join(" ")} again; bun bootstrap/status.ts --context ${context} shows whether the stack is healthy`,
   );
 }
 
@@ -201,7 +201,7 @@ function forward(name: string, t: Target, context: string) {
           inUse
             ? `port ${t.localPort} is taken on this machine: stop what listens there (lsof -i :${t.localPort}) and run open.ts again`
             : /not found/.test(stderr)
-              ? "the stack is not (yet) deployed there: bun bootstrap/status.ts --watch, or bun bootstrap/up.ts --context <ctx> --registry <prefix>"
+              ? `the stack is not (yet) deployed there: bun bootstrap/status.ts --context ${context} --watch, or bun bootstrap/up.ts --context ${context} --registry <prefix>`
               : `check it with kubectl --context ${context} -n ${t.namespace} get svc ${t.service}`,
         ),
       );

@@ -8,15 +8,22 @@ import { BootstrapError, exitWithError } from "./lib/run.ts";
 import { fetchApplications } from "./lib/wait.ts";
 
 const root = resolve(import.meta.dir, "..");
-const HELP = `Usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name>]
+const HELP = `Usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name> | --context <ctx>]
 
 Prints the Argo CD Applications with their sync and health state, and what the
 not-ready ones are waiting on. Exit status: 0 when every Application is Synced and
-Healthy, 2 when not. --watch redraws it until you press Ctrl-C.
+Healthy, 2 when not. --watch redraws it until you press Ctrl-C. --context reads an existing
+cluster (up.ts --context) instead of the kind cluster.
 `;
 
 async function main(): Promise<void> {
-  let values: { watch?: boolean; help?: boolean; interval?: string; "cluster-name"?: string };
+  let values: {
+    watch?: boolean;
+    help?: boolean;
+    interval?: string;
+    "cluster-name"?: string;
+    context?: string;
+  };
   try {
     values = parseArgs({
       args: Bun.argv.slice(2),
@@ -25,15 +32,16 @@ async function main(): Promise<void> {
         help: { type: "boolean", short: "h" },
         interval: { type: "string" },
         "cluster-name": { type: "string" },
+        context: { type: "string" },
       },
     }).values;
   } catch (error) {
     throw new BootstrapError((error as Error).message, "run `bun bootstrap/status.ts --help`");
   }
   if (values.help) return console.log(HELP);
-  const context = kubeContext(
-    values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER,
-  );
+  const context =
+    values.context ??
+    kubeContext(values["cluster-name"] ?? process.env.BOOTSTRAP_CLUSTER_NAME ?? DEFAULT_CLUSTER);
   const interval = parseDuration(values.interval ?? "5s", "--interval");
   const live = process.stdout.isTTY === true;
   let drawn = 0;

@@ -113,6 +113,13 @@ describe("up.ts --context --registry", () => {
     expect(r.stdout).toContain("bun bootstrap/open.ts");
     expect(r.stdout).toContain("bun bootstrap/down.ts --context staging");
 
+    // Every question and change went to the chosen context (tool version checks aside).
+    for (const call of f.calls()) {
+      const [tool, ...args] = call;
+      if ((tool !== "kubectl" && tool !== "helm") || args[0] === "version") continue;
+      expect(call.join(" ")).toMatch(/ --(kube-)?context staging( |$)/);
+    }
+
     const before = f.calls().length;
     const again = await f.run("up.ts", FLAGS);
     expect(again.code).toBe(0);
