@@ -65,6 +65,7 @@ describe("up.ts --context --registry", () => {
     expect(r.stdout).toContain("ok    cluster staging (Kubernetes v1.35.4)");
     expect(r.stdout).toContain("ok    nodes: linux/amd64, linux/arm64 (multi-arch images)");
     expect(r.stdout).toContain("ok    default StorageClass standard");
+    expect(r.stdout).toContain("note  a multi-platform build needs a buildx builder");
     expect(r.stdout).toContain("ok    registry ghcr.io: logged in");
     expect(r.stdout).toContain(
       `$ docker buildx build --platform linux/amd64,linux/arm64 --tag ${api} --file apps/api-gateway/Dockerfile --push .`,
@@ -132,6 +133,7 @@ describe("up.ts --context --registry", () => {
     const r = await f.run("up.ts", [...FLAGS, "--dry-run"]);
     expect(r.stdout).toContain("docker buildx build --platform linux/arm64 --tag");
     expect(r.stdout).toContain("ok    nodes: linux/arm64\n");
+    expect(r.stdout).not.toContain("multi-platform");
   });
 
   test.concurrent("preflight reports every missing prerequisite with its fix and changes nothing", async () => {

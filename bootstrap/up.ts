@@ -63,7 +63,8 @@ async function main(): Promise<void> {
       `  ok    Argo CD will read ${delivery.repoURL} @ ${delivery.revision} (${where}: ${delivery.why})`,
     );
   }
-  for (const warning of decision.warnings) console.log(`  note  ${warning}`);
+  for (const warning of [...decision.warnings, ...(cluster?.notes ?? [])])
+    console.log(`  note  ${warning}`);
   for (const p of problems) {
     console.log(`  FAIL  ${p.problem}`);
     console.log(`        fix: ${p.fix}`);

@@ -11,6 +11,8 @@ export interface ClusterReport {
   found: string[];
   /** Build platforms for the nodes, e.g. ["linux/amd64", "linux/arm64"]; empty if unknown. */
   platforms: string[];
+  /** Worth knowing, not a failure. */
+  notes: string[];
 }
 
 /** What bootstrap creates that needs more than namespace rights (Argo CD, the operator, the Collector). */
@@ -95,7 +97,7 @@ export async function checkExistingCluster(
   registry: string,
   env: Record<string, string | undefined>,
 ): Promise<ClusterReport> {
-  const report: ClusterReport = { problems: [], found: [], platforms: [] };
+  const report: ClusterReport = { problems: [], found: [], platforms: [], notes: [] };
   const ask = existingClusterQueries(context);
   const run = (argv: string[]) => exec({ argv }, { cwd: root, timeoutMs: 15_000 });
 
@@ -130,6 +132,11 @@ export async function checkExistingCluster(
     report.found.push(
       `nodes: ${report.platforms.join(", ")}${report.platforms.length > 1 ? " (multi-arch images)" : ""}`,
     );
+    if (report.platforms.length > 1) {
+      report.notes.push(
+        "a multi-platform build needs a buildx builder that can do it (Docker Desktop does; elsewhere `docker buildx create --use` and QEMU: docker run --privileged --rm tonistiigi/binfmt --install all)",
+      );
+    }
   } else {
     report.problems.push({
       problem: `cannot list the nodes of ${context} (${firstLine(nodes.stderr)}): their architectures decide the image platforms`,
