@@ -8,7 +8,7 @@ import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
 /** The namespaces up.ts and the app-of-apps create on an existing cluster. */
-const STACK_NAMESPACES = ["apps", "monitoring", ARGOCD.namespace];
+export const STACK_NAMESPACES = ["apps", "monitoring", ARGOCD.namespace];
 const HELP = `Usage: bun bootstrap/down.ts [--yes] [--cluster-name <name> | --context <ctx>]
 
 Deletes the kind cluster (everything in it: Argo CD, the stack, the in-cluster git server)
@@ -97,6 +97,43 @@ async function main(): Promise<void> {
   console.log("done: bun bootstrap/up.ts brings it all back");
 }
 
+/** What down.ts --context runs, in order (data, so a test can give them to the real tools). */
+export function removalCommands(context: string, namespaces: string[]) {
+  const kubectl = (...args: string[]) => ["kubectl", "--context", context, ...args];
+  return {
+    rootApp: kubectl(
+      "delete",
+      "applications.argoproj.io",
+      ROOT_APP.name,
+      "--namespace",
+      ROOT_APP.namespace,
+      "--ignore-not-found",
+      "--wait",
+      "--timeout",
+      "10m",
+    ),
+    argocd: [
+      "helm",
+      "uninstall",
+      ARGOCD.release,
+      "--namespace",
+      ARGOCD.namespace,
+      "--kube-context",
+      context,
+      "--wait",
+    ],
+    namespaces: kubectl(
+      "delete",
+      "namespace",
+      ...namespaces,
+      "--ignore-not-found",
+      "--wait",
+      "--timeout",
+      "5m",
+    ),
+  };
+}
+
 /**
  * Removes the stack from an existing cluster, in the order that lets each part clean up after
  * itself: the root Application first (Argo CD's finalizers delete every child and what it
@@ -138,23 +175,12 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
     if (!/^y(es)?$/i.test(answer?.trim() ?? "")) return console.log("nothing removed");
   }
 
+  const commands = removalCommands(context, namespaces);
   console.log(
     "==> deleting the root Application (Argo CD removes every child and what it deployed)",
   );
-  const rootApp = await run(
-    kubectl(
-      "delete",
-      "applications.argoproj.io",
-      ROOT_APP.name,
-      "--namespace",
-      ROOT_APP.namespace,
-      "--ignore-not-found",
-      "--wait",
-      "--timeout",
-      "10m",
-    ),
-    11 * 60_000,
-  );
+  const rootApp = await run(commands.rootApp, 11 * 60_000);
+
   if (rootApp.code !== 0 && !/doesn't have a resource type/.test(rootApp.stderr)) {
     throw new BootstrapError(
       `deleting the root Application failed: ${rootApp.stderr.trim()}`,
@@ -162,19 +188,8 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
     );
   }
   console.log("==> uninstalling Argo CD");
-  const argo = await run(
-    [
-      "helm",
-      "uninstall",
-      ARGOCD.release,
-      "--namespace",
-      ARGOCD.namespace,
-      "--kube-context",
-      context,
-      "--wait",
-    ],
-    5 * 60_000,
-  );
+  const argo = await run(commands.argocd, 5 * 60_000);
+
   if (argo.code !== 0 && !/not found/.test(argo.stderr)) {
     throw new BootstrapError(
       `helm uninstall ${ARGOCD.release} failed: ${argo.stderr.trim()}`,
@@ -182,18 +197,8 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
     );
   }
   console.log(`==> deleting the namespaces ${namespaces.join(", ")}`);
-  const deleted = await run(
-    kubectl(
-      "delete",
-      "namespace",
-      ...namespaces,
-      "--ignore-not-found",
-      "--wait",
-      "--timeout",
-      "5m",
-    ),
-    6 * 60_000,
-  );
+  const deleted = await run(commands.namespaces, 6 * 60_000);
+
   if (deleted.code !== 0) {
     throw new BootstrapError(
       `deleting the namespaces failed: ${deleted.stderr.trim()}`,
@@ -204,4 +209,4 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
   Remove them too if nothing else uses them: kubectl --context ${context} get crd -o name | grep -E 'argoproj.io|monitoring.coreos.com'`);
 }
 
-await main().catch(exitWithError);
+if (import.meta.main) await main().catch(exitWithError);

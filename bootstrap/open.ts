@@ -153,19 +153,25 @@ async function currentContext(): Promise<string> {
   return context;
 }
 
+export const portForwardArgv = (t: Target, context: string) => [
+  "kubectl",
+  "--context",
+  context,
+  "port-forward",
+  `svc/${t.service}`,
+  `${t.localPort}:${t.servicePort}`,
+  "--namespace",
+  t.namespace,
+];
+
 /** Starts one `kubectl port-forward`; `ready` settles once it forwards, or fails with why. */
 function forward(name: string, t: Target, context: string) {
-  const argv = [
-    "kubectl",
-    "--context",
-    context,
-    "port-forward",
-    `svc/${t.service}`,
-    `${t.localPort}:${t.servicePort}`,
-    "--namespace",
-    t.namespace,
-  ];
-  const process = Bun.spawn(argv, { cwd: root, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const process = Bun.spawn(portForwardArgv(t, context), {
+    cwd: root,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   let stderr = "";
   const lastError = () => stderr.trim().split("\n").at(-1)?.trim() ?? "";
   void (async () => {
