@@ -5,8 +5,16 @@
 // in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
 import { parseClusterName, parseFlags } from "./lib/cli.ts";
+import { buildxPush, registryImageQuery, registryTarget } from "./lib/existing-cluster.ts";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
-import { DEFAULT_CLUSTER, GIT_SERVER, kubeContext, SERVICES, type Service } from "./lib/names.ts";
+import {
+  DEFAULT_CLUSTER,
+  GIT_SERVER,
+  kubeContext,
+  registryImageRef,
+  SERVICES,
+  type Service,
+} from "./lib/names.ts";
 import { refreshApplications } from "./lib/plan.ts";
 import {
   BootstrapError,
@@ -35,6 +43,9 @@ Flags:
   --no-build             write and commit the tag (and the edit); no docker, no kind
   --no-commit            write the tag but leave committing to you
   --cluster-name <name>  kind cluster to load into (default ${DEFAULT_CLUSTER})
+  --context <ctx> --registry <prefix>
+                         an existing cluster (as up.ts): build for its nodes' platforms and
+                         push <prefix>/<service>:<tag> instead of loading into kind
 `;
 
 const FLAGS = {
@@ -45,6 +56,8 @@ const FLAGS = {
   "no-build": { type: "boolean" },
   "no-commit": { type: "boolean" },
   "cluster-name": { type: "string" },
+  context: { type: "string" },
+  registry: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -154,8 +167,9 @@ async function main(): Promise<void> {
     console.log(`    committed: ${message ?? release} (${files.length} file(s))`);
   }
 
+  const target = build ? await registryTarget(root, values.context, values.registry) : undefined;
   let clusterExists = false;
-  if (build) {
+  if (build && !target) {
     const clusters = await exec({ argv: ["kind", "get", "clusters"] }, { cwd: root });
     if (clusters.code === 127)
       throw new BootstrapError(
@@ -167,8 +181,21 @@ async function main(): Promise<void> {
       console.log(
         `note: no kind cluster ${cluster}; building only (bun bootstrap/up.ts loads it later)`,
       );
-    for (const service of services) {
-      const ref = imageRef(service, tags.get(service) as string);
+  }
+
+  for (const service of services) {
+    const tag = tags.get(service) as string;
+    const ref = imageRef(service, tag);
+    if (target) {
+      const pushed = registryImageRef(target.registry, service, tag);
+      if ((await exec({ argv: registryImageQuery(pushed) }, { cwd: root })).code === 0)
+        console.log(`    image ${pushed} already in the registry`);
+      else
+        await run(
+          buildxPush(pushed, `apps/${service}/Dockerfile`, target.platforms),
+          `docker buildx build and push of ${service} (a refused push needs docker login)`,
+        );
+    } else if (build) {
       const inspect = await exec(
         { argv: ["docker", "image", "inspect", "--format", "{{.Id}}", ref] },
         { cwd: root },
@@ -198,7 +225,7 @@ async function main(): Promise<void> {
       { argv: ["git", "push", remote, `HEAD:refs/heads/${branch}`] },
       `git push to ${remote}`,
     );
-    if (clusterExists) await askArgoToRefresh(cluster);
+    if (clusterExists || target) await askArgoToRefresh(target?.context ?? kubeContext(cluster));
     console.log("pushed: Argo CD rolls it out; watch with bun bootstrap/status.ts --watch");
   } else if (commit && changed.length > 0) {
     console.log(`deliver it with git push (or: ${again} --push)`);
@@ -258,8 +285,8 @@ async function changedFiles(pathspecs: string[]): Promise<string[]> {
 }
 
 /** Asks Argo CD to re-read git now instead of at its next poll (at most a minute later). */
-async function askArgoToRefresh(cluster: string): Promise<void> {
-  const { argv } = refreshApplications(kubeContext(cluster));
+async function askArgoToRefresh(context: string): Promise<void> {
+  const { argv } = refreshApplications(context);
   console.log(`    $ ${show({ argv })}`);
   const result = await exec({ argv }, { cwd: root });
   if (result.code !== 0) {

@@ -7,11 +7,12 @@ import { BootstrapError, exitWithError } from "./lib/run.ts";
 import { fetchApplications } from "./lib/wait.ts";
 
 const root = resolve(import.meta.dir, "..");
-const HELP = `Usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name>]
+const HELP = `Usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name> | --context <ctx>]
 
 Prints the Argo CD Applications with their sync and health state, and what the
 not-ready ones are waiting on. Exit status: 0 when every Application is Synced and
-Healthy, 2 when not. --watch redraws it until you press Ctrl-C.
+Healthy, 2 when not. --watch redraws it until you press Ctrl-C. --context reads an existing
+cluster (up.ts --context) instead of the kind cluster.
 `;
 
 async function main(): Promise<void> {
@@ -20,9 +21,11 @@ async function main(): Promise<void> {
     help: { type: "boolean", short: "h" },
     interval: { type: "string" },
     "cluster-name": { type: "string" },
+    context: { type: "string" },
   });
   if (values.help) return console.log(HELP);
-  const context = kubeContext(parseClusterName(values["cluster-name"], process.env));
+  const context =
+    values.context ?? kubeContext(parseClusterName(values["cluster-name"], process.env));
   const interval = parseDuration(values.interval ?? "5s", "--interval", { min: 100 });
   const live = process.stdout.isTTY === true;
   let drawn = 0;

@@ -3,10 +3,19 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseUpArgs, UP_HELP, type UpOptions } from "./lib/cli.ts";
+import { checkExistingCluster } from "./lib/existing-cluster.ts";
 import { chooseDelivery, type GitFacts, probeRemote, readGitFacts, toHttpsUrl } from "./lib/git.ts";
 import { contentTag, imageRef } from "./lib/image-tag.ts";
 import { randomPassword, rootApplication } from "./lib/manifests.ts";
-import { ARGOCD, GRAFANA_SECRET, kubeContext, ROOT_APP, SERVICES } from "./lib/names.ts";
+import {
+  ARGOCD,
+  GRAFANA_SECRET,
+  kubeContext,
+  OBJECT_STORAGE_SECRET,
+  ROOT_APP,
+  registryImageRef,
+  SERVICES,
+} from "./lib/names.ts";
 import { type Desired, plan, type Step } from "./lib/plan.ts";
 import { checkRepository, checkTools, type Problem } from "./lib/preflight.ts";
 import { BootstrapError, exitWithError, formatDuration, show } from "./lib/run.ts";
@@ -26,12 +35,27 @@ async function main(): Promise<void> {
 
   // ── preflight: read-only, all problems at once ────────────────────────────────────
   console.log("preflight");
-  const [tools, facts] = await Promise.all([checkTools(root), readGitFacts(root)]);
+  const existing = options.context && options.registry;
+  const [tools, facts, cluster] = await Promise.all([
+    checkTools(root, existing ? "cluster" : "kind"),
+    readGitFacts(root),
+    options.context && options.registry
+      ? checkExistingCluster(root, options.context, options.registry, process.env)
+      : undefined,
+  ]);
   const gitFound = tools.found.some((t) => t.startsWith("git "));
   const problems: Problem[] = [...tools.problems, ...(await checkRepository(root, gitFound))];
   const decision = await decideDelivery(options, facts);
   problems.push(...decision.problems);
-  for (const found of tools.found.sort()) console.log(`  ok    ${found}`);
+  if (cluster) problems.push(...cluster.problems);
+  if (cluster && decision.delivery?.mode === "local") {
+    problems.push({
+      problem: `Argo CD on ${options.context} cannot reach the in-cluster git server up.ts runs for kind (${decision.delivery.why})`,
+      fix: "push your branch to a remote the cluster can read and pass --repo <https url> (and --revision)",
+    });
+  }
+  for (const found of [...tools.found.sort(), ...(cluster?.found ?? [])])
+    console.log(`  ok    ${found}`);
   const delivery = decision.delivery;
   if (delivery) {
     const where = delivery.mode === "local" ? "in-cluster git server" : "your remote";
@@ -39,7 +63,8 @@ async function main(): Promise<void> {
       `  ok    Argo CD will read ${delivery.repoURL} @ ${delivery.revision} (${where}: ${delivery.why})`,
     );
   }
-  for (const warning of decision.warnings) console.log(`  note  ${warning}`);
+  for (const warning of [...decision.warnings, ...(cluster?.notes ?? [])])
+    console.log(`  note  ${warning}`);
   for (const p of problems) {
     console.log(`  FAIL  ${p.problem}`);
     console.log(`        fix: ${p.fix}`);
@@ -53,8 +78,8 @@ async function main(): Promise<void> {
   }
 
   // ── what we want, what there is, what to do ───────────────────────────────────────
-  const want = await desired(options, facts, delivery);
-  const argocdValues = await readArgocdValues();
+  const want = await desired(options, facts, delivery, cluster?.platforms);
+  const argocdValues = await readArgocdValues(want.target !== undefined);
   const state = await detectState(
     root,
     want,
@@ -119,7 +144,9 @@ async function desired(
   options: UpOptions,
   facts: GitFacts,
   delivery: Desired["delivery"] | undefined,
+  platforms: string[] = [],
 ): Promise<Desired> {
+  const registry = options.context ? options.registry : undefined;
   const chosen = delivery ?? {
     mode: "remote" as const,
     repoURL: "<no usable git remote>",
@@ -127,19 +154,35 @@ async function desired(
     why: "preflight failed",
   };
   const rootFile = Bun.file(join(root, ROOT_APP.file));
+  // On an existing cluster the app-of-apps renders its cluster profile, pulling from the registry.
+  const profile = registry ? { profile: "cluster", imageRegistry: registry } : {};
   const rootApp = (await rootFile.exists())
-    ? rootApplication(await rootFile.text(), chosen.repoURL, chosen.revision)
+    ? rootApplication(await rootFile.text(), chosen.repoURL, chosen.revision, profile)
     : { missing: ROOT_APP.file };
   const images = await Promise.all(
-    SERVICES.map(async (service) => ({
-      service,
-      ref: imageRef(service, await contentTag(root, service).catch(() => "<unknown>")),
-      dockerfile: `apps/${service}/Dockerfile`,
-    })),
+    SERVICES.map(async (service) => {
+      const tag = await contentTag(root, service).catch(() => "<unknown>");
+      return {
+        service,
+        ref: registry ? registryImageRef(registry, service, tag) : imageRef(service, tag),
+        dockerfile: `apps/${service}/Dockerfile`,
+      };
+    }),
   );
   return {
+    target: registry
+      ? {
+          registry,
+          // Unknown architectures (preflight failed): the dry run still shows a build.
+          platforms: platforms.length > 0 ? platforms : ["linux/amd64"],
+          objectStorageKeys: {
+            accessKeyId: randomPassword().slice(0, 20),
+            secretAccessKey: `${randomPassword()}${randomPassword()}`.slice(0, 40),
+          },
+        }
+      : undefined,
     clusterName: options.clusterName,
-    context: kubeContext(options.clusterName),
+    context: options.context ?? kubeContext(options.clusterName),
     kindConfig: "kind-config.yaml",
     images,
     delivery: chosen,
@@ -147,14 +190,36 @@ async function desired(
     head: facts.head,
     rootApp,
     grafanaPassword: randomPassword(),
-    verify: !options.skipVerify && existsSync(join(root, "bootstrap", "verify.ts")),
+    // verify.ts reads the NodePorts kind maps; on an existing cluster it runs behind open.ts.
+    verify: !registry && !options.skipVerify && existsSync(join(root, "bootstrap", "verify.ts")),
   };
 }
 
-async function readArgocdValues(): Promise<unknown> {
-  const file = Bun.file(join(root, ARGOCD.valuesFile));
-  return (await file.exists()) ? Bun.YAML.parse(await file.text()) : undefined;
+/** The values helm records for the Argo CD release: the base file, then the cluster overlay. */
+async function readArgocdValues(existingCluster: boolean): Promise<unknown> {
+  const read = async (path: string) => {
+    const file = Bun.file(join(root, path));
+    return (await file.exists())
+      ? (Bun.YAML.parse(await file.text()) as Record<string, unknown>)
+      : undefined;
+  };
+  const base = await read(ARGOCD.valuesFile);
+  const overlay = existingCluster ? await read(ARGOCD.clusterValuesFile) : undefined;
+  return overlay && base ? mergeValues(base, overlay) : base;
 }
+
+/** Helm's merge of a later values file over an earlier one (maps merge, the rest replaces). */
+function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>) {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isMap(value) && isMap(current) ? mergeValues(current, value) : value;
+  }
+  return out;
+}
+
+const isMap = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function printPlan(steps: Step[]): void {
   console.log("\nplan");
@@ -210,6 +275,23 @@ async function verifyStep(timeoutMs: number): Promise<void> {
 
 function printEnd(options: UpOptions, want: Desired, elapsedMs: number): void {
   const ctx = want.context;
+  if (want.target) {
+    console.log(`
+Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy on ${ctx}.
+
+  The UIs have no NodePorts: each opens with a port-forward that prints its URL and login.
+    bun bootstrap/open.ts argocd | grafana | prometheus | gateway --context ${ctx}
+  Check telemetry end to end:
+    bun bootstrap/open.ts gateway prometheus loki tempo grafana --context ${ctx} &
+    bun bootstrap/verify.ts
+  Object storage keys: Secret ${OBJECT_STORAGE_SECRET.namespace}/${OBJECT_STORAGE_SECRET.name} (docs/cluster.md).
+
+Deliver a change: edit apps/<service>, commit, then
+  bun bootstrap/release.ts <service> --registry ${want.target.registry} --push
+Status: bun bootstrap/status.ts --context ${ctx} --watch
+Tear down (the cluster stays): bun bootstrap/down.ts --context ${ctx}`);
+    return;
+  }
   console.log(`
 Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
 

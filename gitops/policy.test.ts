@@ -395,12 +395,14 @@ describe("the root reaches every child", () => {
 
   test("every template in gitops/apps/templates yields a uniquely named Application", async () => {
     const { children } = await loadTree();
+    // Some templates render only in the cluster profile (gitops/cluster-profile.test.ts).
+    const cluster = await loadTree({ profile: "cluster", imageRegistry: "registry.test/team" });
     const templates = readdirSync(join(gitopsDir, "apps", "templates")).filter((f) =>
       /\.ya?ml$/.test(f),
     );
     for (const template of templates) {
       expect(
-        children.some((c) => c.template === `apps/templates/${template}`),
+        [...children, ...cluster.children].some((c) => c.template === `apps/templates/${template}`),
         `${template} renders nothing`,
       ).toBe(true);
     }

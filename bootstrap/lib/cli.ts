@@ -12,6 +12,10 @@ export interface UpOptions {
   clusterName: string;
   skipVerify: boolean;
   localGit: boolean;
+  /** An existing cluster (kube context) instead of kind; comes with `registry`. */
+  context?: string;
+  /** Image prefix the existing cluster pulls from, e.g. ghcr.io/acme or localhost:5001. */
+  registry?: string;
   help: boolean;
 }
 
@@ -32,6 +36,10 @@ Flags:
   --cluster-name <name>  kind cluster name (default ${DEFAULT_CLUSTER})
   --local-git            deliver through the in-cluster git server (remote "cluster")
   --skip-verify          do not run bootstrap/verify.ts at the end
+  --context <ctx>        deploy to this existing cluster instead of kind (docs/cluster.md);
+                         needs --registry
+  --registry <prefix>    push the service images to <prefix>/<service>:<tag>, e.g.
+                         ghcr.io/acme or localhost:5001 (with --context)
   -h, --help             show this help
 
 Environment (flags win): BOOTSTRAP_REPO, BOOTSTRAP_REVISION, BOOTSTRAP_CLUSTER_NAME,
@@ -187,14 +195,37 @@ export const UP_FLAGS = {
   "cluster-name": { type: "string" },
   "local-git": { type: "boolean" },
   "skip-verify": { type: "boolean" },
+  context: { type: "string" },
+  registry: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 export function parseUpArgs(argv: string[], env: Record<string, string | undefined>): UpOptions {
   const { values } = parseFlags("bun bootstrap/up.ts", argv, UP_FLAGS);
+  const { context, registry } = values;
+  if ((context === undefined) !== (registry === undefined)) {
+    throw new BootstrapError(
+      "--context and --registry go together: an existing cluster pulls the images from a registry",
+      "pass both, e.g. --context my-cluster --registry ghcr.io/acme, or neither for kind",
+    );
+  }
+  if (registry !== undefined && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(registry)) {
+    throw new BootstrapError(
+      `--registry ${JSON.stringify(registry)} is not an image prefix`,
+      "give host[:port][/path] without scheme or tag, e.g. --registry ghcr.io/acme or localhost:5001",
+    );
+  }
+  if (context !== undefined && (values["local-git"] || values["cluster-name"])) {
+    throw new BootstrapError(
+      `--context deploys to an existing cluster; --${values["local-git"] ? "local-git" : "cluster-name"} is for kind`,
+      "drop it: Argo CD on an existing cluster reads your git remote",
+    );
+  }
   const clusterName = parseClusterName(values["cluster-name"], env);
   const timeout = values.timeout ?? env.BOOTSTRAP_TIMEOUT;
   return {
+    context,
+    registry,
     dryRun: values["dry-run"] ?? false,
     timeoutMs: parseDuration(
       timeout ?? "15m",

@@ -1,5 +1,5 @@
 // Kubernetes objects bootstrap creates itself (everything else comes from git via Argo CD).
-import { GIT_SERVER, GRAFANA_SECRET, ROOT_APP } from "./names.ts";
+import { GIT_SERVER, GRAFANA_SECRET, OBJECT_STORAGE_SECRET, ROOT_APP } from "./names.ts";
 import { BootstrapError } from "./run.ts";
 
 type Json = Record<string, unknown>;
@@ -9,7 +9,13 @@ type Json = Record<string, unknown>;
  * repository URL and revision bootstrap detected filled in, both for its own source and
  * for the app-of-apps chart's values that every child uses.
  */
-export function rootApplication(committedYaml: string, repoURL: string, revision: string): Json {
+export function rootApplication(
+  committedYaml: string,
+  repoURL: string,
+  revision: string,
+  /** More app-of-apps values, e.g. profile and imageRegistry on an existing cluster. */
+  values: Json = {},
+): Json {
   const app = Bun.YAML.parse(committedYaml) as Json;
   const spec = app?.spec as Json | undefined;
   const source = spec?.source as Json | undefined;
@@ -22,7 +28,7 @@ export function rootApplication(committedYaml: string, repoURL: string, revision
   source.repoURL = repoURL;
   source.targetRevision = revision;
   const helm = (source.helm ?? {}) as Json;
-  helm.valuesObject = { ...((helm.valuesObject as Json) ?? {}), repoURL, revision };
+  helm.valuesObject = { ...((helm.valuesObject as Json) ?? {}), repoURL, revision, ...values };
   delete helm.values; // valuesObject is the one place these two values live
   source.helm = helm;
   return app;
@@ -55,6 +61,33 @@ export function grafanaSecret(password: string): Json {
     },
     type: "Opaque",
     stringData: { "admin-user": "admin", "admin-password": password },
+  };
+}
+
+/**
+ * The object-storage Secret of the cluster profile: S3 keys as environment variables for Loki
+ * and Tempo, and the same keys as the bundled SeaweedFS's one identity (its s3 config file).
+ */
+export function objectStorageSecret(accessKeyId: string, secretAccessKey: string): Json {
+  const identity = {
+    name: "observability",
+    credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
+    actions: ["Admin", "Read", "Write", "List", "Tagging"],
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: OBJECT_STORAGE_SECRET.name,
+      namespace: OBJECT_STORAGE_SECRET.namespace,
+      labels: { "app.kubernetes.io/managed-by": "bootstrap" },
+    },
+    type: "Opaque",
+    stringData: {
+      AWS_ACCESS_KEY_ID: accessKeyId,
+      AWS_SECRET_ACCESS_KEY: secretAccessKey,
+      seaweedfs_s3_config: JSON.stringify({ identities: [identity] }),
+    },
   };
 }
 

@@ -12,9 +12,13 @@ export const ARGOCD = {
   chartVersion: "10.1.1",
   repo: "https://argoproj.github.io/argo-helm",
   valuesFile: "bootstrap/argocd-values.yaml",
+  /** Added after valuesFile on an existing cluster (--context): no NodePort. */
+  clusterValuesFile: "bootstrap/argocd-values-cluster.yaml",
 } as const;
 
 export const GRAFANA_SECRET = { name: "grafana-admin", namespace: "monitoring" } as const;
+/** S3 keys for Loki, Tempo and the bundled SeaweedFS (cluster profile; gitops/apps objectStorage). */
+export const OBJECT_STORAGE_SECRET = { name: "object-storage", namespace: "monitoring" } as const;
 export const ROOT_APP = { name: "root", namespace: "argocd", file: "gitops/root.yaml" } as const;
 
 /** The in-cluster git server of the local delivery mode. */
@@ -35,3 +39,7 @@ export const gitServerInClusterUrl = () =>
 export const gitServerHostUrl = () => `${GIT_SERVER.hostUrl}${GIT_SERVER.repoPath}`;
 
 export const kubeContext = (cluster: string) => `kind-${cluster}`;
+
+/** Where a service image lives in the cluster profile: <registry>/<service>:<tag>. */
+export const registryImageRef = (registry: string, service: Service, tag: string) =>
+  `${registry.replace(/\/+$/, "")}/${service}:${tag}`;

@@ -1,9 +1,17 @@
 // The plan: which steps to take, with their exact commands, computed from the detected state.
 // Pure (no I/O) so that "what would happen" is testable for every starting point.
 
+import { buildxPush } from "./existing-cluster.ts";
 import type { Delivery } from "./git.ts";
-import { asList, gitServerObjects, grafanaSecret } from "./manifests.ts";
-import { ARGOCD, GIT_SERVER, GRAFANA_SECRET, gitServerHostUrl, type Service } from "./names.ts";
+import { asList, gitServerObjects, grafanaSecret, objectStorageSecret } from "./manifests.ts";
+import {
+  ARGOCD,
+  GIT_SERVER,
+  GRAFANA_SECRET,
+  gitServerHostUrl,
+  OBJECT_STORAGE_SECRET,
+  type Service,
+} from "./names.ts";
 import type { Command } from "./run.ts";
 import { clusterQueries } from "./state.ts";
 
@@ -26,6 +34,16 @@ export interface Desired {
   /** Used only when the Secret is absent; never printed. */
   grafanaPassword: string;
   verify: boolean;
+  /** An existing cluster (`--context`, `--registry`) instead of kind. */
+  target?: ExistingCluster;
+}
+
+export interface ExistingCluster {
+  registry: string;
+  /** The nodes' platforms (linux/amd64, ...): what the images are built for. */
+  platforms: string[];
+  /** Keys for the object-storage Secret, used only when it is absent; never printed. */
+  objectStorageKeys: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** What exists now. `undefined` means "could not tell" (e.g. Docker not reachable): act. */
@@ -35,10 +53,12 @@ export interface State {
   stoppedNodes?: string[];
   /** kubectl has the cluster's context (kind writes it; a lost kubeconfig loses it). */
   kubeContext?: boolean;
-  images: Record<string, { built?: boolean; loaded?: boolean }>;
+  images: Record<string, { built?: boolean; loaded?: boolean; pushed?: boolean }>;
   argocd?: { deployed: boolean; chart?: string; valuesMatch: boolean };
   monitoringNamespace?: boolean;
   grafanaSecret?: boolean;
+  /** The object-storage Secret exists (existing cluster only). */
+  objectStorageSecret?: boolean;
   /** The git server Deployment exists, current and ready. */
   gitServer?: boolean;
   /** How the live git server's pod spec compares with the wanted one, when it exists. */
@@ -124,9 +144,10 @@ export function plan(want: Desired, state: State): Step[] {
       ...limitsFor(id),
     });
 
-  change(...clusterStep(want, state));
+  const target = want.target;
+  if (!target) change(...clusterStep(want, state));
 
-  for (const image of want.images) {
+  for (const image of target ? [] : want.images) {
     const seen = state.images[image.ref] ?? {};
     const commands: Command[] = [];
     if (seen.built !== true) {
@@ -148,6 +169,23 @@ export function plan(want: Desired, state: State): Step[] {
             ? "not built yet"
             : unknown;
     change(`image-${image.service}`, `image ${image.ref}`, commands.length > 0, reason, commands);
+  }
+
+  if (target) {
+    for (const image of want.images) {
+      const pushed = state.images[image.ref]?.pushed;
+      change(
+        `image-${image.service}`,
+        `image ${image.ref}`,
+        pushed !== true,
+        pushed === true
+          ? "already in the registry"
+          : pushed === false
+            ? `not in the registry: build for ${target.platforms.join(", ")} and push`
+            : unknown,
+        [buildxPush(image.ref, image.dockerfile, target.platforms)],
+      );
+    }
   }
 
   const argo = state.argocd;
@@ -185,6 +223,7 @@ export function plan(want: Desired, state: State): Step[] {
           "--create-namespace",
           "--values",
           ARGOCD.valuesFile,
+          ...(target ? ["--values", ARGOCD.clusterValuesFile] : []),
           "--kube-context",
           ctx,
           "--wait",
@@ -219,6 +258,28 @@ export function plan(want: Desired, state: State): Step[] {
         : unknown,
     secretCommands,
   );
+
+  if (target) {
+    const create = ["kubectl", "--context", ctx, "create", "-f", "-"];
+    const { accessKeyId, secretAccessKey } = target.objectStorageKeys;
+    change(
+      "object-storage-secret",
+      `object storage Secret ${OBJECT_STORAGE_SECRET.namespace}/${OBJECT_STORAGE_SECRET.name}`,
+      state.objectStorageSecret !== true,
+      state.objectStorageSecret === true
+        ? "exists; never overwritten"
+        : state.objectStorageSecret === false
+          ? "absent: create it with random keys (the bundled SeaweedFS accepts them)"
+          : unknown,
+      [
+        {
+          argv: create,
+          stdin: JSON.stringify(objectStorageSecret(accessKeyId, secretAccessKey)),
+          display: `${create.join(" ")}   # Secret ${OBJECT_STORAGE_SECRET.namespace}/${OBJECT_STORAGE_SECRET.name}, random S3 keys`,
+        },
+      ],
+    );
+  }
 
   if (want.delivery.mode === "local") {
     const apply = ["kubectl", "--context", ctx, "apply", "-f", "-"];
@@ -305,7 +366,7 @@ export function plan(want: Desired, state: State): Step[] {
       {
         argv: applyRoot,
         stdin: JSON.stringify(want.rootApp),
-        display: `${applyRoot.join(" ")}   # gitops/root.yaml with repoURL=${want.delivery.repoURL} revision=${want.delivery.revision}`,
+        display: `${applyRoot.join(" ")}   # gitops/root.yaml with repoURL=${want.delivery.repoURL} revision=${want.delivery.revision}${target ? ` profile=cluster imageRegistry=${target.registry}` : ""}`,
       },
     ],
   );

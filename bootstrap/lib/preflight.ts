@@ -85,9 +85,24 @@ export function versionAtLeast(version: string, minimum: string): boolean {
   return true;
 }
 
-export async function checkTools(root: string): Promise<ToolReport> {
+/** Builds the images for an existing cluster's node architectures and pushes them (--context). */
+const BUILDX: Tool = {
+  name: "docker buildx",
+  minimum: "0.10.0",
+  versionArgv: ["docker", "buildx", "version"],
+  parse: (out) => /v(\d+\.\d+\.\d+)/.exec(out)?.[1],
+  install:
+    "Docker Desktop includes it · Linux: sudo apt-get install docker-buildx-plugin, or see https://docs.docker.com/go/buildx/",
+};
+
+/** kind mode needs kind; an existing cluster (--context) needs buildx instead. */
+export async function checkTools(
+  root: string,
+  mode: "kind" | "cluster" = "kind",
+): Promise<ToolReport> {
   const report: ToolReport = { problems: [], found: [], dockerReachable: false };
-  const checks = TOOLS.map(async (tool) => {
+  const tools = mode === "kind" ? TOOLS : [...TOOLS.filter((tool) => tool.name !== "kind"), BUILDX];
+  const checks = tools.map(async (tool) => {
     const result = await exec({ argv: tool.versionArgv }, { cwd: root, timeoutMs: 10_000 });
     if (result.code === 127) {
       report.problems.push({

@@ -1,8 +1,16 @@
 // Detecting what exists: cluster, images, Argo CD, the Secret, the git server, the root
 // Application. Every question is a read-only tool call; a failed call means "unknown".
 import { allReady, parseApplications } from "./apps.ts";
+import { registryImageQuery } from "./existing-cluster.ts";
 import { gitServerPodSpec, isSubset } from "./manifests.ts";
-import { ARGOCD, GIT_SERVER, GRAFANA_SECRET, gitServerHostUrl, ROOT_APP } from "./names.ts";
+import {
+  ARGOCD,
+  GIT_SERVER,
+  GRAFANA_SECRET,
+  gitServerHostUrl,
+  OBJECT_STORAGE_SECRET,
+  ROOT_APP,
+} from "./names.ts";
 import type { Desired, State } from "./plan.ts";
 import { exec } from "./run.ts";
 
@@ -32,6 +40,10 @@ export function clusterQueries(context: string) {
       ...ifExists("secret", GRAFANA_SECRET.name, "-n", GRAFANA_SECRET.namespace),
       "name",
     ],
+    objectStorageSecret: [
+      ...ifExists("secret", OBJECT_STORAGE_SECRET.name, "-n", OBJECT_STORAGE_SECRET.namespace),
+      "name",
+    ],
     gitServer: [...ifExists("deployment", GIT_SERVER.name, "-n", GIT_SERVER.namespace), "json"],
     rootApp: [
       ...ifExists("applications.argoproj.io", ROOT_APP.name, "-n", ROOT_APP.namespace),
@@ -48,6 +60,8 @@ export async function detectState(
   dockerReachable: boolean,
   clusterRemoteUrl: string | undefined,
 ): Promise<State> {
+  if (want.target)
+    return detectExistingCluster(root, want, argocdValues, dockerReachable, clusterRemoteUrl);
   const state: State = { images: {}, clusterRemoteUrl };
   if (!dockerReachable) return state;
   const run = (argv: string[]) => exec({ argv }, { cwd: root });
@@ -98,6 +112,45 @@ export async function detectState(
     return state;
   }
 
+  await readCluster(root, want, argocdValues, state);
+  return state;
+}
+
+/**
+ * An existing cluster (`up.ts --context`): no kind, images live in the registry. Docker being
+ * unreachable only hides the images; the cluster is asked all the same.
+ */
+async function detectExistingCluster(
+  root: string,
+  want: Desired,
+  argocdValues: unknown,
+  dockerReachable: boolean,
+  clusterRemoteUrl: string | undefined,
+): Promise<State> {
+  const state: State = { images: {}, clusterRemoteUrl, cluster: true };
+  const run = (argv: string[]) => exec({ argv }, { cwd: root, timeoutMs: 30_000 });
+  if (dockerReachable) {
+    await Promise.all(
+      want.images.map(async (image) => {
+        const inspect = await run(registryImageQuery(image.ref));
+        state.images[image.ref] = { pushed: inspect.code === 0 };
+      }),
+    );
+  }
+  const secret = await run(clusterQueries(want.context).objectStorageSecret);
+  if (secret.code === 0) state.objectStorageSecret = secret.stdout.trim() !== "";
+  await readCluster(root, want, argocdValues, state);
+  return state;
+}
+
+/** Argo CD, the Secrets, the git server and the Applications, as the cluster reports them. */
+async function readCluster(
+  root: string,
+  want: Desired,
+  argocdValues: unknown,
+  state: State,
+): Promise<void> {
+  const run = (argv: string[]) => exec({ argv }, { cwd: root });
   const ask = clusterQueries(want.context);
   const [releases, namespace, secret, gitServer, rootApp, apps] = await Promise.all([
     run(ask.helmReleases),
@@ -157,7 +210,6 @@ export async function detectState(
     state.rootApp = "absent"; // Argo CD's CRDs are not installed yet
   }
   if (apps.code === 0) state.appsReady = allReady(parseApplications(apps.stdout), ROOT_APP.name);
-  return state;
 }
 
 /** Image references in a kind node's containerd (`crictl images -o json`), or undefined. */

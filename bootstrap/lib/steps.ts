@@ -59,12 +59,12 @@ async function runCommand(step: Step, command: Command, io: StepIo): Promise<voi
       : `${result.stderr}\n${result.stdout}`.trim().split("\n").slice(-15);
     throw new BootstrapError(
       `step "${step.title}" failed: \`${show(command)}\` exited ${result.code}\n${output.map((l) => `    | ${l}`).join("\n")}`,
-      fixFor(step.id),
+      fixFor(step.id, command),
     );
   }
 }
 
-function fixFor(stepId: string): string {
+function fixFor(stepId: string, command: Command): string {
   const fixes: Record<string, string> = {
     cluster:
       "check Docker has enough memory (6 GB+) and that host ports 8080, 3000, 9090, 8000, 3100, 3200 and 8300 are free; then run up.ts again",
@@ -73,6 +73,12 @@ function fixFor(stepId: string): string {
     "git-push":
       "check that localhost:8300 answers (git ls-remote cluster); if you rewrote history: git push --force cluster HEAD:<branch>",
   };
+  const pushTo = command.argv.includes("--push")
+    ? command.argv[command.argv.indexOf("--tag") + 1]?.split("/")[0]
+    : undefined;
+  if (pushTo) {
+    return `a refused push (unauthorized, denied) needs \`docker login ${pushTo}\` with write access; a build error names the failing Dockerfile line; then run up.ts again`;
+  }
   if (stepId.startsWith("image-")) {
     return "the docker build output above names the failing Dockerfile line; fix it and run up.ts again";
   }

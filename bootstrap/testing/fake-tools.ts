@@ -37,13 +37,56 @@ export interface FakeState {
   gitServerDir?: string;
   /** An API server under load: `get applications` answers only after this long. */
   appsQueryDelayMs?: number;
+  /** Existing clusters by kube context (`up.ts --context`), none of them kind's. */
+  existing?: Record<string, ExistingCluster>;
+  /** Image references in registries, with the platforms each was built for. */
+  pushed?: Record<string, string[]>;
+  /** Registry hosts that refuse pushes (no login). */
+  refusingRegistries?: string[];
+  /** kubectl's current context (`kubectl config current-context`). */
+  currentContext?: string;
+  /** Local ports something else listens on (port-forward fails on them). */
+  busyPorts?: number[];
 }
 
-/** The app-of-apps' children: one template per child Application in gitops/apps/templates. */
-export const CHILD_APPS = readdirSync(join(import.meta.dir, "../../gitops/apps/templates"))
+export interface ExistingCluster {
+  version: string;
+  /** One architecture per node (amd64, arm64). */
+  nodes: string[];
+  storageClasses: { name: string; default: boolean }[];
+  /** `resource` names `auth can-i create` answers "no" for. */
+  denied?: string[];
+  /** The API server does not answer (VPN down, wrong credentials). */
+  unreachable?: boolean;
+}
+
+export const anExistingCluster = (overrides: Partial<ExistingCluster> = {}): ExistingCluster => ({
+  version: "v1.35.4",
+  nodes: ["amd64", "amd64", "arm64"],
+  storageClasses: [
+    { name: "standard", default: true },
+    { name: "fast", default: false },
+  ],
+  ...overrides,
+});
+
+/** Children only the cluster profile renders (gitops/apps/templates/seaweedfs.yaml). */
+export const CLUSTER_ONLY_APPS = ["seaweedfs"];
+/** The app-of-apps' children in the cluster profile: one template per child Application. */
+export const CLUSTER_CHILD_APPS = readdirSync(join(import.meta.dir, "../../gitops/apps/templates"))
   .filter((file) => file.endsWith(".yaml"))
   .map((file) => file.slice(0, -".yaml".length))
   .sort();
+/** The laptop profile's children. */
+export const CHILD_APPS = CLUSTER_CHILD_APPS.filter((app) => !CLUSTER_ONLY_APPS.includes(app));
+
+/** The children the applied root Application's profile renders. */
+function childApps(s: FakeState): string[] {
+  const source = (
+    s.rootApp?.spec as { source?: { helm?: { valuesObject?: { profile?: string } } } }
+  )?.source;
+  return source?.helm?.valuesObject?.profile === "cluster" ? CLUSTER_CHILD_APPS : CHILD_APPS;
+}
 
 export function freshState(overrides: Partial<FakeState> = {}): FakeState {
   return {
@@ -61,7 +104,8 @@ export function freshState(overrides: Partial<FakeState> = {}): FakeState {
   };
 }
 
-type Answer = { out?: string; err?: string; code?: number };
+/** hold: keep running after the output until a signal, like `kubectl port-forward`. */
+type Answer = { out?: string; err?: string; code?: number; hold?: boolean };
 const DAEMON_DOWN =
   "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?";
 
@@ -85,6 +129,7 @@ function docker(s: FakeState, args: string[]): Answer {
   }
   if (!s.dockerRunning) return { err: `${DAEMON_DOWN}\n`, code: 1 };
   if (cmd === "info") return { out: `${s.versions.docker}\n` };
+  if (cmd === "buildx") return buildx(s, args.slice(1));
   if (cmd === "image" && sub === "inspect") {
     const ref = args.at(-1) ?? "";
     return s.images.includes(ref)
@@ -127,6 +172,47 @@ function docker(s: FakeState, args: string[]): Answer {
     return { out: `${JSON.stringify({ images }, null, 2)}\n` };
   }
   return { err: `fake docker: unsupported ${args.join(" ")}\n`, code: 2 };
+}
+
+function buildx(s: FakeState, args: string[]): Answer {
+  const [cmd, sub] = args;
+  if (cmd === "version") return { out: "github.com/docker/buildx v0.29.1 a1b2c3d4\n" };
+  if (cmd === "imagetools" && sub === "inspect") {
+    const ref = args.at(-1) ?? "";
+    const platforms = s.pushed?.[ref];
+    if (!platforms) return { err: `ERROR: ${ref}: not found\n`, code: 1 };
+    return {
+      out: `Name:      ${ref}\nMediaType: application/vnd.oci.image.index.v1+json\nDigest:    sha256:${Bun.hash(ref).toString(16).padStart(64, "0")}\n\nManifests:\n${platforms
+        .map(
+          (p) =>
+            `  Name:      ${ref}@sha256:${Bun.hash(ref + p)
+              .toString(16)
+              .padStart(
+                64,
+                "0",
+              )}\n  MediaType: application/vnd.oci.image.manifest.v1+json\n  Platform:  ${p}\n`,
+        )
+        .join("\n")}`,
+    };
+  }
+  if (cmd === "build") {
+    const ref = flag(args, "--tag", "-t") ?? "";
+    const platforms = (flag(args, "--platform") ?? "linux/amd64").split(",");
+    if (!args.includes("--push"))
+      return { err: "fake docker buildx: only --push builds are modelled\n", code: 2 };
+    const host = ref.split("/")[0] ?? "";
+    if (s.refusingRegistries?.includes(host)) {
+      return {
+        err: `#12 ERROR: failed to push ${ref}: unexpected status from HEAD request to https://${host}/v2/: 401 Unauthorized\nERROR: failed to solve: failed to push ${ref}: unauthorized: authentication required\n`,
+        code: 1,
+      };
+    }
+    s.pushed = { ...s.pushed, [ref]: platforms };
+    return {
+      err: `#0 building with "default" instance using docker-container driver\n#15 pushing layers done\n#15 pushing manifest for ${ref} done\n`,
+    };
+  }
+  return { err: `fake docker buildx: unsupported ${args.join(" ")}\n`, code: 2 };
 }
 
 function kind(s: FakeState, args: string[]): Answer {
@@ -184,6 +270,15 @@ function kind(s: FakeState, args: string[]): Answer {
 }
 
 function contextError(s: FakeState, context: string | undefined): Answer | undefined {
+  const existing = context ? s.existing?.[context] : undefined;
+  if (existing) {
+    return existing.unreachable
+      ? {
+          err: "Unable to connect to the server: dial tcp: lookup api.staging.example.test on 127.0.0.53:53: no such host\n",
+          code: 1,
+        }
+      : undefined;
+  }
   const cluster = context?.replace(/^kind-/, "");
   const unreachable = s.stoppedNodes?.includes(`${cluster}-control-plane`);
   if (unreachable) {
@@ -217,7 +312,7 @@ function application(name: string, s: FakeState): Record<string, unknown> {
           : "Healthy";
   const resources =
     name === "root"
-      ? CHILD_APPS.map((child) => ({
+      ? childApps(s).map((child) => ({
           group: "argoproj.io",
           version: "v1alpha1",
           kind: "Application",
@@ -267,12 +362,17 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
       out: `${JSON.stringify({ clientVersion: { major: "1", minor: s.versions.kubectl.split(".")[1], gitVersion: `v${s.versions.kubectl}`, platform: "linux/amd64" }, kustomizeVersion: "v5.7.1" }, null, 2)}\n`,
     };
   }
+  if (args[0] === "config" && args[1] === "current-context") {
+    return s.currentContext
+      ? { out: `${s.currentContext}\n` }
+      : { err: "error: current-context is not set\n", code: 1 };
+  }
   if (args[0] === "config" && args[1] === "get-contexts") {
     return {
-      out: s.clusters
-        .filter((c) => !s.lostContexts?.includes(c))
-        .map((c) => `kind-${c}\n`)
-        .join(""),
+      out: [
+        ...s.clusters.filter((c) => !s.lostContexts?.includes(c)).map((c) => `kind-${c}\n`),
+        ...Object.keys(s.existing ?? {}).map((c) => `${c}\n`),
+      ].join(""),
     };
   }
   const context = flag(args, "--context");
@@ -282,6 +382,102 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
   const ns = flag(rest, "-n", "--namespace") ?? "default";
   const [verb, kindName, name] = rest;
   const argoInstalled = s.helmRelease?.status === "deployed";
+  const existing = context ? s.existing?.[context] : undefined;
+  if (verb === "version") {
+    const [, major = "1", minor = "0"] =
+      /^v(\d+)\.(\d+)/.exec(existing?.version ?? "v1.36.0") ?? [];
+    return {
+      out: `${JSON.stringify({ clientVersion: { major: "1", minor: s.versions.kubectl.split(".")[1], gitVersion: `v${s.versions.kubectl}` }, kustomizeVersion: "v5.7.1", serverVersion: { major, minor, gitVersion: existing?.version ?? "v1.36.0", platform: "linux/amd64" } }, null, 2)}\n`,
+    };
+  }
+  if (verb === "auth" && kindName === "can-i") {
+    const resource = rest[3] ?? "";
+    const no = existing?.denied?.some((d) => resource.startsWith(d));
+    return no ? { out: "no\n", code: 1 } : { out: "yes\n" };
+  }
+  if (verb === "get" && kindName === "nodes") {
+    const archs = existing?.nodes ?? ["amd64"];
+    const items = archs.map((arch, i) => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: `node-${i}`, labels: { "kubernetes.io/arch": arch } },
+      status: {
+        nodeInfo: {
+          architecture: arch,
+          operatingSystem: "linux",
+          kubeletVersion: existing?.version,
+        },
+      },
+    }));
+    return { out: JSON.stringify({ apiVersion: "v1", kind: "List", items }) };
+  }
+  if (verb === "get" && kindName === "storageclasses") {
+    const classes = existing?.storageClasses ?? [{ name: "standard", default: true }];
+    const items = classes.map((sc) => ({
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: {
+        name: sc.name,
+        annotations: sc.default ? { "storageclass.kubernetes.io/is-default-class": "true" } : {},
+      },
+      provisioner: "rancher.io/local-path",
+    }));
+    return { out: JSON.stringify({ apiVersion: "v1", kind: "List", items }) };
+  }
+  if (verb === "port-forward") {
+    const target = rest.find((a) => a.startsWith("svc/"))?.slice(4) ?? "";
+    const ports = rest.find((a) => /^\d+:\d+$/.test(a)) ?? "";
+    const [local, remote] = ports.split(":");
+    if (s.busyPorts?.includes(Number(local))) {
+      return {
+        err: `Unable to listen on port ${local}: Listeners failed to create with the following errors: [unable to create listener: Error listen tcp4 127.0.0.1:${local}: bind: address already in use unable to create listener: Error listen tcp6 [::1]:${local}: bind: address already in use]\nerror: unable to listen on any of the requested ports: [{${local} ${remote}}]\n`,
+        code: 1,
+      };
+    }
+    if (!runningServices(s).includes(`${ns}/${target}`)) {
+      return { err: `Error from server (NotFound): services "${target}" not found\n`, code: 1 };
+    }
+    return {
+      out: `Forwarding from 127.0.0.1:${local} -> ${remote}\nForwarding from [::1]:${local} -> ${remote}\n`,
+      hold: true,
+    };
+  }
+  if (verb === "delete" && kindName?.startsWith("application") && !argoInstalled) {
+    return { err: `error: the server doesn't have a resource type "applications"\n`, code: 1 };
+  }
+  if (verb === "delete") {
+    const names = rest
+      .slice(2)
+      .filter(
+        (a, i, all) => !a.startsWith("-") && !all[i - 1]?.match(/^(-n|--namespace|--timeout)$/),
+      );
+    const out: string[] = [];
+    for (const n of names) {
+      if (kindName?.startsWith("application") && n === "root" && s.rootApp) {
+        s.rootApp = undefined;
+        out.push(`application.argoproj.io "root" deleted from argocd namespace`);
+      } else if (kindName === "namespace" && s.namespaces.includes(n)) {
+        s.namespaces = s.namespaces.filter((x) => x !== n);
+        s.secrets = s.secrets.filter((x) => !x.startsWith(`${n}/`));
+        out.push(`namespace "${n}" deleted`);
+      } else if (kindName === "secret" && s.secrets.includes(`${ns}/${n}`)) {
+        s.secrets = s.secrets.filter((x) => x !== `${ns}/${n}`);
+        out.push(`secret "${n}" deleted from ${ns} namespace`);
+      } else if (!rest.includes("--ignore-not-found")) {
+        return { err: `Error from server (NotFound): ${kindName} "${n}" not found\n`, code: 1 };
+      }
+    }
+    return { out: out.map((l) => `${l}\n`).join("") };
+  }
+  if (verb === "get" && kindName === "namespaces") {
+    const names = rest.slice(2).filter((a) => !a.startsWith("-") && a !== "name");
+    return {
+      out: names
+        .filter((n) => s.namespaces.includes(n))
+        .map((n) => `namespace/${n}\n`)
+        .join(""),
+    };
+  }
   if (verb === "get" && kindName === "namespace") {
     return { out: s.namespaces.includes(name ?? "") ? `namespace/${name}\n` : "" };
   }
@@ -316,7 +512,7 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
     if (s.appsQueryDelayMs) await Bun.sleep(s.appsQueryDelayMs);
     if (!s.rootApp) return { out: JSON.stringify({ apiVersion: "v1", kind: "List", items: [] }) };
     s.polls++;
-    const names = ["root", ...(s.polls >= 1 ? CHILD_APPS : [])];
+    const names = ["root", ...(s.polls >= 1 ? childApps(s) : [])];
     return {
       out: JSON.stringify({
         apiVersion: "v1",
@@ -392,7 +588,7 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
   if (verb === "annotate") {
     const names = rest.includes("--all")
       ? s.rootApp
-        ? ["root", ...CHILD_APPS]
+        ? ["root", ...childApps(s)]
         : []
       : [name ?? ""];
     return { out: names.map((n) => `application.argoproj.io/${n} annotated\n`).join("") };
@@ -401,6 +597,33 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
     return { out: `deployment "${name?.split("/")[1]}" successfully rolled out\n` };
   }
   return { err: `fake kubectl: unsupported ${args.join(" ")}\n`, code: 2 };
+}
+
+/** namespace/name of the Services that exist: Argo CD's, and the stack's once the root is applied. */
+function runningServices(s: FakeState): string[] {
+  return [
+    ...(s.helmRelease?.status === "deployed" ? ["argocd/argocd-server"] : []),
+    ...(s.rootApp
+      ? [
+          "monitoring/kube-prometheus-stack-grafana",
+          "monitoring/kube-prometheus-stack-prometheus",
+          "monitoring/loki-gateway",
+          "monitoring/tempo",
+          "apps/api-gateway",
+          "apps/user-service",
+        ]
+      : []),
+  ];
+}
+
+/** Maps merge, everything else replaces: helm's merge of several --values files. */
+function mergeValues(base: unknown, over: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isMap(base) || !isMap(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) out[key] = mergeValues(out[key], value);
+  return out;
 }
 
 async function helm(s: FakeState, args: string[], cwd: string): Promise<Answer> {
@@ -419,14 +642,24 @@ async function helm(s: FakeState, args: string[], cwd: string): Promise<Answer> 
       : { err: "Error: release: not found\n", code: 1 };
   }
   if (args[0] === "upgrade" && args.includes("--install")) {
-    const valuesPath = flag(args, "--values", "-f") ?? "";
-    const values = Bun.YAML.parse(readFileSync(resolve(cwd, valuesPath), "utf8"));
+    const valuesPaths = args.flatMap((a, i) =>
+      a === "--values" || a === "-f" ? [args[i + 1] ?? ""] : [],
+    );
+    const values = valuesPaths
+      .map((path) => Bun.YAML.parse(readFileSync(resolve(cwd, path), "utf8")))
+      .reduce((merged: unknown, next) => mergeValues(merged, next), {});
     const installing = !s.helmRelease;
     s.helmRelease = { chart: `argo-cd-${flag(args, "--version")}`, status: "deployed", values };
     s.namespaces.push("argocd");
     return {
       out: `${installing ? 'Release "argocd" does not exist. Installing it now.\n' : ""}NAME: argocd\nLAST DEPLOYED: Wed Nov 25 19:40:00 2026\nNAMESPACE: argocd\nSTATUS: deployed\nREVISION: 1\n`,
     };
+  }
+  if (args[0] === "uninstall") {
+    if (!s.helmRelease)
+      return { err: "Error: uninstall: Release not loaded: argocd: release: not found\n", code: 1 };
+    s.helmRelease = undefined;
+    return { out: 'release "argocd" uninstalled\n' };
   }
   return { err: `fake helm: unsupported ${args.join(" ")}\n`, code: 2 };
 }
@@ -452,7 +685,11 @@ if (import.meta.main) {
   if (after !== JSON.stringify(JSON.parse(before), null, 2)) writeFileSync(statePath, after);
   if (answer.out) process.stdout.write(answer.out);
   if (answer.err) process.stderr.write(answer.err);
-  process.exit(answer.code ?? 0);
+  if (answer.hold) {
+    // Like kubectl port-forward: serve until interrupted, then exit quietly.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(0));
+    setInterval(() => {}, 60_000);
+  } else process.exit(answer.code ?? 0);
 }
 
 /** Writes executable shims for the tools into `dir`; the omitted ones stay missing. */

@@ -141,19 +141,29 @@ async function localObjects(app: Application, source: AppSource): Promise<Child[
 
 export type Tree = { root: Application; children: Child[] };
 
-let cached: Promise<Tree> | undefined;
+const cached = new Map<string, Promise<Tree>>();
 
-/** The whole tree, built once per test run. */
-export function loadTree(): Promise<Tree> {
-  cached ??= buildTree();
-  return cached;
+/**
+ * The whole tree, built once per test run and set of root values. `rootValues` are added to the
+ * root's helm.valuesObject the way bootstrap adds them (e.g. profile: cluster, imageRegistry).
+ */
+export function loadTree(rootValues: Record<string, unknown> = {}): Promise<Tree> {
+  const key = JSON.stringify(rootValues);
+  let tree = cached.get(key);
+  if (!tree) {
+    tree = buildTree(rootValues);
+    cached.set(key, tree);
+  }
+  return tree;
 }
 
-async function buildTree(): Promise<Tree> {
+async function buildTree(rootValues: Record<string, unknown>): Promise<Tree> {
   const root = loadYaml<Application>(rootFile);
   const source = root.spec.source;
   if (!source?.path)
     throw new Error(`${rootFile}: the root Application needs a single source with a path`);
+  if (source.helm && Object.keys(rootValues).length > 0)
+    source.helm.valuesObject = { ...source.helm.valuesObject, ...rootValues };
   const rendered = await renderChart(source.path, {
     release: root.metadata.name,
     namespace: root.spec.destination.namespace ?? "argocd",

@@ -38,3 +38,44 @@ syncPolicy:
       factor: 2
       maxDuration: 3m
 {{- end -}}
+
+{{/* "laptop" (default) or "cluster"; anything else fails the render. */}}
+{{- define "apps.profile" -}}
+{{- $profile := .Values.profile | default "laptop" -}}
+{{- if not (has $profile (list "laptop" "cluster")) -}}
+{{- fail (printf "profile must be laptop or cluster, not %q" $profile) -}}
+{{- end -}}
+{{- $profile -}}
+{{- end -}}
+
+{{- define "apps.cluster" -}}
+{{- if eq (include "apps.profile" .) "cluster" }}true{{ end -}}
+{{- end -}}
+
+{{/* The cluster profile's image prefix, without a trailing slash. */}}
+{{- define "apps.imageRegistry" -}}
+{{- required "imageRegistry is required with profile cluster: bootstrap passes --registry" .Values.imageRegistry | trimSuffix "/" -}}
+{{- end -}}
+
+{{/* The S3 endpoint Loki and Tempo use: the bundled SeaweedFS Service or the user's. */}}
+{{- define "apps.s3Endpoint" -}}
+{{- if .Values.objectStorage.bundled -}}
+seaweedfs-all-in-one.monitoring.svc:8333
+{{- else -}}
+{{- required "objectStorage.endpoint is required when objectStorage.bundled is false" .Values.objectStorage.endpoint -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "apps.s3Insecure" -}}
+{{- if .Values.objectStorage.bundled }}true{{ else }}{{ .Values.objectStorage.insecure }}{{ end -}}
+{{- end -}}
+
+{{/* envFrom for the object-storage credentials Secret (none when the pods use their own identity). */}}
+{{- define "apps.s3EnvFrom" -}}
+{{- if .Values.objectStorage.secretName -}}
+- secretRef:
+    name: {{ .Values.objectStorage.secretName }}
+{{- else -}}
+[]
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,219 @@
+// `bun bootstrap/open.ts <ui...>`: the UIs of a cluster without NodePorts (the cluster profile),
+// through `kubectl port-forward`, on the same local ports the laptop profile maps, so the URLs
+// (and verify.ts's defaults) are the same. Prints each URL and how to read its login; Ctrl-C
+// stops the forwards.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ARGOCD, GRAFANA_SECRET } from "./lib/names.ts";
+import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
+
+const root = resolve(import.meta.dir, "..");
+
+interface Target {
+  namespace: string;
+  service: string;
+  localPort: number;
+  servicePort: number;
+  /** How to log in, given the context; undefined for none. */
+  login?: (context: string) => string;
+  what: string;
+}
+
+/** The Services the charts create (names asserted in gitops/wiring.test.ts and cluster-profile.test.ts). */
+export const TARGETS: Record<string, Target> = {
+  argocd: {
+    namespace: ARGOCD.namespace,
+    service: "argocd-server",
+    localPort: 8080,
+    servicePort: 80,
+    login: (ctx) =>
+      `user admin, password: kubectl --context ${ctx} -n ${ARGOCD.namespace} get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d; echo`,
+    what: "Argo CD",
+  },
+  grafana: {
+    namespace: "monitoring",
+    service: "kube-prometheus-stack-grafana",
+    localPort: 3000,
+    servicePort: 80,
+    login: (ctx) =>
+      `user admin, password: kubectl --context ${ctx} -n ${GRAFANA_SECRET.namespace} get secret ${GRAFANA_SECRET.name} -o jsonpath='{.data.admin-password}' | base64 -d; echo`,
+    what: "Grafana",
+  },
+  prometheus: {
+    namespace: "monitoring",
+    service: "kube-prometheus-stack-prometheus",
+    localPort: 9090,
+    servicePort: 9090,
+    what: "Prometheus",
+  },
+  gateway: {
+    namespace: "apps",
+    service: "api-gateway",
+    localPort: 8000,
+    servicePort: 8080,
+    login: () => "no login; try curl -s http://localhost:8000/user/42",
+    what: "api-gateway",
+  },
+  loki: {
+    namespace: "monitoring",
+    service: "loki-gateway",
+    localPort: 3100,
+    servicePort: 80,
+    what: "Loki API (for verify.ts)",
+  },
+  tempo: {
+    namespace: "monitoring",
+    service: "tempo",
+    localPort: 3200,
+    servicePort: 3200,
+    what: "Tempo API (for verify.ts)",
+  },
+};
+
+const HELP = `Usage: bun bootstrap/open.ts <${Object.keys(TARGETS).join("|")}>... [--context <ctx>]
+
+Port-forwards each named UI or API of the stack to localhost (the laptop profile's ports),
+prints its URL and how to log in, and keeps the forwards open until Ctrl-C.
+
+Flags:
+  --context <ctx>  the cluster (default: kubectl's current context)
+  -h, --help       show this help
+`;
+
+/** How long kubectl may take to report "Forwarding from" before open.ts gives up. */
+const START_TIMEOUT_MS = 15_000;
+
+async function main(): Promise<void> {
+  let parsed: { values: { context?: string; help?: boolean }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: Bun.argv.slice(2),
+      allowPositionals: true,
+      options: { context: { type: "string" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (error) {
+    throw new BootstrapError((error as Error).message, "run `bun bootstrap/open.ts --help`");
+  }
+  if (parsed.values.help) return console.log(HELP);
+  const names = parsed.positionals;
+  const unknown = names.filter((n) => !(n in TARGETS));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new BootstrapError(
+      unknown.length > 0 ? `unknown UI ${unknown.join(", ")}` : "which UI?",
+      `name one or more of: ${Object.keys(TARGETS).join(", ")}, e.g. bun bootstrap/open.ts grafana`,
+    );
+  }
+  const context = parsed.values.context ?? (await currentContext());
+
+  const forwards = names.map((name) => forward(name, TARGETS[name] as Target, context));
+  const stopAll = () => {
+    for (const f of forwards) f.process.kill("SIGTERM");
+  };
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      stopping = true;
+      stopAll();
+      console.log("\nstopped the port-forwards");
+      process.exit(0);
+    });
+  }
+  try {
+    await Promise.all(forwards.map((f) => f.ready));
+  } catch (error) {
+    stopAll();
+    throw error;
+  }
+  console.log(`on ${context}:`);
+  for (const name of names) {
+    const t = TARGETS[name] as Target;
+    console.log(`  ${t.what.padEnd(26)} http://localhost:${t.localPort}`);
+    if (t.login) console.log(`  ${"".padEnd(26)} ${t.login(context)}`);
+  }
+  console.log("Ctrl-C stops the port-forwards.");
+  // A forward that ends by itself (the pod restarted, the connection dropped) ends open.ts.
+  const ended = await Promise.race(forwards.map((f) => f.process.exited.then(() => f)));
+  if (stopping) return;
+  stopAll();
+  throw new BootstrapError(
+    `the port-forward to ${ended.name} ended (${ended.lastError() || "no message"})`,
+    `run bun bootstrap/open.ts ${names.join(" ")} again; bun bootstrap/status.ts --context ${context} shows whether the stack is healthy`,
+  );
+}
+
+async function currentContext(): Promise<string> {
+  const result = await exec({ argv: ["kubectl", "config", "current-context"] }, { cwd: root });
+  const context = result.stdout.trim();
+  if (result.code !== 0 || !context) {
+    throw new BootstrapError(
+      `kubectl has no current context (${result.stderr.trim() || `exit ${result.code}`})`,
+      "pass the cluster: bun bootstrap/open.ts grafana --context <ctx> (kubectl config get-contexts lists them)",
+    );
+  }
+  return context;
+}
+
+export const portForwardArgv = (t: Target, context: string) => [
+  "kubectl",
+  "--context",
+  context,
+  "port-forward",
+  `svc/${t.service}`,
+  `${t.localPort}:${t.servicePort}`,
+  "--namespace",
+  t.namespace,
+];
+
+/** Starts one `kubectl port-forward`; `ready` settles once it forwards, or fails with why. */
+function forward(name: string, t: Target, context: string) {
+  const process = Bun.spawn(portForwardArgv(t, context), {
+    cwd: root,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let stderr = "";
+  const lastError = () => stderr.trim().split("\n").at(-1)?.trim() ?? "";
+  void (async () => {
+    for await (const chunk of process.stderr) stderr += new TextDecoder().decode(chunk);
+  })();
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new BootstrapError(
+          `kubectl port-forward svc/${t.service} did not start forwarding within ${START_TIMEOUT_MS / 1000} s`,
+          `check the context answers: kubectl --context ${context} -n ${t.namespace} get svc ${t.service}`,
+        ),
+      );
+    }, START_TIMEOUT_MS);
+    void (async () => {
+      let out = "";
+      for await (const chunk of process.stdout) {
+        out += new TextDecoder().decode(chunk);
+        if (out.includes("Forwarding from")) {
+          clearTimeout(timer);
+          resolve();
+          return;
+        }
+      }
+      // stdout closed without forwarding: kubectl exited.
+      await process.exited;
+      clearTimeout(timer);
+      const why = lastError() || `exit ${process.exitCode}`;
+      const inUse = /address already in use/.test(stderr);
+      reject(
+        new BootstrapError(
+          `cannot port-forward to ${t.namespace}/${t.service} on ${context}: ${inUse ? `local port ${t.localPort}: address already in use` : why}`,
+          inUse
+            ? `port ${t.localPort} is taken on this machine: stop what listens there (lsof -i :${t.localPort}) and run open.ts again`
+            : /not found/.test(stderr)
+              ? `the stack is not (yet) deployed there: bun bootstrap/status.ts --context ${context} --watch, or bun bootstrap/up.ts --context ${context} --registry <prefix>`
+              : `check it with kubectl --context ${context} -n ${t.namespace} get svc ${t.service}`,
+        ),
+      );
+    })();
+  });
+  return { name, process, ready, lastError };
+}
+
+if (import.meta.main) await main().catch(exitWithError);
