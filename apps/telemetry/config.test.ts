@@ -5,13 +5,15 @@ describe("readTelemetryConfig", () => {
   test("defaults follow the specification, except smaller export batches", () => {
     expect(readTelemetryConfig({})).toEqual({
       disabled: false,
+      exporters: { traces: ["otlp"], metrics: ["otlp"], logs: ["otlp"] },
+      spanMaxExportBatchSize: 128,
       metricExportIntervalMs: 60_000,
       metricExportTimeoutMs: 30_000,
       logScheduleDelayMs: 1000,
       logMaxQueueSize: 2048,
       logMaxExportBatchSize: 128,
-      spanMaxExportBatchSize: 128,
       logExportTimeoutMs: 30_000,
+      warnings: [],
     });
   });
 
@@ -26,15 +28,16 @@ describe("readTelemetryConfig", () => {
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "64",
       OTEL_BLRP_EXPORT_TIMEOUT: "3000",
     });
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       disabled: true,
+      spanMaxExportBatchSize: 64,
       metricExportIntervalMs: 5000,
       metricExportTimeoutMs: 2000,
       logScheduleDelayMs: 250,
       logMaxQueueSize: 100,
       logMaxExportBatchSize: 50,
-      spanMaxExportBatchSize: 64,
       logExportTimeoutMs: 3000,
+      warnings: [],
     });
   });
 
@@ -44,7 +47,7 @@ describe("readTelemetryConfig", () => {
     );
   });
 
-  test("malformed values fall back to the defaults instead of breaking start-up", () => {
+  test("malformed values fall back to the defaults, each with a warning", () => {
     const config = readTelemetryConfig({
       OTEL_SDK_DISABLED: "yes",
       OTEL_METRIC_EXPORT_INTERVAL: "soon",
@@ -53,6 +56,52 @@ describe("readTelemetryConfig", () => {
     expect(config.disabled).toBe(false);
     expect(config.metricExportIntervalMs).toBe(60_000);
     expect(config.logScheduleDelayMs).toBe(1000);
+    expect(config.warnings).toEqual([
+      'OTEL_METRIC_EXPORT_INTERVAL="soon" is not a positive number; using 60000',
+      'OTEL_BLRP_SCHEDULE_DELAY="-5" is not a positive number; using 1000',
+    ]);
+  });
+});
+
+describe("OTEL_{TRACES,METRICS,LOGS}_EXPORTER", () => {
+  const exporters = (env: Record<string, string>) => readTelemetryConfig(env).exporters;
+
+  test("otlp when unset or empty", () => {
+    expect(exporters({ OTEL_TRACES_EXPORTER: " " })).toEqual({
+      traces: ["otlp"],
+      metrics: ["otlp"],
+      logs: ["otlp"],
+    });
+  });
+
+  test("each signal reads its own variable, as a comma-separated list", () => {
+    expect(
+      exporters({
+        OTEL_TRACES_EXPORTER: "console",
+        OTEL_METRICS_EXPORTER: " OTLP , console,otlp",
+        OTEL_LOGS_EXPORTER: "none",
+      }),
+    ).toEqual({ traces: ["console"], metrics: ["otlp", "console"], logs: [] });
+  });
+
+  test('"none" switches the signal off even beside others, with a warning', () => {
+    const config = readTelemetryConfig({ OTEL_TRACES_EXPORTER: "otlp,none" });
+    expect(config.exporters.traces).toEqual([]);
+    expect(config.warnings).toEqual([
+      'OTEL_TRACES_EXPORTER lists "none" with others; traces are off',
+    ]);
+  });
+
+  test("unsupported exporters are named in a warning and ignored", () => {
+    const config = readTelemetryConfig({
+      OTEL_TRACES_EXPORTER: "zipkin,console",
+      OTEL_LOGS_EXPORTER: "jaeger",
+    });
+    expect(config.exporters).toEqual({ traces: ["console"], metrics: ["otlp"], logs: [] });
+    expect(config.warnings).toEqual([
+      'OTEL_TRACES_EXPORTER: unsupported exporter "zipkin" ignored (use otlp, console or none)',
+      'OTEL_LOGS_EXPORTER: unsupported exporter "jaeger" ignored (use otlp, console or none)',
+    ]);
   });
 });
 

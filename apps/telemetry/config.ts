@@ -1,5 +1,6 @@
-// Reads the standard OTEL_* variables that hand-built providers ignore (the SDK reads the
-// exporter endpoints/timeouts and the other OTEL_BSP_* itself), and builds the service's resource.
+// The standard OTEL_* variables that hand-built providers ignore (NodeSDK would read them; the
+// exporters read OTEL_EXPORTER_OTLP_* and the span processor OTEL_BSP_* themselves), and the
+// service's resource. Malformed values are reported and ignored, as the specification asks.
 import {
   detectResources,
   envDetector,
@@ -10,43 +11,79 @@ import {
 
 type Env = Record<string, string | undefined>;
 
+export type Signal = "traces" | "metrics" | "logs";
+export type ExporterName = "otlp" | "console";
+
 export interface TelemetryConfig {
   disabled: boolean;
+  /** Per signal, from OTEL_{TRACES,METRICS,LOGS}_EXPORTER; empty means the signal is off. */
+  exporters: Record<Signal, ExporterName[]>;
+  spanMaxExportBatchSize: number;
   metricExportIntervalMs: number;
   metricExportTimeoutMs: number;
   logScheduleDelayMs: number;
   logMaxQueueSize: number;
   logMaxExportBatchSize: number;
-  spanMaxExportBatchSize: number;
   logExportTimeoutMs: number;
-}
-
-function positiveNumber(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
+  /** What was wrong with the environment, one sentence each, for the log once it exists. */
+  warnings: string[];
 }
 
 export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
-  const metricExportIntervalMs = positiveNumber(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000);
-  return {
+  const warnings: string[] = [];
+  const positiveNumber = (name: string, fallback: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (Number.isFinite(value) && value > 0) return value;
+    warnings.push(`${name}=${JSON.stringify(raw)} is not a positive number; using ${fallback}`);
+    return fallback;
+  };
+  const exporters = (signal: Signal): ExporterName[] => {
+    const name = `OTEL_${signal.toUpperCase()}_EXPORTER`;
+    // The specification's list syntax: comma-separated, "none" alone switches the signal off.
+    const listed = (env[name] ?? "")
+      .split(",")
+      .map((value) => value.trim().toLowerCase())
+      .filter(Boolean);
+    if (listed.length === 0) return ["otlp"];
+    if (listed.includes("none")) {
+      if (listed.length > 1) warnings.push(`${name} lists "none" with others; ${signal} are off`);
+      return [];
+    }
+    const known = listed.filter((value) => value === "otlp" || value === "console");
+    for (const value of listed)
+      if (!known.includes(value as ExporterName))
+        warnings.push(
+          `${name}: unsupported exporter "${value}" ignored (use otlp, console or none)`,
+        );
+    return [...new Set(known)] as ExporterName[];
+  };
+
+  const metricExportIntervalMs = positiveNumber("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
+  const config: TelemetryConfig = {
     disabled: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true",
+    exporters: {
+      traces: exporters("traces"),
+      metrics: exporters("metrics"),
+      logs: exporters("logs"),
+    },
+    // Smaller batches than the specification's 512: serializing a batch blocks the event loop,
+    // and smaller ones spread that work out (docs/performance.md).
+    spanMaxExportBatchSize: positiveNumber("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 128),
     metricExportIntervalMs,
     // The SDK rejects a timeout longer than the interval.
     metricExportTimeoutMs: Math.min(
-      positiveNumber(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30_000),
+      positiveNumber("OTEL_METRIC_EXPORT_TIMEOUT", 30_000),
       metricExportIntervalMs,
     ),
-    logScheduleDelayMs: positiveNumber(env, "OTEL_BLRP_SCHEDULE_DELAY", 1000),
-    logMaxQueueSize: positiveNumber(env, "OTEL_BLRP_MAX_QUEUE_SIZE", 2048),
-    // Smaller batches than the specification's 512: serializing a batch blocks the event loop,
-    // and at 128 the p99 under load roughly halves at no measurable throughput cost (see
-    // README, Performance).
-    logMaxExportBatchSize: positiveNumber(env, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 128),
-    spanMaxExportBatchSize: positiveNumber(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 128),
-    logExportTimeoutMs: positiveNumber(env, "OTEL_BLRP_EXPORT_TIMEOUT", 30_000),
+    logScheduleDelayMs: positiveNumber("OTEL_BLRP_SCHEDULE_DELAY", 1000),
+    logMaxQueueSize: positiveNumber("OTEL_BLRP_MAX_QUEUE_SIZE", 2048),
+    logMaxExportBatchSize: positiveNumber("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 128),
+    logExportTimeoutMs: positiveNumber("OTEL_BLRP_EXPORT_TIMEOUT", 30_000),
+    warnings,
   };
+  return config;
 }
 
 export interface ServiceIdentity {
