@@ -2,16 +2,15 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { buildResource, readTelemetryConfig } from "./config.ts";
 
 describe("readTelemetryConfig", () => {
-  test("defaults follow the specification, except smaller export batches", () => {
+  test("defaults follow the specification", () => {
     expect(readTelemetryConfig({})).toEqual({
       disabled: false,
       exporters: { traces: ["otlp"], metrics: ["otlp"], logs: ["otlp"] },
-      spanMaxExportBatchSize: 128,
       metricExportIntervalMs: 60_000,
       metricExportTimeoutMs: 30_000,
       logScheduleDelayMs: 1000,
       logMaxQueueSize: 2048,
-      logMaxExportBatchSize: 128,
+      logMaxExportBatchSize: 512,
       logExportTimeoutMs: 30_000,
       warnings: [],
     });
@@ -25,12 +24,10 @@ describe("readTelemetryConfig", () => {
       OTEL_BLRP_SCHEDULE_DELAY: "250",
       OTEL_BLRP_MAX_QUEUE_SIZE: "100",
       OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: "50",
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "64",
       OTEL_BLRP_EXPORT_TIMEOUT: "3000",
     });
     expect(config).toMatchObject({
       disabled: true,
-      spanMaxExportBatchSize: 64,
       metricExportIntervalMs: 5000,
       metricExportTimeoutMs: 2000,
       logScheduleDelayMs: 250,

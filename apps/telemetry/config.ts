@@ -1,6 +1,6 @@
 // The standard OTEL_* variables that hand-built providers ignore (NodeSDK would read them; the
-// exporters read OTEL_EXPORTER_OTLP_* and the span processor OTEL_BSP_* themselves), and the
-// service's resource. Malformed values are reported and ignored, as the specification asks.
+// exporters read OTEL_EXPORTER_OTLP_* and the batch span processor OTEL_BSP_* themselves), and the
+// service's resource. The defaults are the specification's. Malformed values are reported and ignored, as the specification asks.
 import {
   detectResources,
   envDetector,
@@ -18,7 +18,6 @@ export interface TelemetryConfig {
   disabled: boolean;
   /** Per signal, from OTEL_{TRACES,METRICS,LOGS}_EXPORTER; empty means the signal is off. */
   exporters: Record<Signal, ExporterName[]>;
-  spanMaxExportBatchSize: number;
   metricExportIntervalMs: number;
   metricExportTimeoutMs: number;
   logScheduleDelayMs: number;
@@ -68,9 +67,6 @@ export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
       metrics: exporters("metrics"),
       logs: exporters("logs"),
     },
-    // Smaller batches than the specification's 512: serializing a batch blocks the event loop,
-    // and smaller ones spread that work out (docs/performance.md).
-    spanMaxExportBatchSize: positiveNumber("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 128),
     metricExportIntervalMs,
     // The SDK rejects a timeout longer than the interval.
     metricExportTimeoutMs: Math.min(
@@ -79,7 +75,7 @@ export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
     ),
     logScheduleDelayMs: positiveNumber("OTEL_BLRP_SCHEDULE_DELAY", 1000),
     logMaxQueueSize: positiveNumber("OTEL_BLRP_MAX_QUEUE_SIZE", 2048),
-    logMaxExportBatchSize: positiveNumber("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 128),
+    logMaxExportBatchSize: positiveNumber("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512),
     logExportTimeoutMs: positiveNumber("OTEL_BLRP_EXPORT_TIMEOUT", 30_000),
     warnings,
   };

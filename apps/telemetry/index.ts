@@ -78,9 +78,7 @@ export function startTelemetry(
     spanProcessors: config.exporters.traces.map((name) =>
       name === "console"
         ? new SimpleSpanProcessor(new ConsoleSpanExporter())
-        : new BatchSpanProcessor(new OTLPTraceExporter(), {
-            maxExportBatchSize: config.spanMaxExportBatchSize,
-          }),
+        : new BatchSpanProcessor(new OTLPTraceExporter()),
     ),
   });
   // Installs the AsyncLocalStorage context manager and the W3C propagators too.
@@ -120,7 +118,6 @@ export function startTelemetry(
             exporter: new OTLPLogExporter(),
             scheduledDelayMillis: config.logScheduleDelayMs,
             maxQueueSize: config.logMaxQueueSize,
-            // Smaller than the default 512, as for spans (config.ts).
             maxExportBatchSize: config.logMaxExportBatchSize,
             exportTimeoutMillis: config.logExportTimeoutMs,
           }),
