@@ -22,6 +22,8 @@ const sink = Bun.spawn(
     stdout: "ignore",
   },
 );
+// Whatever happens below (an export error ends the process), the sink goes with it.
+process.on("exit", () => sink.kill());
 const url = `http://127.0.0.1:${port}`;
 for (let tries = 0; ; tries++) {
   try {
@@ -120,5 +122,4 @@ const rounded = Object.fromEntries(
 const stats = (await (await fetch(`${url}/stats`)).json()) as { spans: number; logRecords: number };
 console.log(JSON.stringify({ items: count, ...rounded, sink: stats }));
 await Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]);
-sink.kill();
 process.exit(0);
