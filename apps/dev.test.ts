@@ -20,9 +20,13 @@ test(
   "bun run dev serves /user/:id through both services and Ctrl-C stops both",
   async () => {
     const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
+    // The test runner's own OTEL_* settings stay out.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
+    );
     const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
       env: {
-        ...process.env,
+        ...env,
         OTEL_EXPORTER_OTLP_ENDPOINT: "",
         OTEL_SDK_DISABLED: "",
         API_GATEWAY_PORT: String(gatewayPort),
@@ -41,9 +45,14 @@ test(
       for (const port of [gatewayPort, userServicePort])
         await expect(fetch(`http://localhost:${port}/healthz`)).rejects.toThrow();
       const stderr = await new Response(dev.stderr).text();
-      expect(stderr).toContain("telemetry is off");
+      expect(stderr).toContain("telemetry prints here");
       const stdout = await new Response(dev.stdout).text();
       expect(stdout).toContain('"msg":"shutting down"');
+      // With no collector, the console exporters show what the instrumentation produced.
+      expect(stdout).toContain('name: "GET /user/:id"'); // api-gateway's server span
+      expect(stdout).toContain('name: "SELECT users"'); // user-service's query span
+      expect(stdout).toContain('body: "shutting down"'); // a log record
+      expect(stdout).toContain('name: "http.server.request.duration"'); // flushed at exit
     } finally {
       dev.kill("SIGKILL");
     }

@@ -5,7 +5,9 @@
 //   down telemetry on, collector unreachable (a closed port)
 // Each is warmed up, then loaded in interleaved rounds (on, off, down, on, …) so drift on a
 // noisy machine hits all alike: closed loop at fixed connections (wrk, or the Bun client), then
-// open loop at half the uninstrumented capacity and at half the slowest one's. Results: a table, and bench/results/latest.json.
+// open loop at half the uninstrumented capacity and at half the slowest one's. All of it twice:
+// at the services' default query latency (realistic) and at QUERY_LATENCY_MS=1 (CPU-bound), unless
+// --query-latency-ms picks one. Results: a table per regime, and bench/results/latest.json.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
@@ -19,6 +21,7 @@ import {
   configNames,
   type Delivered,
   formatTable,
+  type Report,
   type Rss,
   type Run,
   type ServiceName,
@@ -31,6 +34,7 @@ const COMMAND = "bun run bench";
 const usage = `usage: bun run bench [--duration S] [--rounds N] [--warmup S] [--connections C]
        [--query-latency-ms MS] [--client wrk|bun] [--memory-limit-mb MB]
        [--service-env NAME=VALUE]... [--apps DIR] [--out FILE]
+  --query-latency-ms runs one regime at that latency (default: the service's default, then 1).
   --memory-limit-mb sizes the services' JavaScript heap as a pod's memory limit does (Bun reads
     the cgroup limit; default 256, the chart's limit; 0 leaves it to the machine's RAM).
   --service-env adds a variable to every service (e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1024),
@@ -43,7 +47,7 @@ function options() {
     rounds: { type: "string", default: "3" },
     warmup: { type: "string", default: "15" },
     connections: { type: "string", default: "32" },
-    "query-latency-ms": { type: "string", default: "1" },
+    "query-latency-ms": { type: "string" },
     client: { type: "string" },
     "service-env": { type: "string", multiple: true, default: [] },
     "memory-limit-mb": { type: "string", default: "256" },
@@ -71,11 +75,15 @@ function options() {
       "wrk is not installed",
       `apt-get install wrk, or ${COMMAND} --client bun`,
     );
-  const queryLatencyMs = parseNumber(String(values["query-latency-ms"]), "--query-latency-ms", {
-    min: 0,
-    integer: false,
-    example: `${COMMAND} --query-latency-ms 5`,
-  });
+  const latency = values["query-latency-ms"];
+  const queryLatencyMs =
+    latency === undefined
+      ? undefined
+      : parseNumber(latency, "--query-latency-ms", {
+          min: 0,
+          integer: false,
+          example: `${COMMAND} --query-latency-ms 5`,
+        });
   const serviceEnv: Record<string, string> = {};
   for (const pair of values["service-env"] as string[]) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
@@ -151,7 +159,7 @@ interface Deployment {
 async function deploy(
   config: ConfigName,
   telemetryEnv: Record<string, string>,
-  queryLatencyMs: number,
+  queryLatencyMs: number | undefined,
   logDir: string,
   apps: string,
 ): Promise<Deployment> {
@@ -160,7 +168,11 @@ async function deploy(
   const gatewayLog = `${logDir}/${config}-api-gateway.log`;
   const user = spawn(
     [process.execPath, `${apps}/user-service/src/index.ts`],
-    { ...telemetryEnv, PORT: String(userPort), QUERY_LATENCY_MS: String(queryLatencyMs) },
+    {
+      ...telemetryEnv,
+      PORT: String(userPort),
+      ...(queryLatencyMs === undefined ? {} : { QUERY_LATENCY_MS: String(queryLatencyMs) }),
+    },
     userLog,
   );
   const gateway = spawn(
@@ -195,8 +207,10 @@ async function loadClient(args: string[]): Promise<LoadResult> {
   return JSON.parse(out.trim().split("\n").pop() as string);
 }
 
-async function main() {
-  const opts = options();
+type Options = ReturnType<typeof options>;
+
+/** One regime: every configuration deployed at this query latency (undefined: the default). */
+async function measure(opts: Options, queryLatencyMs: number | undefined) {
   const logDir = await mkdtemp(`${tmpdir()}/bench-`);
   const started = Date.now();
   const machineInfo = await machine();
@@ -224,7 +238,7 @@ async function main() {
     deployments[config] = await deploy(
       config,
       { ...opts.serviceEnv, ...envs[config] },
-      opts.queryLatencyMs,
+      queryLatencyMs,
       logDir,
       opts.apps,
     );
@@ -365,7 +379,7 @@ async function main() {
       duration_s: opts.duration,
       rounds: opts.rounds,
       warmup_s: opts.warmup,
-      query_latency_ms: opts.queryLatencyMs,
+      query_latency_ms: queryLatencyMs ?? "service default",
       service_env: opts.serviceEnv,
       memory_limit_mb: opts.memoryLimitMb,
       apps: opts.apps,
@@ -374,9 +388,26 @@ async function main() {
     },
   });
   console.log(`\n${formatTable(report)}`);
-  await Bun.write(opts.out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwrote ${opts.out}`);
   await rm(logDir, { recursive: true, force: true });
+  return report;
+}
+
+async function main() {
+  const opts = options();
+  const regimes: [string, number | undefined][] =
+    opts.queryLatencyMs === undefined
+      ? [
+          ["realistic", undefined],
+          ["cpu_bound", 1],
+        ]
+      : [[`query_latency_ms_${opts.queryLatencyMs}`, opts.queryLatencyMs]];
+  const reports: Record<string, Report> = {};
+  for (const [name, queryLatencyMs] of regimes) {
+    console.log(`\n== ${name}: QUERY_LATENCY_MS ${queryLatencyMs ?? "default"}`);
+    reports[name] = await measure(opts, queryLatencyMs);
+  }
+  await Bun.write(opts.out, `${JSON.stringify({ regimes: reports }, null, 2)}\n`);
+  console.log(`\nwrote ${opts.out}`);
 }
 
 process.on("SIGINT", () => {

@@ -2,16 +2,17 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { buildResource, readTelemetryConfig } from "./config.ts";
 
 describe("readTelemetryConfig", () => {
-  test("defaults follow the specification, except smaller export batches", () => {
+  test("defaults follow the specification", () => {
     expect(readTelemetryConfig({})).toEqual({
       disabled: false,
+      exporters: { traces: ["otlp"], metrics: ["otlp"], logs: ["otlp"] },
       metricExportIntervalMs: 60_000,
       metricExportTimeoutMs: 30_000,
       logScheduleDelayMs: 1000,
       logMaxQueueSize: 2048,
-      logMaxExportBatchSize: 128,
-      spanMaxExportBatchSize: 128,
+      logMaxExportBatchSize: 512,
       logExportTimeoutMs: 30_000,
+      warnings: [],
     });
   });
 
@@ -23,18 +24,17 @@ describe("readTelemetryConfig", () => {
       OTEL_BLRP_SCHEDULE_DELAY: "250",
       OTEL_BLRP_MAX_QUEUE_SIZE: "100",
       OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: "50",
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "64",
       OTEL_BLRP_EXPORT_TIMEOUT: "3000",
     });
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       disabled: true,
       metricExportIntervalMs: 5000,
       metricExportTimeoutMs: 2000,
       logScheduleDelayMs: 250,
       logMaxQueueSize: 100,
       logMaxExportBatchSize: 50,
-      spanMaxExportBatchSize: 64,
       logExportTimeoutMs: 3000,
+      warnings: [],
     });
   });
 
@@ -44,27 +44,63 @@ describe("readTelemetryConfig", () => {
     );
   });
 
-  test("malformed values fall back to the defaults instead of breaking start-up, each named in a warning", () => {
-    const warnings: string[] = [];
-    const config = readTelemetryConfig(
-      {
-        OTEL_SDK_DISABLED: "maybe",
-        OTEL_METRIC_EXPORT_INTERVAL: "soon",
-        OTEL_BLRP_SCHEDULE_DELAY: "-5",
-      },
-      (w) => warnings.push(w),
-    );
+  test("malformed values fall back to the defaults, each with a warning", () => {
+    const config = readTelemetryConfig({
+      OTEL_SDK_DISABLED: "yes",
+      OTEL_METRIC_EXPORT_INTERVAL: "soon",
+      OTEL_BLRP_SCHEDULE_DELAY: "-5",
+    });
     expect(config.disabled).toBe(false);
     expect(config.metricExportIntervalMs).toBe(60_000);
     expect(config.logScheduleDelayMs).toBe(1000);
-    expect(warnings.sort()).toEqual([
-      'OTEL_BLRP_SCHEDULE_DELAY="-5" is not a positive number; using 1000',
+    expect(config.warnings).toEqual([
+      'OTEL_SDK_DISABLED="yes" is neither true nor false; telemetry stays ON (set OTEL_SDK_DISABLED=true to turn it off)',
       'OTEL_METRIC_EXPORT_INTERVAL="soon" is not a positive number; using 60000',
-      'OTEL_SDK_DISABLED="maybe" is neither true nor false; telemetry stays ON (set OTEL_SDK_DISABLED=true to turn it off)',
+      'OTEL_BLRP_SCHEDULE_DELAY="-5" is not a positive number; using 1000',
     ]);
-    const quiet: string[] = [];
-    readTelemetryConfig({ OTEL_SDK_DISABLED: "False" }, (w) => quiet.push(w));
-    expect(quiet).toEqual([]);
+    expect(readTelemetryConfig({ OTEL_SDK_DISABLED: "False" }).warnings).toEqual([]);
+  });
+});
+
+describe("OTEL_{TRACES,METRICS,LOGS}_EXPORTER", () => {
+  const exporters = (env: Record<string, string>) => readTelemetryConfig(env).exporters;
+
+  test("otlp when unset or empty", () => {
+    expect(exporters({ OTEL_TRACES_EXPORTER: " " })).toEqual({
+      traces: ["otlp"],
+      metrics: ["otlp"],
+      logs: ["otlp"],
+    });
+  });
+
+  test("each signal reads its own variable, as a comma-separated list", () => {
+    expect(
+      exporters({
+        OTEL_TRACES_EXPORTER: "console",
+        OTEL_METRICS_EXPORTER: " OTLP , console,otlp",
+        OTEL_LOGS_EXPORTER: "none",
+      }),
+    ).toEqual({ traces: ["console"], metrics: ["otlp", "console"], logs: [] });
+  });
+
+  test('"none" switches the signal off even beside others, with a warning', () => {
+    const config = readTelemetryConfig({ OTEL_TRACES_EXPORTER: "otlp,none" });
+    expect(config.exporters.traces).toEqual([]);
+    expect(config.warnings).toEqual([
+      'OTEL_TRACES_EXPORTER lists "none" with others; traces are off',
+    ]);
+  });
+
+  test("unsupported exporters are named in a warning and ignored", () => {
+    const config = readTelemetryConfig({
+      OTEL_TRACES_EXPORTER: "zipkin,console",
+      OTEL_LOGS_EXPORTER: "jaeger",
+    });
+    expect(config.exporters).toEqual({ traces: ["console"], metrics: ["otlp"], logs: [] });
+    expect(config.warnings).toEqual([
+      'OTEL_TRACES_EXPORTER: unsupported exporter "zipkin" ignored (use otlp, console or none)',
+      'OTEL_LOGS_EXPORTER: unsupported exporter "jaeger" ignored (use otlp, console or none)',
+    ]);
   });
 });
 

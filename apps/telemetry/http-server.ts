@@ -2,8 +2,8 @@
 // trace context extracted from the headers) that is the active context for the whole Elysia
 // handler, and the http.server.request.duration histogram. Elysia only tells us the matched
 // route. Deliberately recorded: method, route, path, scheme, status, error.type. Never headers,
-// query strings or bodies, so credentials cannot leak. (Why not @elysia/opentelemetry: README,
-// section services.)
+// query strings or bodies, so credentials cannot leak. (Why not @elysia/opentelemetry:
+// docs/telemetry.md.)
 import {
   context,
   type Meter,

@@ -1,19 +1,33 @@
-// The services' OpenTelemetry setup: hand-built tracer, meter and logger providers exporting
-// OTLP/protobuf, configured by the standard OTEL_* variables. Call startTelemetry() before
-// building the Elysia app; wrap the app's fetch with instrumentFetch() for server spans.
+// The services' OpenTelemetry set-up, in one place: the resource, then the tracer, meter and logger
+// providers of the official SDK with the official OTLP/protobuf exporters, then shutdown.
+// Configured by the standard OTEL_* variables. Call startTelemetry() before building the Elysia
+// app; serve the app's fetch through instrumentFetch() for server spans (http-server.ts).
 import { type Meter, metrics, type Tracer, trace } from "@opentelemetry/api";
 import { logs } from "@opentelemetry/api-logs";
+import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
-import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import {
+  BatchLogRecordProcessor,
+  ConsoleLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+} from "@opentelemetry/sdk-logs";
+import {
+  ConsoleMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { buildResource, readTelemetryConfig, type ServiceIdentity } from "./config.ts";
 import { installDiagLogger } from "./diag.ts";
 import { type Fetch, instrumentFetch } from "./http-server.ts";
 import { createLog, type Log } from "./log.ts";
-import { otlpLogExporter, otlpSpanExporter } from "./otlp-exporters.ts";
-import { requestMetrics } from "./request-metrics.ts";
 
 export { httpDurationBuckets, routeRecorder } from "./http-server.ts";
 export { type Level, type Log, type LogAttributes, writeJsonLine } from "./log.ts";
@@ -25,7 +39,7 @@ export interface Telemetry {
   log: Log;
   /** Adds server spans and http.server.request.duration; the identity when disabled. */
   instrumentFetch(fetch: Fetch): Fetch;
-  /** Flushes and stops all three providers, giving up after `timeoutMs`. */
+  /** Flushes and stops the providers, giving up after `timeoutMs`. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
@@ -38,93 +52,104 @@ export function startTelemetry(
 ): Telemetry {
   const config = readTelemetryConfig(env);
   // From the global API: real once the providers below are registered, no-ops otherwise.
-  const instruments = () => ({
-    tracer: trace.getTracer(service.name, service.version),
-    meter: metrics.getMeter(service.name, service.version),
-    log: createLog(service.name),
-  });
+  const tracer = () => trace.getTracer(service.name, service.version);
+  const meter = () => metrics.getMeter(service.name, service.version);
   if (config.disabled) {
-    // Nothing registered: the API hands out no-op tracers, meters and loggers.
+    // OTEL_SDK_DISABLED: nothing registered, nothing instrumented; JSON log lines stay.
     return {
       enabled: false,
-      ...instruments(),
+      tracer: tracer(),
+      meter: meter(),
+      log: createLog(service.name),
       instrumentFetch: (fetch) => fetch,
       shutdown: async () => {},
     };
   }
-
   installDiagLogger(service.name);
+
+  // Resource: who is sending, on every span, metric point and log record.
   const resource = buildResource(service, env);
-  // Queues are bounded (OTEL_BSP_MAX_QUEUE_SIZE / OTEL_BLRP_MAX_QUEUE_SIZE, default 2048) and
-  // exports run off the request path, so a dead collector costs dropped telemetry, not latency.
+
+  // Traces. Span queues are bounded (OTEL_BSP_MAX_QUEUE_SIZE, default 2048) and exported off the
+  // request path, so a dead collector costs dropped spans, not latency or memory. Console output
+  // is for a terminal: printed as each span ends, as NodeSDK does.
   const tracerProvider = new NodeTracerProvider({
     resource,
-    spanProcessors: [
-      new BatchSpanProcessor(otlpSpanExporter(), {
-        maxExportBatchSize: config.spanMaxExportBatchSize,
-      }),
-    ],
+    spanProcessors: config.exporters.traces.map((name) =>
+      name === "console"
+        ? new SimpleSpanProcessor(new ConsoleSpanExporter())
+        : new BatchSpanProcessor(new OTLPTraceExporter()),
+    ),
   });
-  tracerProvider.register();
-  // Counters and histograms are counted by our own cheap instruments (request-metrics.ts) and
-  // collected with the SDK's; gauges and everything else are the SDK's.
-  const counted = requestMetrics({ name: service.name, version: service.version }, resource);
+  // Installs the AsyncLocalStorage context manager and the W3C propagators too.
+  if (config.exporters.traces.length) tracerProvider.register();
+
+  // Metrics. The periodic reader does not read OTEL_METRIC_EXPORT_*: config.ts does.
   const meterProvider = new MeterProvider({
     resource,
-    readers: [
-      new PeriodicExportingMetricReader({
-        metricProducers: [counted.producer],
-        exporter: new OTLPMetricExporter(),
-        exportIntervalMillis: config.metricExportIntervalMs,
-        exportTimeoutMillis: config.metricExportTimeoutMs,
-      }),
-    ],
+    readers: config.exporters.metrics.map(
+      (name) =>
+        new PeriodicExportingMetricReader({
+          exporter: name === "console" ? new ConsoleMetricExporter() : new OTLPMetricExporter(),
+          exportIntervalMillis: config.metricExportIntervalMs,
+          exportTimeoutMillis: config.metricExportTimeoutMs,
+        }),
+    ),
   });
-  metrics.setGlobalMeterProvider(meterProvider);
-  // Exported every interval, traffic or not: the SDK skips empty exports, so without it an idle
-  // service would vanish from Prometheus (target_info) and look like one that stopped sending.
-  meterProvider
-    .getMeter(service.name, service.version)
-    .createObservableGauge("process.uptime", {
-      description: "The time the process has been running.",
-      unit: "s",
-    })
-    .addCallback((result) => result.observe(process.uptime()));
+  if (config.exporters.metrics.length) {
+    metrics.setGlobalMeterProvider(meterProvider);
+    // Exported every interval, traffic or not: the SDK skips empty exports, so without it an idle
+    // service would vanish from Prometheus (target_info) and look like one that stopped sending.
+    meter()
+      .createObservableGauge("process.uptime", {
+        description: "The time the process has been running.",
+        unit: "s",
+      })
+      .addCallback((result) => result.observe(process.uptime()));
+  }
+
+  // Logs. The batch processor does not read OTEL_BLRP_*: config.ts does. Queue bounded as above.
   const loggerProvider = new LoggerProvider({
     resource,
-    processors: [
-      new BatchLogRecordProcessor({
-        exporter: otlpLogExporter(),
-        scheduledDelayMillis: config.logScheduleDelayMs,
-        maxQueueSize: config.logMaxQueueSize,
-        maxExportBatchSize: config.logMaxExportBatchSize,
-        exportTimeoutMillis: config.logExportTimeoutMs,
-      }),
-    ],
+    processors: config.exporters.logs.map((name) =>
+      name === "console"
+        ? new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() })
+        : new BatchLogRecordProcessor({
+            exporter: new OTLPLogExporter(),
+            scheduledDelayMillis: config.logScheduleDelayMs,
+            maxQueueSize: config.logMaxQueueSize,
+            maxExportBatchSize: config.logMaxExportBatchSize,
+            exportTimeoutMillis: config.logExportTimeoutMs,
+          }),
+    ),
   });
-  logs.setGlobalLoggerProvider(loggerProvider);
+  if (config.exporters.logs.length) logs.setGlobalLoggerProvider(loggerProvider);
 
-  const { tracer, meter: sdkMeter, log } = instruments();
-  const meter = counted.meter(sdkMeter);
+  const log = createLog(service.name);
+  for (const warning of config.warnings) log.warn(`telemetry: ${warning}`);
   const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
   if (protocol && protocol !== "http/protobuf")
     log.warn("telemetry: only OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf is supported", {
       protocol,
     });
 
+  // Shutdown: flush what is queued, but never hold up the exit for a collector that is gone.
+  const shutdown = async (timeoutMs = 3000) => {
+    const flushed = Promise.allSettled([
+      tracerProvider.shutdown(),
+      meterProvider.shutdown(),
+      loggerProvider.shutdown(),
+    ]);
+    await Promise.race([flushed, Bun.sleep(timeoutMs)]);
+  };
+
+  const instruments = { tracer: tracer(), meter: meter(), untracedPaths };
   return {
     enabled: true,
-    tracer,
-    meter,
+    tracer: instruments.tracer,
+    meter: instruments.meter,
     log,
-    instrumentFetch: (fetch) => instrumentFetch(fetch, { tracer, meter, untracedPaths }),
-    async shutdown(timeoutMs = 3000) {
-      const flushed = Promise.allSettled([
-        tracerProvider.shutdown(),
-        meterProvider.shutdown(),
-        loggerProvider.shutdown(),
-      ]);
-      await Promise.race([flushed, Bun.sleep(timeoutMs)]);
-    },
+    instrumentFetch: (fetch) => instrumentFetch(fetch, instruments),
+    shutdown,
   };
 }

@@ -1,0 +1,127 @@
+// startTelemetry as a real service uses it: which exporter each signal goes to, chosen by the
+// standard variables, and the ones the hand-built providers would otherwise ignore.
+import { afterEach, expect, test } from "bun:test";
+import { type OtlpReceiver, startOtlpReceiver } from "./testing/otlp-receiver.ts";
+import { processTimeoutMs, type ServiceProcess, startService } from "./testing/process.ts";
+
+const userService = `${import.meta.dir}/../user-service/src/index.ts`;
+let receiver: OtlpReceiver | undefined;
+let service: ServiceProcess | undefined;
+afterEach(async () => {
+  await service?.stop();
+  await receiver?.stop();
+  service = receiver = undefined;
+});
+
+async function serveOneRequest(env: Record<string, string>) {
+  service = await startService(userService, env);
+  const response = await fetch(`${service.url}/users/123?api_key=query-secret`, {
+    headers: { authorization: "Bearer header-secret" },
+  });
+  expect(response.status).toBe(200);
+  return service;
+}
+
+test(
+  "console prints spans, metric points and log records on stdout; nothing goes to OTLP",
+  async () => {
+    receiver = startOtlpReceiver();
+    const service = await serveOneRequest({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_TRACES_EXPORTER: "console",
+      OTEL_METRICS_EXPORTER: "console",
+      OTEL_LOGS_EXPORTER: "console",
+      OTEL_METRIC_EXPORT_INTERVAL: "200",
+    });
+    const deadline = Date.now() + 5000;
+    while (!service.output().includes('name: "http.server.request.duration"')) {
+      if (Date.now() > deadline) throw new Error(`no metric on stdout:\n${service.output()}`);
+      await Bun.sleep(20);
+    }
+    expect(await service.stop()).toBe(0);
+    const output = service.output();
+    expect(output).toContain('name: "GET /users/:id"'); // the server span
+    expect(output).toContain('"http.route": "/users/:id"');
+    expect(output).toContain('severityText: "INFO"'); // a log record
+    expect(output).not.toContain("secret");
+    expect(receiver.rawBodies).toEqual([]);
+  },
+  processTimeoutMs,
+);
+
+test(
+  "none switches one signal off; a list sends a signal to both exporters",
+  async () => {
+    receiver = startOtlpReceiver();
+    const service = await serveOneRequest({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_TRACES_EXPORTER: "none",
+      OTEL_METRICS_EXPORTER: "otlp",
+      OTEL_LOGS_EXPORTER: "otlp,console",
+    });
+    // SIGTERM flushes every provider, so what was not exported by now never will be.
+    expect(await service.stop()).toBe(0);
+    expect(receiver.spans).toEqual([]);
+    expect(receiver.dataPoints.map((p) => p.metric)).toContain("http.server.request.duration");
+    expect(receiver.logs.map((l) => l.body)).toContain("listening");
+    expect(service.output()).toContain('body: "listening"');
+    expect(service.output()).not.toContain("kind: 1"); // no span on the console either
+  },
+  processTimeoutMs,
+);
+
+test(
+  "an unsupported exporter is named in a warning and the rest still work",
+  async () => {
+    receiver = startOtlpReceiver();
+    const service = await serveOneRequest({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_TRACES_EXPORTER: "zipkin,otlp",
+    });
+    await service.stop();
+    expect(service.lines).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        msg: 'telemetry: OTEL_TRACES_EXPORTER: unsupported exporter "zipkin" ignored (use otlp, console or none)',
+      }),
+    );
+    expect(receiver.spans.map((s) => s.name)).toContain("GET /users/:id");
+  },
+  processTimeoutMs,
+);
+
+test(
+  "OTEL_SDK_DISABLED=true wins over the exporter variables: nothing is instrumented",
+  async () => {
+    const service = await serveOneRequest({
+      OTEL_SDK_DISABLED: "true",
+      OTEL_TRACES_EXPORTER: "console",
+      OTEL_METRICS_EXPORTER: "console",
+      OTEL_LOGS_EXPORTER: "console",
+      OTEL_METRIC_EXPORT_INTERVAL: "100",
+    });
+    await Bun.sleep(300);
+    await service.stop();
+    // Only the JSON log lines: every line of stdout parses.
+    const printed = service.output().trim().split("\n");
+    expect(printed.length).toBeGreaterThan(0);
+    expect(service.lines).toHaveLength(printed.length);
+  },
+  processTimeoutMs,
+);
+
+test(
+  "OTEL_BLRP_SCHEDULE_DELAY reaches the log processor the SDK would leave at 1 s",
+  async () => {
+    receiver = startOtlpReceiver();
+    const service = await serveOneRequest({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BLRP_SCHEDULE_DELAY: "60000",
+    });
+    await Bun.sleep(1500);
+    expect(receiver.logs).toEqual([]);
+    await service.stop(); // the SIGTERM flush sends them
+    expect(receiver.logs.map((l) => l.body)).toContain("listening");
+  },
+  processTimeoutMs,
+);
