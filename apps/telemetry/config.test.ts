@@ -54,8 +54,8 @@ describe("readTelemetryConfig", () => {
     expect(config.metricExportIntervalMs).toBe(60_000);
     expect(config.logScheduleDelayMs).toBe(1000);
     expect(config.warnings).toEqual([
-      'OTEL_SDK_DISABLED="yes" is neither true nor false; telemetry stays ON (set OTEL_SDK_DISABLED=true to turn it off)',
       'OTEL_METRIC_EXPORT_INTERVAL="soon" is not a positive number; using 60000',
+      'OTEL_SDK_DISABLED="yes" is neither true nor false; telemetry stays ON (set OTEL_SDK_DISABLED=true to turn it off)',
       'OTEL_BLRP_SCHEDULE_DELAY="-5" is not a positive number; using 1000',
     ]);
     expect(readTelemetryConfig({ OTEL_SDK_DISABLED: "False" }).warnings).toEqual([]);
