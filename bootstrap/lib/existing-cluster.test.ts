@@ -5,9 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureTools } from "../../scripts/tools.ts";
 import { removalCommands, STACK_NAMESPACES } from "../down.ts";
 import { portForwardArgv, TARGETS } from "../open.ts";
+import { runWithoutCluster } from "../testing/real-tools.ts";
 import {
   defaultStorageClass,
   dockerLogin,
@@ -114,56 +114,29 @@ describe("existing-cluster command lines against the real kubectl and helm", () 
   const fresh: State = { images: {}, cluster: true };
 
   test("each one is accepted and fails only for want of the context", async () => {
-    const tools = await ensureTools();
-    const home = mkdtempSync(join(tmpdir(), "bootstrap-tools-"));
-    const kubeconfig = join(home, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
-    );
-    try {
-      const queries = existingClusterQueries(CONTEXT);
-      const commands: Command[] = [
-        queries.server,
-        ...queries.rights,
-        queries.nodes,
-        queries.storageClasses,
-        clusterQueries(CONTEXT).objectStorageSecret,
-        ...Object.values(TARGETS).map((t) => portForwardArgv(t, CONTEXT)),
-        ...Object.values(removalCommands(CONTEXT, STACK_NAMESPACES)),
-      ]
-        .map((argv) => ({ argv }) as Command)
-        .concat(plan(want, fresh).flatMap((step) => step.commands))
-        .filter((c) => c.argv[0] === "kubectl" || c.argv[0] === "helm");
-      expect(commands.length).toBeGreaterThanOrEqual(20);
-      for (const command of commands) {
-        const [tool, ...args] = command.argv;
-        const child = Bun.spawn([tool === "helm" ? tools.helm : tools.kubectl, ...args], {
-          cwd: join(import.meta.dir, "..", ".."),
-          env: {
-            PATH: "/usr/bin:/bin",
-            HOME: home,
-            KUBECONFIG: kubeconfig,
-            HELM_CACHE_HOME: join(home, "cache"),
-            HELM_CONFIG_HOME: join(home, "config"),
-            HELM_DATA_HOME: join(home, "data"),
-          },
-          stdin: command.stdin === undefined ? "ignore" : new TextEncoder().encode(command.stdin),
-          stdout: "pipe",
-          stderr: "pipe",
-        });
-        const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
-        const said = `${command.argv.join(" ")}\n→ exit ${code}: ${stderr.trim()}`;
-        expect({
-          said,
-          missingContext:
-            /context "staging" does not exist|context was not found for specified context: staging/.test(
-              stderr,
-            ),
-        }).toEqual({ said, missingContext: true });
-      }
-    } finally {
-      rmSync(home, { recursive: true, force: true });
+    const queries = existingClusterQueries(CONTEXT);
+    const commands: Command[] = [
+      queries.server,
+      ...queries.rights,
+      queries.nodes,
+      queries.storageClasses,
+      clusterQueries(CONTEXT).objectStorageSecret,
+      ...Object.values(TARGETS).map((t) => portForwardArgv(t, CONTEXT)),
+      ...Object.values(removalCommands(CONTEXT, STACK_NAMESPACES)),
+    ]
+      .map((argv) => ({ argv }) as Command)
+      .concat(plan(want, fresh).flatMap((step) => step.commands))
+      .filter((c) => c.argv[0] === "kubectl" || c.argv[0] === "helm");
+    expect(commands.length).toBeGreaterThanOrEqual(20);
+    for (const { command, code, stderr } of await runWithoutCluster(commands)) {
+      const said = `${command.argv.join(" ")}\n→ exit ${code}: ${stderr.trim()}`;
+      expect({
+        said,
+        missingContext:
+          /context "staging" does not exist|context was not found for specified context: staging/.test(
+            stderr,
+          ),
+      }).toEqual({ said, missingContext: true });
     }
   }, 60_000);
 });

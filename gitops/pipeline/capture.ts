@@ -1,9 +1,14 @@
 // The services' real OTLP output: both services run as processes, configured with the
 // environment the service chart renders for their pods (gitops/charts/service with
-// gitops/services/<name>.yaml), export to an in-test OTLP/HTTP endpoint, and get traffic
+// gitops/services/<name>.yaml), export to the test OTLP receiver, and get traffic
 // through the gateway. Nothing here is written by hand: every resource attribute, metric name,
 // unit, bucket boundary and span kind below is what the services actually sent.
-import generatedRoot from "otlp-decoders/build/src/generated/root.js";
+import {
+  type ReceivedDataPoint,
+  type ReceivedLog,
+  type ReceivedSpan,
+  startOtlpReceiver,
+} from "../../apps/telemetry/testing/otlp-receiver.ts";
 import { startService } from "../../apps/telemetry/testing/process.ts";
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
 import { renderChart } from "../testing/helm.ts";
@@ -15,38 +20,14 @@ export interface Resource {
   attributes: Attributes;
 }
 
-export interface MetricPoint {
-  resource: Resource;
-  scope: { name: string; version: string };
-  name: string;
-  unit: string;
-  kind: "histogram" | "sum" | "gauge" | "exponentialHistogram" | "summary";
-  monotonic: boolean;
-  temporality: string;
-  attributes: Attributes;
-  /** Histogram boundaries (the implicit +Inf bucket is not listed). */
-  bounds: number[];
-}
-
-export interface LogRecord {
+/** A received record as the Collector's processors see it: attribute values as strings. */
+type Collected<T> = Omit<T, "resource" | "attributes"> & {
   resource: Resource;
   attributes: Attributes;
-  severityText: string;
-  severityNumber: string;
-  traceId: string;
-  spanId: string;
-}
-
-export interface Span {
-  resource: Resource;
-  attributes: Attributes;
-  name: string;
-  kind: string;
-  statusCode: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-}
+};
+export type MetricPoint = Collected<ReceivedDataPoint>;
+export type LogRecord = Collected<ReceivedLog>;
+export type Span = Collected<ReceivedSpan>;
 
 export interface Capture {
   metrics: MetricPoint[];
@@ -69,103 +50,19 @@ export interface Pod {
   annotations: Record<string, string>;
 }
 
-// --- decoding -------------------------------------------------------------------------
-
-// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf objects are untyped here
-type Decoded = any;
-interface MessageType {
-  decode(bytes: Uint8Array): unknown;
-  toObject(message: unknown, options: object): Decoded;
-}
-const collector = (
-  generatedRoot as unknown as {
-    opentelemetry: { proto: { collector: Record<string, { v1: Record<string, MessageType> }> } };
-  }
-).opentelemetry.proto.collector;
-const requestTypes: Record<string, MessageType | undefined> = {
-  "/v1/traces": collector.trace?.v1.ExportTraceServiceRequest,
-  "/v1/metrics": collector.metrics?.v1.ExportMetricsServiceRequest,
-  "/v1/logs": collector.logs?.v1.ExportLogsServiceRequest,
-};
-const toObjectOptions = { longs: String, enums: String, bytes: String, arrays: true };
-const hex = (base64?: string) => (base64 ? Buffer.from(base64, "base64").toString("hex") : "");
-
-// Attribute values as strings, the way the Collector's pcommon.Value.AsString() renders them.
-function asString(value: Decoded): string {
-  if (!value) return "";
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.boolValue !== undefined) return String(value.boolValue);
-  if (value.intValue !== undefined) return String(value.intValue);
-  if (value.doubleValue !== undefined) return String(value.doubleValue);
-  if (value.arrayValue) return JSON.stringify((value.arrayValue.values ?? []).map(asString));
-  return JSON.stringify(value);
-}
-const attributes = (list: Decoded[] | undefined): Attributes =>
-  Object.fromEntries((list ?? []).map((kv) => [kv.key, asString(kv.value)]));
-
-function decode(path: string, body: Uint8Array, into: Omit<Capture, "pods">) {
-  const type = requestTypes[path];
-  if (!type) throw new Error(`capture: no decoder for ${path}`);
-  const request = type.toObject(type.decode(body), toObjectOptions);
-  for (const rm of request.resourceMetrics ?? []) {
-    const resource = { attributes: attributes(rm.resource?.attributes) };
-    for (const sm of rm.scopeMetrics ?? []) {
-      const scope = { name: sm.scope?.name ?? "", version: sm.scope?.version ?? "" };
-      for (const metric of sm.metrics ?? []) {
-        const kind = (
-          ["histogram", "sum", "gauge", "exponentialHistogram", "summary"] as const
-        ).find((k) => metric[k]);
-        if (!kind) continue;
-        const data = metric[kind];
-        for (const point of data.dataPoints ?? []) {
-          into.metrics.push({
-            resource,
-            scope,
-            name: metric.name,
-            unit: metric.unit ?? "",
-            kind,
-            monotonic: Boolean(data.isMonotonic),
-            temporality: data.aggregationTemporality ?? "",
-            attributes: attributes(point.attributes),
-            bounds: point.explicitBounds ?? [],
-          });
-        }
-      }
-    }
-  }
-  for (const rl of request.resourceLogs ?? []) {
-    const resource = { attributes: attributes(rl.resource?.attributes) };
-    for (const sl of rl.scopeLogs ?? []) {
-      for (const record of sl.logRecords ?? []) {
-        into.logs.push({
-          resource,
-          attributes: attributes(record.attributes),
-          severityText: record.severityText ?? "",
-          severityNumber: record.severityNumber ?? "",
-          traceId: hex(record.traceId),
-          spanId: hex(record.spanId),
-        });
-      }
-    }
-  }
-  for (const rs of request.resourceSpans ?? []) {
-    const resource = { attributes: attributes(rs.resource?.attributes) };
-    for (const ss of rs.scopeSpans ?? []) {
-      for (const span of ss.spans ?? []) {
-        into.spans.push({
-          resource,
-          attributes: attributes(span.attributes),
-          name: span.name,
-          kind: span.kind ?? "SPAN_KIND_UNSPECIFIED",
-          statusCode: span.status?.code ?? "STATUS_CODE_UNSET",
-          traceId: hex(span.traceId),
-          spanId: hex(span.spanId),
-          parentSpanId: hex(span.parentSpanId),
-        });
-      }
-    }
-  }
-}
+// Attribute values as strings, the way the Collector's pcommon.Value.AsString() renders them
+// (arrays and maps as JSON).
+const asString = (value: unknown): string =>
+  typeof value === "object" ? JSON.stringify(value) : String(value ?? "");
+const strings = (attributes: Record<string, unknown>): Attributes =>
+  Object.fromEntries(Object.entries(attributes).map(([key, value]) => [key, asString(value)]));
+const collected = <T extends ReceivedDataPoint | ReceivedLog | ReceivedSpan>(
+  item: T,
+): Collected<T> => ({
+  ...item,
+  resource: { attributes: strings(item.resource) },
+  attributes: strings(item.attributes),
+});
 
 // --- the pods as rendered -------------------------------------------------------------
 
@@ -239,7 +136,7 @@ const entries: Record<Service, string> = {
 };
 
 // Only the export timing differs from a pod (so the test waits milliseconds, not a minute),
-// and the addresses: the OTLP endpoint is this capture, the upstream is the local user-service.
+// and the addresses: the OTLP endpoint is the receiver, the upstream is the local user-service.
 const fastExport = {
   OTEL_METRIC_EXPORT_INTERVAL: "200",
   OTEL_BSP_SCHEDULE_DELAY: "50",
@@ -247,23 +144,12 @@ const fastExport = {
 };
 
 async function run(): Promise<Capture> {
-  const captured: Omit<Capture, "pods"> = { metrics: [], logs: [], spans: [] };
-  const endpoint = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(request) {
-      const path = new URL(request.url).pathname;
-      decode(path, new Uint8Array(await request.arrayBuffer()), captured);
-      return new Response(new Uint8Array(), {
-        headers: { "content-type": "application/x-protobuf" },
-      });
-    },
-  });
+  const receiver = startOtlpReceiver();
   const [gatewayPod, userPod] = await Promise.all([
     renderPod("api-gateway"),
     renderPod("user-service"),
   ]);
-  const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${endpoint.port}`, ...fastExport };
+  const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...fastExport };
   // ERROR_RATE is the fault knob of gitops/services/user-service.yaml: half the lookups fail, so
   // the 5xx series the error-rate queries select exist too.
   const userService = await startService(entries["user-service"], {
@@ -286,13 +172,13 @@ async function run(): Promise<Capture> {
     }
     const deadline = Date.now() + 10_000;
     const has = (service: Service) => ({
-      metric: captured.metrics.some((m) => m.resource.attributes["service.name"] === service),
-      log: captured.logs.some((l) => l.resource.attributes["service.name"] === service),
-      span: captured.spans.some((s) => s.resource.attributes["service.name"] === service),
+      metric: receiver.dataPoints.some((m) => m.resource["service.name"] === service),
+      log: receiver.logs.some((l) => l.resource["service.name"] === service),
+      span: receiver.spans.some((s) => s.resource["service.name"] === service),
     });
     const complete = () =>
       SERVICES.every((s) => Object.values(has(s)).every(Boolean)) &&
-      captured.metrics.some((m) => m.kind === "histogram" && m.attributes["http.route"]);
+      receiver.dataPoints.some((m) => m.type === "histogram" && m.attributes["http.route"]);
     while (!complete()) {
       if (Date.now() > deadline) {
         throw new Error(
@@ -305,9 +191,14 @@ async function run(): Promise<Capture> {
     await Bun.sleep(400);
   } finally {
     await Promise.all([gateway.stop(), userService.stop()]);
-    endpoint.stop(true);
+    await receiver.stop();
   }
-  return { ...captured, pods: { "api-gateway": gatewayPod.pod, "user-service": userPod.pod } };
+  return {
+    metrics: receiver.dataPoints.map(collected),
+    logs: receiver.logs.map(collected),
+    spans: receiver.spans.map(collected),
+    pods: { "api-gateway": gatewayPod.pod, "user-service": userPod.pod },
+  };
 }
 
 let once: Promise<Capture> | undefined;

@@ -46,13 +46,12 @@ const point = (resource: Record<string, string>, overrides: Partial<MetricPoint>
   ({
     resource: { attributes: resource },
     scope: { name: "s", version: "" },
-    name: "user.lookups",
+    metric: "user.lookups",
     unit: "{lookup}",
-    kind: "sum",
+    type: "sum",
     monotonic: true,
     temporality: "AGGREGATION_TEMPORALITY_CUMULATIVE",
     attributes: { outcome: "found" },
-    bounds: [],
     ...overrides,
   }) satisfies MetricPoint;
 
@@ -94,7 +93,7 @@ describe("job, instance, target_info", () => {
 
   test("histograms become _bucket per bound and +Inf, _sum and _count", () => {
     const names = translateMetrics(
-      [point(resource, { name: "d", unit: "s", kind: "histogram", bounds: [0.25, 1] })],
+      [point(resource, { metric: "d", unit: "s", type: "histogram", explicitBounds: [0.25, 1] })],
       {},
     )
       .filter((s) => s.name !== "target_info")

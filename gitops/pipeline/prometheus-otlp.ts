@@ -191,36 +191,36 @@ export function translateMetrics(points: MetricPoint[], settings: OtlpSettings):
     const resource = point.resource.attributes;
     const service = resource["service.name"] ?? "";
     resources.set(JSON.stringify(Object.entries(resource).sort()), resource);
-    if (point.kind !== "gauge" && point.temporality !== "AGGREGATION_TEMPORALITY_CUMULATIVE")
+    if (point.type !== "gauge" && point.temporality !== "AGGREGATION_TEMPORALITY_CUMULATIVE")
       throw new Error(
-        `pipeline model: ${point.name} is ${point.temporality}; Prometheus expects cumulative`,
+        `pipeline model: ${point.metric} is ${point.temporality}; Prometheus expects cumulative`,
       );
     // A data point's own attribute wins over a promoted resource attribute; job and instance win.
     const { job, instance, ...promoted } = resourceLabels(resource, settings);
     const labels = { ...promoted, ...pointLabels(point.attributes) };
     if (job !== undefined) labels.job = job;
     if (instance !== undefined) labels.instance = instance;
-    switch (point.kind) {
+    switch (point.type) {
       case "gauge":
-        add(metricName(point.name, point.unit, "gauge"), labels, service);
+        add(metricName(point.metric, point.unit, "gauge"), labels, service);
         break;
       case "sum":
         add(
-          metricName(point.name, point.unit, point.monotonic ? "counter" : "gauge"),
+          metricName(point.metric, point.unit, point.monotonic ? "counter" : "gauge"),
           labels,
           service,
         );
         break;
       case "histogram": {
-        const family = metricName(point.name, point.unit, "histogram");
-        for (const le of [...point.bounds.map(formatBound), "+Inf"])
+        const family = metricName(point.metric, point.unit, "histogram");
+        for (const le of [...(point.explicitBounds ?? []).map(formatBound), "+Inf"])
           add(`${family}_bucket`, { ...labels, le }, service);
         add(`${family}_sum`, labels, service);
         add(`${family}_count`, labels, service);
         break;
       }
       default:
-        throw new Error(`pipeline model: ${point.kind} metrics (${point.name}) are not modelled`);
+        throw new Error(`pipeline model: ${point.type} metrics (${point.metric}) are not modelled`);
     }
   }
   for (const resource of resources.values()) {

@@ -75,7 +75,7 @@ export function generatorSeries(spans: Span[], valuesFile = tempoValues): PromSe
         service,
         span_name: span.name,
         span_kind: span.kind,
-        status_code: span.statusCode,
+        status_code: span.status.code,
       };
       for (const d of spanMetrics.dimensions ?? []) labels[sanitize(d)] = find(d, span) ?? "";
       add("traces_spanmetrics_calls_total", labels, service);
@@ -105,7 +105,7 @@ export function generatorSeries(spans: Span[], valuesFile = tempoValues): PromSe
       for (const d of serviceGraphs.dimensions ?? [])
         labels[sanitize(d)] = find(d, server) ?? find(d, client) ?? "";
       add("traces_service_graph_request_total", labels, clientService);
-      if (client.statusCode === "STATUS_CODE_ERROR" || server.statusCode === "STATUS_CODE_ERROR")
+      if (client.status.code === "STATUS_CODE_ERROR" || server.status.code === "STATUS_CODE_ERROR")
         add("traces_service_graph_request_failed_total", labels, clientService);
       for (const side of ["server", "client"]) {
         for (const le of ["0.1", "0.2", "0.4", "0.8", "1.6", "3.2", "6.4", "12.8", "+Inf"])

@@ -12,19 +12,27 @@ export interface ReceivedSpan {
   name: string;
   kind: string;
   attributes: Attributes;
-  status: { code?: string; message?: string };
+  status: { code: string; message?: string };
   resource: Attributes;
 }
+
+const metricTypes = ["histogram", "sum", "gauge", "exponentialHistogram", "summary"] as const;
 
 export interface ReceivedDataPoint {
   metric: string;
   unit: string;
-  type: "histogram" | "sum" | "gauge";
+  type: (typeof metricTypes)[number];
+  /** Whether a sum only grows (false for other types). */
+  monotonic: boolean;
+  /** e.g. AGGREGATION_TEMPORALITY_CUMULATIVE; empty for gauges and summaries. */
+  temporality: string;
+  scope: { name: string; version: string };
   attributes: Attributes;
   resource: Attributes;
   value?: number;
   count?: number;
   sum?: number;
+  /** Histogram boundaries (the implicit +Inf bucket is not listed). */
   explicitBounds?: number[];
 }
 
@@ -108,9 +116,10 @@ function flattenTraces(request: Decoded): ReceivedSpan[] {
           spanId: hex(span.spanId),
           parentSpanId: hex(span.parentSpanId),
           name: span.name,
-          kind: span.kind,
+          // Fields left at their protobuf default are absent from the decoded object.
+          kind: span.kind ?? "SPAN_KIND_UNSPECIFIED",
           attributes: attributes(span.attributes),
-          status: span.status ?? {},
+          status: { code: "STATUS_CODE_UNSET", ...span.status },
           resource: attributes(rs.resource?.attributes),
         }),
       ),
@@ -122,28 +131,25 @@ function flattenMetrics(request: Decoded): ReceivedDataPoint[] {
   return (request.resourceMetrics ?? []).flatMap((rm: Decoded) =>
     (rm.scopeMetrics ?? []).flatMap((sm: Decoded) =>
       (sm.metrics ?? []).flatMap((metric: Decoded) => {
-        const base = { metric: metric.name, unit: metric.unit ?? "" };
-        const resource = attributes(rm.resource?.attributes);
-        if (metric.histogram)
-          return metric.histogram.dataPoints.map(
-            (p: Decoded): ReceivedDataPoint => ({
-              ...base,
-              type: "histogram",
-              resource,
-              attributes: attributes(p.attributes),
-              count: Number(p.count),
-              sum: p.sum,
-              explicitBounds: p.explicitBounds,
-            }),
-          );
-        const points = metric.sum ?? metric.gauge;
-        return (points?.dataPoints ?? []).map(
+        const type = metricTypes.find((t) => metric[t]);
+        if (!type) return [];
+        const data = metric[type];
+        const base = {
+          metric: metric.name,
+          unit: metric.unit ?? "",
+          type,
+          monotonic: Boolean(data.isMonotonic),
+          temporality: data.aggregationTemporality ?? "",
+          scope: { name: sm.scope?.name ?? "", version: sm.scope?.version ?? "" },
+          resource: attributes(rm.resource?.attributes),
+        };
+        return (data.dataPoints ?? []).map(
           (p: Decoded): ReceivedDataPoint => ({
             ...base,
-            type: metric.sum ? "sum" : "gauge",
-            resource,
             attributes: attributes(p.attributes),
-            value: p.asDouble ?? Number(p.asInt),
+            ...(type === "sum" || type === "gauge"
+              ? { value: p.asDouble ?? Number(p.asInt) }
+              : { count: Number(p.count), sum: p.sum, explicitBounds: p.explicitBounds }),
           }),
         );
       }),
