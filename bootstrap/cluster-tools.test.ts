@@ -109,7 +109,30 @@ describe("status.ts --context", () => {
   });
 });
 
+describe("status.ts --context", () => {
+  test.concurrent("a context that does not answer: kubectl's own message, and how to check that context", async () => {
+    const f = await deployed({ existing: { [CTX]: anExistingCluster({ unreachable: true }) } });
+    const r = await f.run("status.ts", ["--context", CTX]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "error: cannot read the Applications: Unable to connect to the server: dial tcp: lookup api.staging.example.test on 127.0.0.53:53: no such host\n" +
+        `  fix: check the context: kubectl --context ${CTX} get nodes (kubectl config get-contexts lists them)\n`,
+    );
+  });
+});
+
 describe("down.ts --context", () => {
+  test.concurrent("a context that does not answer: kubectl's own message, nothing deleted", async () => {
+    const f = await deployed({ existing: { [CTX]: anExistingCluster({ unreachable: true }) } });
+    const r = await f.run("down.ts", ["--context", CTX, "--yes"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(
+      `error: cannot reach ${CTX} (Unable to connect to the server: dial tcp: lookup`,
+    );
+    expect(r.stderr.trim().split("\n")).toHaveLength(2);
+    expect(changingCalls(f.calls())).toEqual([]);
+  });
+
   test.concurrent("removes the root Application, Argo CD and the stack's namespaces; never the cluster", async () => {
     const f = await deployed();
     const refused = await f.run("down.ts", ["--context", CTX]);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Problem } from "./preflight.ts";
-import { BootstrapError, type Command, exec } from "./run.ts";
+import { BootstrapError, type Command, exec, lastLine } from "./run.ts";
 
 export interface ClusterReport {
   problems: Problem[];
@@ -105,7 +105,7 @@ export async function checkExistingCluster(
   const version = server.code === 0 ? safeServerVersion(server.stdout) : undefined;
   if (!version) {
     report.problems.push({
-      problem: `kube context ${context} does not answer (${firstLine(server.stderr) || `exit ${server.code}`})`,
+      problem: `kube context ${context} does not answer (${lastLine(server.stderr) || `exit ${server.code}`})`,
       fix: `check it with \`kubectl --context ${context} get nodes\`: the context name (kubectl config get-contexts), your credentials, VPN or network`,
     });
     return report; // nothing else can be asked
@@ -139,7 +139,7 @@ export async function checkExistingCluster(
     }
   } else {
     report.problems.push({
-      problem: `cannot list the nodes of ${context} (${firstLine(nodes.stderr)}): their architectures decide the image platforms`,
+      problem: `cannot list the nodes of ${context} (${lastLine(nodes.stderr)}): their architectures decide the image platforms`,
       fix: `allow your user to list nodes (kubectl --context ${context} auth can-i list nodes)`,
     });
   }
@@ -177,10 +177,6 @@ function safeServerVersion(stdout: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function firstLine(text: string): string {
-  return text.trim().split("\n")[0]?.trim() ?? "";
 }
 
 /** Builds an image for the given platforms and pushes it to its registry in one go. */
@@ -228,7 +224,7 @@ export async function registryTarget(
   );
   if (nodes.code !== 0) {
     throw new BootstrapError(
-      `cannot read the nodes of ${context} (${firstLine(nodes.stderr) || `exit ${nodes.code}`})`,
+      `cannot read the nodes of ${context} (${lastLine(nodes.stderr) || `exit ${nodes.code}`})`,
       `check it with \`kubectl --context ${context} get nodes\`; their architectures decide the image platforms`,
     );
   }

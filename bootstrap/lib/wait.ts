@@ -8,7 +8,7 @@ import {
   rows,
 } from "./apps.ts";
 import { ROOT_APP } from "./names.ts";
-import { exec, formatDuration } from "./run.ts";
+import { exec, formatDuration, lastLine } from "./run.ts";
 import { clusterQueries } from "./state.ts";
 
 export interface WaitOptions {
@@ -32,7 +32,7 @@ export async function fetchApplications(
   );
   if (result.timedOut)
     return { error: `kubectl did not answer within ${formatDuration(timeoutMs)}` };
-  if (result.code !== 0) return { error: result.stderr.trim() || `kubectl exit ${result.code}` };
+  if (result.code !== 0) return { error: lastLine(result.stderr) || `kubectl exit ${result.code}` };
   try {
     return { apps: parseApplications(result.stdout) };
   } catch {
