@@ -75,6 +75,11 @@ describe("open.ts", () => {
 
   test.concurrent("errors name the cause and the fix: unknown UI, stack absent, port taken", async () => {
     const f = await deployed({ rootApp: undefined, busyPorts: [9090] });
+    const flag = await f.run("open.ts", ["grafana", "--bogus"]);
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toBe(
+      "error: unknown flag --bogus\n  fix: bun bootstrap/open.ts --help lists the flags\n",
+    );
     const unknown = await f.run("open.ts", ["kibana", "--context", CTX]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("error: unknown UI kibana");
