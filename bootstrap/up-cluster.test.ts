@@ -154,7 +154,10 @@ describe("up.ts --context --registry", () => {
     expect(r.stdout).toContain("storageclass.kubernetes.io/is-default-class");
     expect(r.stdout).toContain("FAIL  Docker has no credentials for ghcr.io");
     expect(r.stdout).toContain("fix: docker login ghcr.io");
-    expect(r.stderr).toMatch(/^error: preflight found 3 problem\(s\); nothing was changed\n/);
+    expect(r.stderr).toBe(
+      "error: preflight found 3 problem(s); nothing was changed\n" +
+        `  fix: fix the items marked FAIL above, then run \`bun bootstrap/up.ts ${FLAGS.join(" ")}\` again\n`,
+    );
     expect(changingCalls(f.calls())).toEqual([]);
   });
 

@@ -70,10 +70,12 @@ async function main(): Promise<void> {
     console.log(`        fix: ${p.fix}`);
   }
 
+  // The fix repeats the command as given: its flags (--context, --registry, …) are part of it.
+  const again = show({ argv: ["bun", "bootstrap/up.ts", ...Bun.argv.slice(2)] });
   if (problems.length > 0 && !options.dryRun) {
     throw new BootstrapError(
       `preflight found ${problems.length} problem(s); nothing was changed`,
-      "fix the items marked FAIL above, then run `bun bootstrap/up.ts` again",
+      `fix the items marked FAIL above, then run \`${again}\` again`,
     );
   }
 
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     if (problems.length > 0) {
       throw new BootstrapError(
         `dry run: preflight found ${problems.length} problem(s); a real run would stop before any step (nothing was changed)`,
-        "fix the items marked FAIL above, then run `bun bootstrap/up.ts --dry-run` again",
+        `fix the items marked FAIL above, then run \`${again}\` again`,
       );
     }
     console.log("\ndry run: nothing was changed.");
