@@ -168,6 +168,10 @@ describe("up.ts --context --registry", () => {
     expect(r.stdout).toContain("FAIL  kube context staging does not answer (Unable to connect");
     expect(r.stdout).toContain("fix: check it with `kubectl --context staging get nodes`");
     expect(r.ms).toBeLessThan(20_000);
+    const dry = await f.run("up.ts", [...FLAGS, "--dry-run"]);
+    expect(dry.stdout).toContain(
+      "run   Argo CD (chart argo-cd-10.1.1): state unknown (the cluster did not answer)",
+    );
   });
 
   test.concurrent("a local registry needs no login, and a refused push says how to log in", async () => {
