@@ -193,11 +193,21 @@ describe("release.ts --context --registry", () => {
     );
   });
 
-  test.concurrent("--registry without --context is refused with the fix", async () => {
+  test.concurrent("--registry without --context is refused with the fix, before anything is committed", async () => {
     const f = await deployed();
-    const r = await f.run("release.ts", ["user-service", "--registry", "ghcr.io/acme"]);
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    const head = await f.git("rev-parse", "HEAD");
+    const r = await f.run("release.ts", [
+      "user-service",
+      "-m",
+      "user-service v2",
+      "--registry",
+      "ghcr.io/acme",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("error: --context and --registry go together");
     expect(r.stderr).toContain("fix: pass both");
+    expect(r.stdout).toBe("");
+    expect(await f.git("rev-parse", "HEAD")).toBe(head);
   });
 });

@@ -5,7 +5,12 @@
 // in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
 import { parseClusterName, parseFlags } from "./lib/cli.ts";
-import { buildxPush, registryImageQuery, registryTarget } from "./lib/existing-cluster.ts";
+import {
+  buildxPush,
+  checkRegistryPair,
+  registryImageQuery,
+  registryTarget,
+} from "./lib/existing-cluster.ts";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
 import {
   DEFAULT_CLUSTER,
@@ -97,7 +102,9 @@ async function main(): Promise<void> {
       `name one or more of: ${SERVICES.join(", ")} (or --all)`,
     );
   }
-  const named = (values.all ? [...SERVICES] : positionals) as Service[];
+  // Flags that cannot work are refused before anything is committed.
+  checkRegistryPair(values.context, values.registry);
+  const named = [...new Set(values.all ? SERVICES : positionals)] as Service[];
   const cluster = parseClusterName(values["cluster-name"], process.env);
   const build = !values["no-build"];
   const commit = !values["no-commit"];

@@ -206,11 +206,11 @@ export const registryImageQuery = (ref: string) => [
 ];
 
 /** release.ts --context --registry: the platforms to build for, read from the cluster's nodes. */
-export async function registryTarget(
-  root: string,
+/** Both flags for an existing cluster, undefined for kind (neither); one alone is an error. */
+export function checkRegistryPair(
   context: string | undefined,
   registry: string | undefined,
-): Promise<{ context: string; registry: string; platforms: string[] } | undefined> {
+): { context: string; registry: string } | undefined {
   if (context === undefined && registry === undefined) return undefined;
   if (!context || !registry) {
     throw new BootstrapError(
@@ -218,6 +218,17 @@ export async function registryTarget(
       "pass both, as for up.ts, e.g. --context my-cluster --registry ghcr.io/acme",
     );
   }
+  return { context, registry };
+}
+
+export async function registryTarget(
+  root: string,
+  contextFlag: string | undefined,
+  registryFlag: string | undefined,
+): Promise<{ context: string; registry: string; platforms: string[] } | undefined> {
+  const pair = checkRegistryPair(contextFlag, registryFlag);
+  if (!pair) return undefined;
+  const { context, registry } = pair;
   const nodes = await exec(
     { argv: existingClusterQueries(context).nodes },
     { cwd: root, timeoutMs: 15_000 },
