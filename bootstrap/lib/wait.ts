@@ -49,6 +49,7 @@ export async function waitForApplications(
   let drawnLines = 0;
   let apps: Application[] = [];
   let lastError: string | undefined;
+  let reported: string | undefined;
   for (;;) {
     // A slow API server must not carry the wait past its deadline.
     const left = deadline - Date.now();
@@ -69,12 +70,16 @@ export async function waitForApplications(
       const table = renderTable(rows(apps), process.stdout.columns || 120);
       const status = ready
         ? `all ${apps.length} Applications Synced and Healthy (${elapsed}s)`
-        : `waiting… ${apps.filter((a) => a.status?.health?.status === "Healthy" && a.status?.sync?.status === "Synced").length}/${apps.length} ready, ${elapsed}s of ${Math.round(options.timeoutMs / 1000)}s${lastError ? ` (kubectl: ${lastError.split("\n")[0]})` : ""}`;
+        : `waiting… ${apps.filter((a) => a.status?.health?.status === "Healthy" && a.status?.sync?.status === "Synced").length}/${apps.length} ready, ${elapsed}s of ${Math.round(options.timeoutMs / 1000)}s${lastError ? ` (kubectl: ${lastError})` : ""}`;
       const text = `${table}\n${status}`;
       if (drawnLines > 0) process.stdout.write(`\x1b[${drawnLines}A\x1b[J`);
       process.stdout.write(`${text}\n`);
       drawnLines = text.split("\n").length;
     } else {
+      // In a log, a kubectl that stops answering is said once, not left to the deadline.
+      if (fetched.error && fetched.error !== reported)
+        console.log(`  [${elapsed}s] kubectl: ${fetched.error} (still waiting)`);
+      reported = fetched.error;
       for (const row of rows(apps)) {
         const now = `${row.sync}/${row.health}`;
         if (lastState.get(row.name) !== now) {
