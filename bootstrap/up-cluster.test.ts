@@ -113,6 +113,10 @@ describe("up.ts --context --registry", () => {
     );
     expect(r.stdout).toContain("bun bootstrap/open.ts");
     expect(r.stdout).toContain("bun bootstrap/down.ts --context staging");
+    // release.ts needs the context as well as the registry (it reads the nodes' platforms).
+    expect(r.stdout).toContain(
+      `bun bootstrap/release.ts <service> --context staging --registry ${REGISTRY} --push`,
+    );
 
     // Every question and change went to the chosen context (tool version checks aside).
     for (const call of f.calls()) {

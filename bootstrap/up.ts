@@ -289,7 +289,7 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy on ${
   Object storage keys: Secret ${OBJECT_STORAGE_SECRET.namespace}/${OBJECT_STORAGE_SECRET.name} (docs/cluster.md).
 
 Deliver a change: edit apps/<service>, commit, then
-  bun bootstrap/release.ts <service> --registry ${want.target.registry} --push
+  bun bootstrap/release.ts <service> --context ${ctx} --registry ${want.target.registry} --push
 Status: bun bootstrap/status.ts --context ${ctx} --watch
 Tear down (the cluster stays): bun bootstrap/down.ts --context ${ctx}`);
     return;
