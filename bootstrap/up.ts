@@ -9,6 +9,7 @@ import { contentTag, imageRef } from "./lib/image-tag.ts";
 import { randomPassword, rootApplication } from "./lib/manifests.ts";
 import {
   ARGOCD,
+  DEFAULT_CLUSTER,
   GRAFANA_SECRET,
   kubeContext,
   OBJECT_STORAGE_SECRET,
@@ -294,6 +295,9 @@ Status: bun bootstrap/status.ts --context ${ctx} --watch
 Tear down (the cluster stays): bun bootstrap/down.ts --context ${ctx}`);
     return;
   }
+  // Every command below must reach this cluster, not the default one.
+  const named =
+    options.clusterName !== DEFAULT_CLUSTER ? ` --cluster-name ${options.clusterName}` : "";
   console.log(`
 Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
 
@@ -307,9 +311,9 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
               curl -s -i http://localhost:8000/user/9999  (no such user: 404)
 
 Deliver a change: edit apps/<service>, then
-  bun bootstrap/release.ts <service> -m "<what you changed>" --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
-Status: bun bootstrap/status.ts --watch
-Tear down: bun bootstrap/down.ts${options.clusterName !== "observability-sandbox" ? ` --cluster-name ${options.clusterName}` : ""}`);
+  bun bootstrap/release.ts <service> -m "<what you changed>"${named} --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
+Status: bun bootstrap/status.ts${named} --watch
+Tear down: bun bootstrap/down.ts${named}`);
 }
 
 await main().catch(exitWithError);
