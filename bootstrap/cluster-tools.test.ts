@@ -193,6 +193,22 @@ describe("release.ts --context --registry", () => {
     );
   });
 
+  test.concurrent("an uncommitted edit: the fix keeps --context and --registry", async () => {
+    const f = await deployed();
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    const r = await f.run("release.ts", [
+      "user-service",
+      "--context",
+      CTX,
+      "--registry",
+      "ghcr.io/acme",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `fix: bun bootstrap/release.ts user-service --context ${CTX} --registry ghcr.io/acme -m "<what you changed>"`,
+    );
+  });
+
   test.concurrent("--registry without --context is refused with the fix, before anything is committed", async () => {
     const f = await deployed();
     writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');

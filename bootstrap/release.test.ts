@@ -63,7 +63,7 @@ describe("release.ts", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
       "error: uncommitted changes in the build inputs:\n    apps/user-service/extra.ts\n    apps/user-service/index.ts\n" +
-        '  fix: bun bootstrap/release.ts user-service -m "<what you changed>"   (commits them with the new tag; --no-commit only writes the tag)\n',
+        '  fix: bun bootstrap/release.ts user-service --no-build -m "<what you changed>"   (commits them with the new tag; --no-commit only writes the tag)\n',
     );
     const before = await f.git("rev-parse", "HEAD");
 

@@ -109,7 +109,18 @@ async function main(): Promise<void> {
   const build = !values["no-build"];
   const commit = !values["no-commit"];
   const message = values.message?.trim();
-  const again = `${COMMAND} ${values.all ? "--all" : named.join(" ")}`;
+  // The command to run again, with the flags that say where the release goes.
+  const where = (["cluster-name", "context", "registry", "remote"] as const).flatMap((flag) =>
+    values[flag] === undefined ? [] : [`--${flag}`, values[flag]],
+  );
+  const again = show({
+    argv: [
+      ...COMMAND.split(" "),
+      ...(values.all ? ["--all"] : named),
+      ...(values["no-build"] ? ["--no-build"] : []),
+      ...where,
+    ],
+  });
   if (values.message !== undefined && !message)
     throw new BootstrapError("the commit message (-m) is empty", `${again} -m "what you changed"`);
   if (message && !commit)
