@@ -244,7 +244,7 @@ function kind(s: FakeState, args: string[]): Answer {
     }
     s.clusters.push(name);
     return {
-      err: `Creating cluster "${name}" ...\n ✓ Ensuring node image (kindest/node:v1.34.0) 🖼\nSet kubectl context to "kind-${name}"\n`,
+      err: `Creating cluster "${name}" ...\n ✓ Ensuring node image (kindest/node:v1.36.1) 🖼\nSet kubectl context to "kind-${name}"\n`,
     };
   }
   if (cmd === "load" && what === "docker-image") {
