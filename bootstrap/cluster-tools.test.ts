@@ -75,6 +75,11 @@ describe("open.ts", () => {
 
   test.concurrent("errors name the cause and the fix: unknown UI, stack absent, port taken", async () => {
     const f = await deployed({ rootApp: undefined, busyPorts: [9090] });
+    const flag = await f.run("open.ts", ["grafana", "--bogus"]);
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toBe(
+      "error: unknown flag --bogus\n  fix: bun bootstrap/open.ts --help lists the flags\n",
+    );
     const unknown = await f.run("open.ts", ["kibana", "--context", CTX]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("error: unknown UI kibana");
@@ -109,7 +114,30 @@ describe("status.ts --context", () => {
   });
 });
 
+describe("status.ts --context", () => {
+  test.concurrent("a context that does not answer: kubectl's own message, and how to check that context", async () => {
+    const f = await deployed({ existing: { [CTX]: anExistingCluster({ unreachable: true }) } });
+    const r = await f.run("status.ts", ["--context", CTX]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "error: cannot read the Applications: Unable to connect to the server: dial tcp: lookup api.staging.example.test on 127.0.0.53:53: no such host\n" +
+        `  fix: check the context: kubectl --context ${CTX} get nodes (kubectl config get-contexts lists them)\n`,
+    );
+  });
+});
+
 describe("down.ts --context", () => {
+  test.concurrent("a context that does not answer: kubectl's own message, nothing deleted", async () => {
+    const f = await deployed({ existing: { [CTX]: anExistingCluster({ unreachable: true }) } });
+    const r = await f.run("down.ts", ["--context", CTX, "--yes"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(
+      `error: cannot reach ${CTX} (Unable to connect to the server: dial tcp: lookup`,
+    );
+    expect(r.stderr.trim().split("\n")).toHaveLength(2);
+    expect(changingCalls(f.calls())).toEqual([]);
+  });
+
   test.concurrent("removes the root Application, Argo CD and the stack's namespaces; never the cluster", async () => {
     const f = await deployed();
     const refused = await f.run("down.ts", ["--context", CTX]);
@@ -165,11 +193,37 @@ describe("release.ts --context --registry", () => {
     );
   });
 
-  test.concurrent("--registry without --context is refused with the fix", async () => {
+  test.concurrent("an uncommitted edit: the fix keeps --context and --registry", async () => {
     const f = await deployed();
-    const r = await f.run("release.ts", ["user-service", "--registry", "ghcr.io/acme"]);
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    const r = await f.run("release.ts", [
+      "user-service",
+      "--context",
+      CTX,
+      "--registry",
+      "ghcr.io/acme",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `fix: bun bootstrap/release.ts user-service --context ${CTX} --registry ghcr.io/acme -m "<what you changed>"`,
+    );
+  });
+
+  test.concurrent("--registry without --context is refused with the fix, before anything is committed", async () => {
+    const f = await deployed();
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    const head = await f.git("rev-parse", "HEAD");
+    const r = await f.run("release.ts", [
+      "user-service",
+      "-m",
+      "user-service v2",
+      "--registry",
+      "ghcr.io/acme",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("error: --context and --registry go together");
     expect(r.stderr).toContain("fix: pass both");
+    expect(r.stdout).toBe("");
+    expect(await f.git("rev-parse", "HEAD")).toBe(head);
   });
 });

@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { parseClusterName, parseFlags } from "./lib/cli.ts";
 import { ARGOCD, GIT_SERVER, gitServerHostUrl, ROOT_APP } from "./lib/names.ts";
-import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
+import { BootstrapError, exec, exitWithError, lastLine } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
 /** The namespaces up.ts and the app-of-apps create on an existing cluster. */
@@ -141,7 +141,7 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
   );
   if (present.code !== 0) {
     throw new BootstrapError(
-      `cannot reach ${context} (${present.stderr.trim().split("\n")[0] || `exit ${present.code}`})`,
+      `cannot reach ${context} (${lastLine(present.stderr) || `exit ${present.code}`})`,
       `check it with \`kubectl --context ${context} get nodes\` and run down.ts again`,
     );
   }

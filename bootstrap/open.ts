@@ -3,7 +3,7 @@
 // (and verify.ts's defaults) are the same. Prints each URL and how to read its login; Ctrl-C
 // stops the forwards.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "./lib/cli.ts";
 import { ARGOCD, GRAFANA_SECRET } from "./lib/names.ts";
 import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
 
@@ -84,16 +84,12 @@ Flags:
 const START_TIMEOUT_MS = 15_000;
 
 async function main(): Promise<void> {
-  let parsed: { values: { context?: string; help?: boolean }; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: Bun.argv.slice(2),
-      allowPositionals: true,
-      options: { context: { type: "string" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (error) {
-    throw new BootstrapError((error as Error).message, "run `bun bootstrap/open.ts --help`");
-  }
+  const parsed = parseFlags(
+    "bun bootstrap/open.ts",
+    Bun.argv.slice(2),
+    { context: { type: "string" }, help: { type: "boolean", short: "h" } },
+    { positionals: true },
+  );
   if (parsed.values.help) return console.log(HELP);
   const names = parsed.positionals;
   const unknown = names.filter((n) => !(n in TARGETS));

@@ -21,9 +21,11 @@ describe("release.ts", () => {
     await f.git("commit", "-qam", "user-service v2");
     const tag = await contentTag(f.repo, "user-service");
 
-    const r = await f.run("release.ts", ["user-service", "--push"]);
+    // A service named twice is released once.
+    const r = await f.run("release.ts", ["user-service", "--push", "user-service"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
+    expect(r.stdout.match(/==> user-service/g)).toHaveLength(1);
     expect(changingCalls(f.calls()).map((c) => c.join(" "))).toEqual([
       `docker build --tag sandbox/user-service:${tag} --file apps/user-service/Dockerfile .`,
       `kind load docker-image sandbox/user-service:${tag} --name observability-sandbox`,
@@ -61,7 +63,7 @@ describe("release.ts", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
       "error: uncommitted changes in the build inputs:\n    apps/user-service/extra.ts\n    apps/user-service/index.ts\n" +
-        '  fix: bun bootstrap/release.ts user-service -m "<what you changed>"   (commits them with the new tag; --no-commit only writes the tag)\n',
+        '  fix: bun bootstrap/release.ts user-service --no-build -m "<what you changed>"   (commits them with the new tag; --no-commit only writes the tag)\n',
     );
     const before = await f.git("rev-parse", "HEAD");
 

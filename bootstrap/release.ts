@@ -5,7 +5,12 @@
 // in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
 import { parseClusterName, parseFlags } from "./lib/cli.ts";
-import { buildxPush, registryImageQuery, registryTarget } from "./lib/existing-cluster.ts";
+import {
+  buildxPush,
+  checkRegistryPair,
+  registryImageQuery,
+  registryTarget,
+} from "./lib/existing-cluster.ts";
 import { buildInputs, contentTag, imageRef, valuesFile, withTag } from "./lib/image-tag.ts";
 import {
   DEFAULT_CLUSTER,
@@ -97,12 +102,25 @@ async function main(): Promise<void> {
       `name one or more of: ${SERVICES.join(", ")} (or --all)`,
     );
   }
-  const named = (values.all ? [...SERVICES] : positionals) as Service[];
+  // Flags that cannot work are refused before anything is committed.
+  checkRegistryPair(values.context, values.registry);
+  const named = [...new Set(values.all ? SERVICES : positionals)] as Service[];
   const cluster = parseClusterName(values["cluster-name"], process.env);
   const build = !values["no-build"];
   const commit = !values["no-commit"];
   const message = values.message?.trim();
-  const again = `${COMMAND} ${values.all ? "--all" : named.join(" ")}`;
+  // The command to run again, with the flags that say where the release goes.
+  const where = (["cluster-name", "context", "registry", "remote"] as const).flatMap((flag) =>
+    values[flag] === undefined ? [] : [`--${flag}`, values[flag]],
+  );
+  const again = show({
+    argv: [
+      ...COMMAND.split(" "),
+      ...(values.all ? ["--all"] : named),
+      ...(values["no-build"] ? ["--no-build"] : []),
+      ...where,
+    ],
+  });
   if (values.message !== undefined && !message)
     throw new BootstrapError("the commit message (-m) is empty", `${again} -m "what you changed"`);
   if (message && !commit)

@@ -46,6 +46,17 @@ describe("status.ts", () => {
     expect(out.match(/^--- \d{4}-/gm)?.length).toBeGreaterThanOrEqual(2);
   });
 
+  test.concurrent("a stopped node (Docker restarted): kubectl's one-line message, not its log lines", async () => {
+    const f = await runningStack();
+    f.setState({ stoppedNodes: ["observability-sandbox-control-plane"] });
+    const r = await f.run("status.ts");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "error: cannot read the Applications: The connection to the server 127.0.0.1:39333 was refused - did you specify the right host or port?\n" +
+        "  fix: bun bootstrap/up.ts brings the kind cluster back (it starts stopped nodes) or creates it\n",
+    );
+  });
+
   test.concurrent("no cluster: says so and how to bring it up", async () => {
     const f = await emptyFixture();
     const r = await f.run("status.ts");

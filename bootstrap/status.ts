@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     if (!apps) {
       throw new BootstrapError(
         `cannot read the Applications: ${error}`,
-        `is the cluster up? \`kind get clusters\` should list it; if not: bun bootstrap/up.ts`,
+        values.context === undefined
+          ? "bun bootstrap/up.ts brings the kind cluster back (it starts stopped nodes) or creates it"
+          : `check the context: kubectl --context ${values.context} get nodes (kubectl config get-contexts lists them)`,
       );
     }
     const ready = allReady(apps, ROOT_APP.name);

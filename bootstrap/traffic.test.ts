@@ -189,7 +189,10 @@ describe("traffic", () => {
     expect(cli.stderr.toString()).toBe(
       `error: nothing answers at ${silent}\n  fix: is the cluster up? bun bootstrap/status.ts; for bun run dev: bun run traffic --gateway http://localhost:4000\n`,
     );
-    const bad = Bun.spawnSync(["bun", `${import.meta.dir}/traffic.ts`, "--rate", "-5"]);
+    // As the docs tell it to be run: `bun run` adds nothing of its own (bunfig.toml, run.silent).
+    const bad = Bun.spawnSync(["bun", "run", "traffic", "--rate", "-5"], {
+      cwd: `${import.meta.dir}/..`,
+    });
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr.toString()).toBe(
       'error: --rate must be a number between 0.1 and 1000, got "-5"\n  fix: bun run traffic --rate 10\n',

@@ -113,6 +113,10 @@ describe("up.ts --context --registry", () => {
     );
     expect(r.stdout).toContain("bun bootstrap/open.ts");
     expect(r.stdout).toContain("bun bootstrap/down.ts --context staging");
+    // release.ts needs the context as well as the registry (it reads the nodes' platforms).
+    expect(r.stdout).toContain(
+      `bun bootstrap/release.ts <service> --context staging --registry ${REGISTRY} --push`,
+    );
 
     // Every question and change went to the chosen context (tool version checks aside).
     for (const call of f.calls()) {
@@ -154,7 +158,10 @@ describe("up.ts --context --registry", () => {
     expect(r.stdout).toContain("storageclass.kubernetes.io/is-default-class");
     expect(r.stdout).toContain("FAIL  Docker has no credentials for ghcr.io");
     expect(r.stdout).toContain("fix: docker login ghcr.io");
-    expect(r.stderr).toMatch(/^error: preflight found 3 problem\(s\); nothing was changed\n/);
+    expect(r.stderr).toBe(
+      "error: preflight found 3 problem(s); nothing was changed\n" +
+        `  fix: fix the items marked FAIL above, then run \`bun bootstrap/up.ts ${FLAGS.join(" ")}\` again\n`,
+    );
     expect(changingCalls(f.calls())).toEqual([]);
   });
 
@@ -165,6 +172,10 @@ describe("up.ts --context --registry", () => {
     expect(r.stdout).toContain("FAIL  kube context staging does not answer (Unable to connect");
     expect(r.stdout).toContain("fix: check it with `kubectl --context staging get nodes`");
     expect(r.ms).toBeLessThan(20_000);
+    const dry = await f.run("up.ts", [...FLAGS, "--dry-run"]);
+    expect(dry.stdout).toContain(
+      "run   Argo CD (chart argo-cd-10.1.1): state unknown (the cluster did not answer)",
+    );
   });
 
   test.concurrent("a local registry needs no login, and a refused push says how to log in", async () => {

@@ -38,6 +38,19 @@ function rootSource(f: Fixture): RootSource {
 }
 
 describe("up.ts against stand-in tools", () => {
+  test.concurrent("--cluster-name: the closing hints reach that cluster too", async () => {
+    const f = await fixture();
+    const r = await f.run("up.ts", [...FAST, "--cluster-name", "sandbox-b"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(f.state().clusters).toEqual(["sandbox-b"]);
+    expect(r.stdout).toContain(
+      'bun bootstrap/release.ts <service> -m "<what you changed>" --cluster-name sandbox-b --push',
+    );
+    expect(r.stdout).toContain("bun bootstrap/status.ts --cluster-name sandbox-b --watch");
+    expect(r.stdout).toContain("bun bootstrap/down.ts --cluster-name sandbox-b");
+  });
+
   test.concurrent("first run: every step in order, root Application from the ssh remote as https; a re-run changes nothing", async () => {
     const f = await fixture();
     // A stand-in verify.ts that says when it ran (the real one waits 30-60 s for metrics).

@@ -9,6 +9,7 @@ import { contentTag, imageRef } from "./lib/image-tag.ts";
 import { randomPassword, rootApplication } from "./lib/manifests.ts";
 import {
   ARGOCD,
+  DEFAULT_CLUSTER,
   GRAFANA_SECRET,
   kubeContext,
   OBJECT_STORAGE_SECRET,
@@ -70,10 +71,12 @@ async function main(): Promise<void> {
     console.log(`        fix: ${p.fix}`);
   }
 
+  // The fix repeats the command as given: its flags (--context, --registry, …) are part of it.
+  const again = show({ argv: ["bun", "bootstrap/up.ts", ...Bun.argv.slice(2)] });
   if (problems.length > 0 && !options.dryRun) {
     throw new BootstrapError(
       `preflight found ${problems.length} problem(s); nothing was changed`,
-      "fix the items marked FAIL above, then run `bun bootstrap/up.ts` again",
+      `fix the items marked FAIL above, then run \`${again}\` again`,
     );
   }
 
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
     if (problems.length > 0) {
       throw new BootstrapError(
         `dry run: preflight found ${problems.length} problem(s); a real run would stop before any step (nothing was changed)`,
-        "fix the items marked FAIL above, then run `bun bootstrap/up.ts --dry-run` again",
+        `fix the items marked FAIL above, then run \`${again}\` again`,
       );
     }
     console.log("\ndry run: nothing was changed.");
@@ -287,11 +290,14 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy on ${
   Object storage keys: Secret ${OBJECT_STORAGE_SECRET.namespace}/${OBJECT_STORAGE_SECRET.name} (docs/cluster.md).
 
 Deliver a change: edit apps/<service>, commit, then
-  bun bootstrap/release.ts <service> --registry ${want.target.registry} --push
+  bun bootstrap/release.ts <service> --context ${ctx} --registry ${want.target.registry} --push
 Status: bun bootstrap/status.ts --context ${ctx} --watch
 Tear down (the cluster stays): bun bootstrap/down.ts --context ${ctx}`);
     return;
   }
+  // Every command below must reach this cluster, not the default one.
+  const named =
+    options.clusterName !== DEFAULT_CLUSTER ? ` --cluster-name ${options.clusterName}` : "";
   console.log(`
 Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
 
@@ -305,9 +311,9 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
               curl -s -i http://localhost:8000/user/9999  (no such user: 404)
 
 Deliver a change: edit apps/<service>, then
-  bun bootstrap/release.ts <service> -m "<what you changed>" --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
-Status: bun bootstrap/status.ts --watch
-Tear down: bun bootstrap/down.ts${options.clusterName !== "observability-sandbox" ? ` --cluster-name ${options.clusterName}` : ""}`);
+  bun bootstrap/release.ts <service> -m "<what you changed>"${named} --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
+Status: bun bootstrap/status.ts${named} --watch
+Tear down: bun bootstrap/down.ts${named}`);
 }
 
 await main().catch(exitWithError);

@@ -95,16 +95,18 @@ export function serve(
   lifecycle: Lifecycle,
   { port, drainTimeoutMs = 4000 }: ServeOptions,
 ) {
-  const server = Bun.serve({
-    port,
-    // Bun's default of 10 s would cut requests the latency knobs may legitimately exceed.
-    idleTimeout: 30,
-    fetch: telemetry.instrumentFetch(app.fetch),
-    error(error) {
-      telemetry.log.error("unhandled error", { "error.message": error.message });
-      return Response.json({ error: "internal error" }, { status: 500 });
-    },
-  });
+  const server = listenOrExit(port, () =>
+    Bun.serve({
+      port,
+      // Bun's default of 10 s would cut requests the latency knobs may legitimately exceed.
+      idleTimeout: 30,
+      fetch: telemetry.instrumentFetch(app.fetch),
+      error(error) {
+        telemetry.log.error("unhandled error", { "error.message": error.message });
+        return Response.json({ error: "internal error" }, { status: 500 });
+      },
+    }),
+  );
   telemetry.log.info("listening", { port: server.port ?? port });
 
   let stopping = false;
@@ -121,6 +123,23 @@ export function serve(
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   return server;
+}
+
+/** Starts the server, or says on one line why it cannot listen (a taken port) and exits 1. */
+function listenOrExit<T>(port: number, listen: () => T): T {
+  try {
+    return listen();
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    writeJsonLine({
+      level: "error",
+      msg:
+        code === "EADDRINUSE"
+          ? `port ${port} is already in use: stop what listens there, or pick another port`
+          : `cannot listen on port ${port}: ${message ?? String(error)}`,
+    });
+    process.exit(1);
+  }
 }
 
 /** Reads a numeric setting; a malformed or out-of-range value is a startup error. */

@@ -61,6 +61,10 @@ describe("parseFlags", () => {
       "--timeout needs a value",
     );
     expect(failure(() => parse(["--dry-run=no"])).problem).toBe("--dry-run takes no value");
+    expect(failure(() => parse(["-h=1"])).problem).toBe("--help takes no value");
+    expect(failure(() => parse(["--timeout", ""])).problem).toBe("--timeout needs a value");
+    expect(failure(() => parse(["--timeout="])).problem).toBe("--timeout needs a value");
+    expect(parse(["-m=msg"]).values.message).toBe("msg");
     expect(failure(() => parse(["stray"])).problem).toBe('unexpected argument "stray"');
   });
 });

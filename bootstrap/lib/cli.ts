@@ -47,7 +47,7 @@ BOOTSTRAP_TIMEOUT, BOOTSTRAP_LOCAL_GIT=1.
 `;
 
 /**
- * The one command-line manner of every script (up, down, status, verify, release, traffic, bench,
+ * The one command-line manner of every script (up, down, status, verify, release, open, traffic, bench,
  * dev): flags declared as a util.parseArgs options table; a bad flag, value or environment
  * variable is a BootstrapError (one `error:` line, one `fix:` line, exit 1), never a usage dump.
  */
@@ -92,7 +92,8 @@ export function parseFlags<const F extends Flags>(
     }
     // A value may start with a dash ("--timeout -5m"): it is the value, checked by the caller.
     const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && isFlag(value, flags)))
+    // An empty value ("--context ''", an unset shell variable) would quietly mean the default.
+    if (!value || (inline === undefined && isFlag(value, flags)))
       throw new BootstrapError(`--${name} needs a value`, `${command} --${name} <value>`);
     args.push(`--${name}=${value}`);
   }
@@ -104,8 +105,10 @@ function splitFlag(arg: string, flags: Flags): [string | undefined, string | und
     const eq = arg.indexOf("=");
     return eq < 0 ? [arg.slice(2), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
   }
-  const short = Object.entries(flags).find(([, spec]) => spec.short === arg.slice(1));
-  return [short?.[0], undefined];
+  const eq = arg.indexOf("=");
+  const letter = eq < 0 ? arg.slice(1) : arg.slice(1, eq);
+  const short = Object.entries(flags).find(([, spec]) => spec.short === letter);
+  return [short?.[0], eq < 0 ? undefined : arg.slice(eq + 1)];
 }
 
 function isFlag(value: string, flags: Flags): boolean {

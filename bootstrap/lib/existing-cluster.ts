@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Problem } from "./preflight.ts";
-import { BootstrapError, type Command, exec } from "./run.ts";
+import { BootstrapError, type Command, exec, lastLine } from "./run.ts";
 
 export interface ClusterReport {
   problems: Problem[];
@@ -105,7 +105,7 @@ export async function checkExistingCluster(
   const version = server.code === 0 ? safeServerVersion(server.stdout) : undefined;
   if (!version) {
     report.problems.push({
-      problem: `kube context ${context} does not answer (${firstLine(server.stderr) || `exit ${server.code}`})`,
+      problem: `kube context ${context} does not answer (${lastLine(server.stderr) || `exit ${server.code}`})`,
       fix: `check it with \`kubectl --context ${context} get nodes\`: the context name (kubectl config get-contexts), your credentials, VPN or network`,
     });
     return report; // nothing else can be asked
@@ -139,7 +139,7 @@ export async function checkExistingCluster(
     }
   } else {
     report.problems.push({
-      problem: `cannot list the nodes of ${context} (${firstLine(nodes.stderr)}): their architectures decide the image platforms`,
+      problem: `cannot list the nodes of ${context} (${lastLine(nodes.stderr)}): their architectures decide the image platforms`,
       fix: `allow your user to list nodes (kubectl --context ${context} auth can-i list nodes)`,
     });
   }
@@ -179,10 +179,6 @@ function safeServerVersion(stdout: string): string | undefined {
   }
 }
 
-function firstLine(text: string): string {
-  return text.trim().split("\n")[0]?.trim() ?? "";
-}
-
 /** Builds an image for the given platforms and pushes it to its registry in one go. */
 export const buildxPush = (ref: string, dockerfile: string, platforms: string[]): Command => ({
   argv: [
@@ -210,11 +206,11 @@ export const registryImageQuery = (ref: string) => [
 ];
 
 /** release.ts --context --registry: the platforms to build for, read from the cluster's nodes. */
-export async function registryTarget(
-  root: string,
+/** Both flags for an existing cluster, undefined for kind (neither); one alone is an error. */
+export function checkRegistryPair(
   context: string | undefined,
   registry: string | undefined,
-): Promise<{ context: string; registry: string; platforms: string[] } | undefined> {
+): { context: string; registry: string } | undefined {
   if (context === undefined && registry === undefined) return undefined;
   if (!context || !registry) {
     throw new BootstrapError(
@@ -222,13 +218,24 @@ export async function registryTarget(
       "pass both, as for up.ts, e.g. --context my-cluster --registry ghcr.io/acme",
     );
   }
+  return { context, registry };
+}
+
+export async function registryTarget(
+  root: string,
+  contextFlag: string | undefined,
+  registryFlag: string | undefined,
+): Promise<{ context: string; registry: string; platforms: string[] } | undefined> {
+  const pair = checkRegistryPair(contextFlag, registryFlag);
+  if (!pair) return undefined;
+  const { context, registry } = pair;
   const nodes = await exec(
     { argv: existingClusterQueries(context).nodes },
     { cwd: root, timeoutMs: 15_000 },
   );
   if (nodes.code !== 0) {
     throw new BootstrapError(
-      `cannot read the nodes of ${context} (${firstLine(nodes.stderr) || `exit ${nodes.code}`})`,
+      `cannot read the nodes of ${context} (${lastLine(nodes.stderr) || `exit ${nodes.code}`})`,
       `check it with \`kubectl --context ${context} get nodes\`; their architectures decide the image platforms`,
     );
   }

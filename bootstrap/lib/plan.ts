@@ -98,7 +98,7 @@ const limitsFor = (id: string) =>
     streamOutput: false,
   };
 
-const unknown = "state unknown (Docker not reachable)";
+const dockerUnknown = "state unknown (Docker not reachable)";
 
 function clusterStep(want: Desired, state: State): [string, string, boolean, string, Command[]] {
   const title = `kind cluster ${want.clusterName}`;
@@ -114,7 +114,7 @@ function clusterStep(want: Desired, state: State): [string, string, boolean, str
       "--wait",
       "120s",
     ];
-    const reason = state.cluster === false ? "does not exist: create it" : unknown;
+    const reason = state.cluster === false ? "does not exist: create it" : dockerUnknown;
     return ["cluster", title, true, reason, [{ argv: create }]];
   }
   const commands: Command[] = [];
@@ -145,6 +145,8 @@ export function plan(want: Desired, state: State): Step[] {
     });
 
   const target = want.target;
+  // kind is asked through Docker; an existing cluster is asked directly.
+  const unknown = target ? "state unknown (the cluster did not answer)" : dockerUnknown;
   if (!target) change(...clusterStep(want, state));
 
   for (const image of target ? [] : want.images) {
@@ -182,7 +184,7 @@ export function plan(want: Desired, state: State): Step[] {
           ? "already in the registry"
           : pushed === false
             ? `not in the registry: build for ${target.platforms.join(", ")} and push`
-            : unknown,
+            : dockerUnknown,
         [buildxPush(image.ref, image.dockerfile, target.platforms)],
       );
     }

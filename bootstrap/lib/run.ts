@@ -96,6 +96,14 @@ function collect(stream: ReadableStream<Uint8Array>, onLine?: (line: string) => 
   return { done, text: () => text, stop: () => void reader.cancel().catch(() => {}) };
 }
 
+/**
+ * The line of a tool's error output worth showing: the last. kubectl logs its failed API
+ * discovery (several klog lines) before its own one-line message when the server does not answer.
+ */
+export function lastLine(text: string): string {
+  return text.trim().split("\n").at(-1)?.trim() ?? "";
+}
+
 /** 90000 → "1m30s", 1500 → "1.5s". */
 export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;

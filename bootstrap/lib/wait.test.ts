@@ -1,6 +1,6 @@
 // The wait against the stand-in kubectl (bootstrap/testing): it ends at its deadline even when
 // the API server takes longer than that to answer one query.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 /** A running stack whose API server answers `get applications` after delayMs. */
-function stack(delayMs: number) {
+function stack(delayMs: number, stoppedNodes: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), "wait-test-"));
   dirs.push(dir);
   writeShims(join(dir, "bin"), ["kubectl"]);
@@ -28,6 +28,7 @@ function stack(delayMs: number) {
       rootApp: { spec: {} },
       polls: 10,
       appsQueryDelayMs: delayMs,
+      stoppedNodes,
     }),
   );
   // exec looks tools up on PATH at call time: the stand-in comes first.
@@ -62,5 +63,22 @@ describe("waitForApplications", () => {
     expect(result.summary).toContain("last kubectl error: kubectl did not answer within 1s");
     // The deadline plus the grace a killed tool gets, not the 20 s (or 30 s) of one query.
     expect(ms).toBeLessThan(2_500);
+  });
+
+  test("an API server that refuses: the log says so once, in kubectl's own words, and keeps waiting", async () => {
+    stack(0, ["observability-sandbox-control-plane"]);
+    const printed: string[] = [];
+    const log = spyOn(console, "log").mockImplementation((line: string) => printed.push(line));
+    try {
+      const result = await wait(400);
+      expect(result.ready).toBe(false);
+      const refused =
+        "kubectl: The connection to the server 127.0.0.1:39333 was refused - did you specify the right host or port? (still waiting)";
+      expect(printed).toHaveLength(1);
+      expect(printed[0]).toMatch(/^ {2}\[\d+s\] /);
+      expect(printed[0]).toEndWith(refused);
+    } finally {
+      log.mockRestore();
+    }
   });
 });

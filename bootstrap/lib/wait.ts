@@ -8,7 +8,7 @@ import {
   rows,
 } from "./apps.ts";
 import { ROOT_APP } from "./names.ts";
-import { exec, formatDuration } from "./run.ts";
+import { exec, formatDuration, lastLine } from "./run.ts";
 import { clusterQueries } from "./state.ts";
 
 export interface WaitOptions {
@@ -32,7 +32,7 @@ export async function fetchApplications(
   );
   if (result.timedOut)
     return { error: `kubectl did not answer within ${formatDuration(timeoutMs)}` };
-  if (result.code !== 0) return { error: result.stderr.trim() || `kubectl exit ${result.code}` };
+  if (result.code !== 0) return { error: lastLine(result.stderr) || `kubectl exit ${result.code}` };
   try {
     return { apps: parseApplications(result.stdout) };
   } catch {
@@ -49,6 +49,7 @@ export async function waitForApplications(
   let drawnLines = 0;
   let apps: Application[] = [];
   let lastError: string | undefined;
+  let reported: string | undefined;
   for (;;) {
     // A slow API server must not carry the wait past its deadline.
     const left = deadline - Date.now();
@@ -69,12 +70,16 @@ export async function waitForApplications(
       const table = renderTable(rows(apps), process.stdout.columns || 120);
       const status = ready
         ? `all ${apps.length} Applications Synced and Healthy (${elapsed}s)`
-        : `waiting… ${apps.filter((a) => a.status?.health?.status === "Healthy" && a.status?.sync?.status === "Synced").length}/${apps.length} ready, ${elapsed}s of ${Math.round(options.timeoutMs / 1000)}s${lastError ? ` (kubectl: ${lastError.split("\n")[0]})` : ""}`;
+        : `waiting… ${apps.filter((a) => a.status?.health?.status === "Healthy" && a.status?.sync?.status === "Synced").length}/${apps.length} ready, ${elapsed}s of ${Math.round(options.timeoutMs / 1000)}s${lastError ? ` (kubectl: ${lastError})` : ""}`;
       const text = `${table}\n${status}`;
       if (drawnLines > 0) process.stdout.write(`\x1b[${drawnLines}A\x1b[J`);
       process.stdout.write(`${text}\n`);
       drawnLines = text.split("\n").length;
     } else {
+      // In a log, a kubectl that stops answering is said once, not left to the deadline.
+      if (fetched.error && fetched.error !== reported)
+        console.log(`  [${elapsed}s] kubectl: ${fetched.error} (still waiting)`);
+      reported = fetched.error;
       for (const row of rows(apps)) {
         const now = `${row.sync}/${row.health}`;
         if (lastState.get(row.name) !== now) {

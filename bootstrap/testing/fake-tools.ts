@@ -244,7 +244,7 @@ function kind(s: FakeState, args: string[]): Answer {
     }
     s.clusters.push(name);
     return {
-      err: `Creating cluster "${name}" ...\n ✓ Ensuring node image (kindest/node:v1.34.0) 🖼\nSet kubectl context to "kind-${name}"\n`,
+      err: `Creating cluster "${name}" ...\n ✓ Ensuring node image (kindest/node:v1.36.1) 🖼\nSet kubectl context to "kind-${name}"\n`,
     };
   }
   if (cmd === "load" && what === "docker-image") {
@@ -269,23 +269,41 @@ function kind(s: FakeState, args: string[]): Answer {
   return { err: `fake kind: unsupported ${args.join(" ")}\n`, code: 2 };
 }
 
-function contextError(s: FakeState, context: string | undefined): Answer | undefined {
+/**
+ * kubectl 1.34 when the API server does not answer: `get` and friends log the failed discovery
+ * (klog lines) before the one-line message, `version` prints only the message.
+ */
+function unreachableAnswer(url: string, cause: string, message: string, verb?: string): Answer {
+  const klog = `E1129 20:31:57.379191   19740 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \\"${url}/api?timeout=32s\\": ${cause}"\n`;
+  return { err: `${verb === "version" ? "" : klog.repeat(5)}${message}\n`, code: 1 };
+}
+
+function contextError(
+  s: FakeState,
+  context: string | undefined,
+  verb?: string,
+): Answer | undefined {
   const existing = context ? s.existing?.[context] : undefined;
   if (existing) {
+    const cause = "dial tcp: lookup api.staging.example.test on 127.0.0.53:53: no such host";
     return existing.unreachable
-      ? {
-          err: "Unable to connect to the server: dial tcp: lookup api.staging.example.test on 127.0.0.53:53: no such host\n",
-          code: 1,
-        }
+      ? unreachableAnswer(
+          "https://api.staging.example.test:6443",
+          cause,
+          `Unable to connect to the server: ${cause}`,
+          verb,
+        )
       : undefined;
   }
   const cluster = context?.replace(/^kind-/, "");
   const unreachable = s.stoppedNodes?.includes(`${cluster}-control-plane`);
   if (unreachable) {
-    return {
-      err: "The connection to the server 127.0.0.1:39333 was refused - did you specify the right host or port?\n",
-      code: 1,
-    };
+    return unreachableAnswer(
+      "https://127.0.0.1:39333",
+      "dial tcp 127.0.0.1:39333: connect: connection refused",
+      "The connection to the server 127.0.0.1:39333 was refused - did you specify the right host or port?",
+      verb,
+    );
   }
   if (
     !cluster ||
@@ -376,9 +394,9 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
     };
   }
   const context = flag(args, "--context");
-  const bad = contextError(s, context);
-  if (bad) return bad;
   const rest = args.filter((_, i) => args[i] !== "--context" && args[i - 1] !== "--context");
+  const bad = contextError(s, context, rest[0]);
+  if (bad) return bad;
   const ns = flag(rest, "-n", "--namespace") ?? "default";
   const [verb, kindName, name] = rest;
   const argoInstalled = s.helmRelease?.status === "deployed";
@@ -628,7 +646,7 @@ function mergeValues(base: unknown, over: unknown): unknown {
 
 async function helm(s: FakeState, args: string[], cwd: string): Promise<Answer> {
   if (args[0] === "version") return { out: `v${s.versions.helm}+g05fa379\n` };
-  const bad = contextError(s, flag(args, "--kube-context"));
+  const bad = contextError(s, flag(args, "--kube-context"), "version");
   if (bad) return { err: `Error: Kubernetes cluster unreachable: ${bad.err}`, code: 1 };
   if (args[0] === "list") {
     const r = s.helmRelease;

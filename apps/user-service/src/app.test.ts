@@ -97,3 +97,24 @@ test.each([
   expect(output).toContain(message);
   expect(output).not.toContain("    at ");
 });
+
+test("a port already in use is one clear line and exit 1, not a stack trace", async () => {
+  const taken = Bun.serve({ port: 0, fetch: () => new Response("other") });
+  try {
+    const child = Bun.spawn([process.execPath, entry], {
+      env: { ...process.env, OTEL_SDK_DISABLED: "true", PORT: String(taken.port) },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await child.exited).toBe(1);
+    const output =
+      (await new Response(child.stdout).text()) + (await new Response(child.stderr).text());
+    expect(output.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(output)).toMatchObject({
+      level: "error",
+      msg: `port ${taken.port} is already in use: stop what listens there, or pick another port`,
+    });
+  } finally {
+    taken.stop(true);
+  }
+});
