@@ -142,6 +142,17 @@ function listenOrExit<T>(port: number, listen: () => T): T {
   }
 }
 
+/** A malformed or out-of-range setting: the variable, and the value it takes when unset. */
+export class SettingError extends Error {
+  constructor(
+    message: string,
+    readonly variable: string,
+    readonly fallback: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Reads a numeric setting; a malformed or out-of-range value is a startup error. */
 export function envNumber(
   env: Record<string, string | undefined>,
@@ -153,7 +164,11 @@ export function envNumber(
   if (!raw) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || value > max)
-    throw new Error(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw new SettingError(
+      `${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      name,
+      String(fallback),
+    );
   return value;
 }
 
