@@ -104,3 +104,27 @@ test("bad settings: each variable named in its own error with the fix, nothing s
     }).toEqual({ env, code: 1, stderr, stdout: "" });
   }
 });
+
+test("a service that cannot start is named, and the other is stopped", async () => {
+  const taken = Bun.serve({ port: 0, fetch: () => new Response("other") });
+  try {
+    const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
+      env: {
+        ...process.env,
+        OTEL_SDK_DISABLED: "true",
+        API_GATEWAY_PORT: String(taken.port),
+        USER_SERVICE_PORT: String(await freePort()),
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await dev.exited).toBe(1);
+    const stdout = await new Response(dev.stdout).text();
+    expect(stdout).toContain(`"service":"api-gateway","msg":"port ${taken.port} is already in use`);
+    expect(await new Response(dev.stderr).text()).toContain(
+      "dev: api-gateway exited with code 1; stopping user-service",
+    );
+  } finally {
+    taken.stop(true);
+  }
+});
