@@ -8,8 +8,10 @@
 // open loop at half the uninstrumented capacity and at half the slowest one's. All of it twice:
 // at the services' default query latency (realistic) and at QUERY_LATENCY_MS=1 (CPU-bound), unless
 // --query-latency-ms picks one. Results: a table per regime, and bench/results/latest.json.
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { dirname, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort } from "../apps/telemetry/testing/process.ts";
 import { parseFlags, parseNumber } from "../bootstrap/lib/cli.ts";
@@ -100,8 +102,17 @@ function options() {
   });
   // What Bun does in a pod: JavaScriptCore paces its heap against the cgroup memory limit.
   if (memoryLimitMb > 0) serviceEnv.BUN_JSC_forceRAMSize = String(memoryLimitMb * 1024 * 1024);
+  const apps = values.apps as string;
+  for (const service of services)
+    if (!existsSync(`${apps}/${service}/src/index.ts`))
+      throw new BootstrapError(
+        `--apps ${apps} has no ${service}/src/index.ts: it takes a checkout's apps/ folder`,
+        `${COMMAND} --apps ../other-checkout/apps`,
+      );
+  const out = values.out as string;
+  checkWritable(out);
   return {
-    apps: values.apps as string,
+    apps,
     memoryLimitMb,
     serviceEnv,
     duration: positive("duration"),
@@ -110,8 +121,23 @@ function options() {
     connections: positive("connections"),
     queryLatencyMs,
     client,
-    out: values.out as string,
+    out,
   };
+}
+
+/** The results file must be writable before a run of minutes, not after it. */
+function checkWritable(out: string) {
+  const dir = dirname(resolve(out));
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new BootstrapError(
+      `--out ${out} is a folder; it names the results file`,
+      `${COMMAND} --out ${out.replace(/\/+$/, "")}/latest.json`,
+    );
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new BootstrapError(
+      `--out ${out}: the folder ${dir} does not exist`,
+      `mkdir -p ${dir}, or pick an existing folder for --out`,
+    );
 }
 
 const children: Subprocess[] = [];
@@ -130,7 +156,13 @@ function spawn(command: string[], env: Record<string, string>, logPath: string):
   return child;
 }
 
-async function waitReady(url: string, child: Subprocess, logPath: string): Promise<void> {
+/** Waits for a service's /readyz; if it exits or stays silent, says where its output is. */
+async function waitReady(
+  name: string,
+  url: string,
+  child: Subprocess,
+  logPath: string,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
@@ -141,13 +173,12 @@ async function waitReady(url: string, child: Subprocess, logPath: string): Promi
     }
     await Bun.sleep(100);
   }
-  const log = await Bun.file(logPath)
-    .text()
-    .catch(() => "");
-  const err = await Bun.file(`${logPath}.err`)
-    .text()
-    .catch(() => "");
-  throw new Error(`${url} did not become ready; output:\n${log.slice(-2000)}${err.slice(-2000)}`);
+  throw new BootstrapError(
+    child.exitCode === null
+      ? `${name} did not answer ${url} within 20 s`
+      : `${name} exited with code ${child.exitCode} before it was ready`,
+    `read its output: ${logPath} and ${logPath}.err`,
+  );
 }
 
 interface Deployment {
@@ -184,8 +215,13 @@ async function deploy(
     },
     gatewayLog,
   );
-  await waitReady(`http://127.0.0.1:${userPort}/readyz`, user, userLog);
-  await waitReady(`http://127.0.0.1:${gatewayPort}/readyz`, gateway, gatewayLog);
+  await waitReady(`user-service (${config})`, `http://127.0.0.1:${userPort}/readyz`, user, userLog);
+  await waitReady(
+    `api-gateway (${config})`,
+    `http://127.0.0.1:${gatewayPort}/readyz`,
+    gateway,
+    gatewayLog,
+  );
   const url = `http://127.0.0.1:${gatewayPort}/user/123`;
   const check = await fetch(url);
   if (check.status !== 200) throw new Error(`${config}: GET ${url} answered ${check.status}`);
@@ -225,7 +261,7 @@ async function measure(opts: Options, queryLatencyMs: number | undefined) {
     `${logDir}/sink.log`,
   );
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
-  await waitReady(`${sinkUrl}/stats`, sink, `${logDir}/sink.log`);
+  await waitReady("the OTLP sink", `${sinkUrl}/stats`, sink, `${logDir}/sink.log`);
   const closedUrl = `http://127.0.0.1:${await freePort()}`; // nothing listens there
 
   const envs: Record<ConfigName, Record<string, string>> = {

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { committedTag, contentTag } from "./lib/image-tag.ts";
+import { anExistingCluster } from "./testing/fake-tools.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
@@ -142,6 +143,55 @@ describe("release.ts", () => {
       const r = await f.run("release.ts", args);
       expect({ args, stderr: r.stderr, code: r.code }).toEqual({ args, stderr, code: 1 });
     }
+  });
+
+  test.concurrent("what the build needs is checked before the release commit: nothing committed, staged or written", async () => {
+    const kindInstall =
+      "macOS: brew install kind · Linux: go install sigs.k8s.io/kind@v0.32.0, or the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation";
+    const daemonDown =
+      "the Docker daemon is not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)";
+    const daemonFix =
+      "start it: macOS: open -a Docker (wait for the whale to settle) · Linux: sudo systemctl start docker (and add yourself to the docker group)";
+    const buildxInstall =
+      "Docker Desktop includes it · Linux: sudo apt-get install docker-buildx-plugin, or see https://docs.docker.com/go/buildx/";
+    const cases: [string, Parameters<typeof makeFixture>[0], string[], string][] = [
+      [
+        "no kind",
+        { tools: ["docker", "kubectl", "helm"] },
+        [],
+        `error: kind is not installed (not on PATH)\n  fix: ${kindInstall}; or without building: bun bootstrap/release.ts user-service --no-build -m "user-service v2"\n`,
+      ],
+      [
+        "Docker not running",
+        { state: { dockerRunning: false } },
+        [],
+        `error: ${daemonDown}\n  fix: ${daemonFix}; or without building: bun bootstrap/release.ts user-service --no-build -m "user-service v2"\n`,
+      ],
+      [
+        "an existing cluster without docker buildx",
+        {
+          tools: ["docker", "kubectl", "helm"],
+          state: { existing: { staging: anExistingCluster() }, buildxMissing: true },
+        },
+        ["--context", "staging", "--registry", "ghcr.io/acme"],
+        `error: docker buildx did not report its version (docker: 'buildx' is not a docker command.)\n  fix: check that \`docker buildx version\` works; reinstall: ${buildxInstall}; or without building: bun bootstrap/release.ts user-service --context staging --registry ghcr.io/acme --no-build -m "user-service v2"\n`,
+      ],
+    ];
+    await Promise.all(
+      cases.map(async ([name, options, args, stderr]) => {
+        const f = await makeFixture(options);
+        fixtures.push(f);
+        writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+        const head = await f.git("rev-parse", "HEAD");
+        const r = await f.run("release.ts", ["user-service", "-m", "user-service v2", ...args]);
+        expect({ name, code: r.code, stderr: r.stderr }).toEqual({ name, code: 1, stderr });
+        expect(await f.git("rev-parse", "HEAD")).toBe(head);
+        // The edit is left as it was (not staged) and no tag was written.
+        expect(await f.git("diff", "--name-only")).toBe("apps/user-service/index.ts");
+        expect(await f.git("diff", "--cached", "--name-only")).toBe("");
+        expect(changingCalls(f.calls())).toEqual([]);
+      }),
+    );
   });
 
   test.concurrent("an unknown service names the valid ones", async () => {

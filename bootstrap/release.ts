@@ -21,6 +21,7 @@ import {
   type Service,
 } from "./lib/names.ts";
 import { refreshApplications } from "./lib/plan.ts";
+import { checkBuildTools } from "./lib/preflight.ts";
 import {
   BootstrapError,
   type Command,
@@ -126,6 +127,27 @@ async function main(): Promise<void> {
   if (message && !commit)
     throw new BootstrapError("-m commits and --no-commit does not", `${again} -m "${message}"`);
 
+  // What the build needs, before anything is staged or committed: a release that cannot build
+  // leaves the history and the working tree as they were.
+  if (build) {
+    const problems = await checkBuildTools(root, values.context ? "cluster" : "kind");
+    if (problems.length > 0)
+      throw new BootstrapError(
+        problems.map((p) => p.problem).join("; "),
+        `${problems.map((p) => p.fix).join("; ")}; or without building: ${again} --no-build${message ? ` -m "${message}"` : ""}`,
+      );
+  }
+  const target = build ? await registryTarget(root, values.context, values.registry) : undefined;
+  let clusterExists = false;
+  if (build && !target) {
+    const clusters = await exec({ argv: ["kind", "get", "clusters"] }, { cwd: root });
+    clusterExists = clusters.stdout.split("\n").some((l) => l.trim() === cluster);
+    if (!clusterExists)
+      console.log(
+        `note: no kind cluster ${cluster}; building only (bun bootstrap/up.ts loads it later)`,
+      );
+  }
+
   // The tag must name committed code, or the history would not say what runs: uncommitted
   // build inputs go into the release commit (with -m), or stop the release.
   let services = named;
@@ -183,22 +205,6 @@ async function main(): Promise<void> {
       "git commit",
     );
     console.log(`    committed: ${message ?? release} (${files.length} file(s))`);
-  }
-
-  const target = build ? await registryTarget(root, values.context, values.registry) : undefined;
-  let clusterExists = false;
-  if (build && !target) {
-    const clusters = await exec({ argv: ["kind", "get", "clusters"] }, { cwd: root });
-    if (clusters.code === 127)
-      throw new BootstrapError(
-        "kind is not installed",
-        "install it (see docs/bootstrap.md, prerequisites), or use --no-build",
-      );
-    clusterExists = clusters.stdout.split("\n").some((l) => l.trim() === cluster);
-    if (!clusterExists)
-      console.log(
-        `note: no kind cluster ${cluster}; building only (bun bootstrap/up.ts loads it later)`,
-      );
   }
 
   for (const service of services) {

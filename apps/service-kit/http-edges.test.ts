@@ -8,7 +8,7 @@ import { serve, serviceApp } from "./index.ts";
 const telemetry = startTelemetry({ name: "test", version: "0" }, { OTEL_SDK_DISABLED: "true" });
 const lifecycle = { ready: true };
 const app = serviceApp(telemetry, lifecycle).get("/users/:id", ({ params }) => ({ id: params.id }));
-const server = serve(app, telemetry, lifecycle, { port: 0 });
+const server = serve(app, telemetry, lifecycle, { service: "test", port: 0 });
 afterAll(() => server.stop(true));
 
 /** Sends bytes as they are (no client library fixes them up) and reads until the server closes. */

@@ -84,6 +84,8 @@ export function serviceApp(telemetry: Telemetry, lifecycle: Lifecycle) {
 }
 
 export interface ServeOptions {
+  /** The service's name, on its start-up error lines as on its log lines. */
+  service: string;
   port: number;
   /** How long in-flight requests may take to finish after SIGTERM. */
   drainTimeoutMs?: number;
@@ -93,9 +95,9 @@ export function serve(
   app: AnyElysia,
   telemetry: Telemetry,
   lifecycle: Lifecycle,
-  { port, drainTimeoutMs = 4000 }: ServeOptions,
+  { service, port, drainTimeoutMs = 4000 }: ServeOptions,
 ) {
-  const server = listenOrExit(port, () =>
+  const server = listenOrExit(service, port, () =>
     Bun.serve({
       port,
       // Bun's default of 10 s would cut requests the latency knobs may legitimately exceed.
@@ -126,19 +128,31 @@ export function serve(
 }
 
 /** Starts the server, or says on one line why it cannot listen (a taken port) and exits 1. */
-function listenOrExit<T>(port: number, listen: () => T): T {
+function listenOrExit<T>(service: string, port: number, listen: () => T): T {
   try {
     return listen();
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
     writeJsonLine({
       level: "error",
+      service,
       msg:
         code === "EADDRINUSE"
           ? `port ${port} is already in use: stop what listens there, or pick another port`
           : `cannot listen on port ${port}: ${message ?? String(error)}`,
     });
     process.exit(1);
+  }
+}
+
+/** A malformed or out-of-range setting: the variable, and the value it takes when unset. */
+export class SettingError extends Error {
+  constructor(
+    message: string,
+    readonly variable: string,
+    readonly fallback: string,
+  ) {
+    super(message);
   }
 }
 
@@ -153,16 +167,20 @@ export function envNumber(
   if (!raw) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || value > max)
-    throw new Error(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw new SettingError(
+      `${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      name,
+      String(fallback),
+    );
   return value;
 }
 
 /** Reads the configuration, or explains the problem on one line and exits 1. */
-export function configOrExit<T>(read: () => T): T {
+export function configOrExit<T>(service: string, read: () => T): T {
   try {
     return read();
   } catch (error) {
-    writeJsonLine({ level: "error", msg: (error as Error).message });
+    writeJsonLine({ level: "error", service, msg: (error as Error).message });
     process.exit(1);
   }
 }

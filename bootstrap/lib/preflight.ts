@@ -99,9 +99,12 @@ const BUILDX: Tool = {
 export async function checkTools(
   root: string,
   mode: "kind" | "cluster" = "kind",
+  only?: string[],
 ): Promise<ToolReport> {
   const report: ToolReport = { problems: [], found: [], dockerReachable: false };
-  const tools = mode === "kind" ? TOOLS : [...TOOLS.filter((tool) => tool.name !== "kind"), BUILDX];
+  const tools = (
+    mode === "kind" ? TOOLS : [...TOOLS.filter((tool) => tool.name !== "kind"), BUILDX]
+  ).filter((tool) => !only || only.includes(tool.name));
   const checks = tools.map(async (tool) => {
     const result = await exec({ argv: tool.versionArgv }, { cwd: root, timeoutMs: 10_000 });
     if (result.code === 127) {
@@ -146,6 +149,12 @@ export async function checkTools(
   });
   await Promise.all([...checks, daemon]);
   return report;
+}
+
+/** What building the images needs (release.ts): Docker reachable, and kind or, for an existing cluster, buildx. */
+export async function checkBuildTools(root: string, mode: "kind" | "cluster"): Promise<Problem[]> {
+  const tools = ["docker", mode === "kind" ? "kind" : BUILDX.name];
+  return (await checkTools(root, mode, tools)).problems;
 }
 
 /** Files bootstrap needs from the repository, and image tags consistent with the code. */

@@ -47,6 +47,8 @@ export interface FakeState {
   currentContext?: string;
   /** Local ports something else listens on (port-forward fails on them). */
   busyPorts?: number[];
+  /** Docker without its buildx plugin (a distribution's docker.io package, say). */
+  buildxMissing?: boolean;
 }
 
 export interface ExistingCluster {
@@ -127,6 +129,9 @@ function docker(s: FakeState, args: string[]): Answer {
       ? { out: `${s.versions.docker}\n` }
       : { out: `${s.versions.docker}\n`, err: `${DAEMON_DOWN}\n`, code: 1 };
   }
+  // The CLI looks for its plugins before it talks to the daemon.
+  if (cmd === "buildx" && s.buildxMissing)
+    return { err: "docker: 'buildx' is not a docker command.\nSee 'docker --help'\n", code: 1 };
   if (!s.dockerRunning) return { err: `${DAEMON_DOWN}\n`, code: 1 };
   if (cmd === "info") return { out: `${s.versions.docker}\n` };
   if (cmd === "buildx") return buildx(s, args.slice(1));

@@ -46,3 +46,35 @@ describe("generated dashboards", () => {
     for (const ds of Object.values(datasources)) expect(provisioned).toContain(ds.uid);
   });
 });
+
+describe("bun run dashboards", () => {
+  const run = (...args: string[]) => {
+    const child = Bun.spawnSync([process.execPath, join(dashboardsDir, "generate.ts"), ...args]);
+    return {
+      code: child.exitCode,
+      stdout: child.stdout.toString(),
+      stderr: child.stderr.toString(),
+    };
+  };
+
+  test("--help shows what it does and writes nothing", () => {
+    const help = run("--help");
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toStartWith("usage: bun run dashboards [--check]\n");
+    expect(help.stdout).not.toContain("wrote");
+  });
+
+  test("an unknown flag or argument is one error: and one fix: line, exit 1", () => {
+    expect(run("--chek")).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "error: unknown flag --chek\n  fix: bun run dashboards --help lists the flags\n",
+    });
+    expect(run("runbooks")).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        'error: unexpected argument "runbooks"\n  fix: bun run dashboards --help lists the flags\n',
+    });
+  });
+});

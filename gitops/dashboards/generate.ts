@@ -3,6 +3,8 @@
 // `--check` writes nothing and exits 1 when a committed file differs from the generated one.
 import { join } from "node:path";
 import type { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { parseFlags } from "../../bootstrap/lib/cli.ts";
+import { exitWithError } from "../../bootstrap/lib/run.ts";
 import { runbooksDashboard } from "./runbooks.ts";
 import { serviceOverview } from "./service-overview.ts";
 
@@ -47,8 +49,29 @@ export function generate(): Map<string, string> {
   );
 }
 
+const usage = `usage: bun run dashboards [--check]
+
+Writes gitops/dashboards/<name>.yaml, the ConfigMap Grafana loads, for each dashboard defined in
+gitops/dashboards/<name>.ts. Run it after changing a dashboard, and commit the result.
+
+  --check      write nothing; exit 1 if a committed file differs from the generated one
+  -h, --help   show this help`;
+
 if (import.meta.main) {
-  const check = process.argv.includes("--check");
+  let check = false;
+  try {
+    const { values } = parseFlags("bun run dashboards", process.argv.slice(2), {
+      check: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (values.help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    check = values.check ?? false;
+  } catch (error) {
+    exitWithError(error);
+  }
   let stale = 0;
   for (const [file, content] of generate()) {
     const path = join(dashboardsDir, file);

@@ -1,14 +1,23 @@
 // api-gateway: GET /user/:id validates the id and asks user-service.
 
-import { envNumber, type Lifecycle, parseUserId, serviceApp } from "@sandbox/service-kit";
+import {
+  envNumber,
+  type Lifecycle,
+  parseUserId,
+  SettingError,
+  serviceApp,
+} from "@sandbox/service-kit";
 import type { Telemetry } from "@sandbox/telemetry";
 import type { UserClient } from "./user-client.ts";
 
 export function readConfig(env: Record<string, string | undefined>) {
-  const userServiceUrl = env.USER_SERVICE_URL?.trim() || "http://localhost:4001";
+  const fallback = "http://localhost:4001";
+  const userServiceUrl = env.USER_SERVICE_URL?.trim() || fallback;
   if (!URL.canParse(userServiceUrl) || !/^https?:$/.test(new URL(userServiceUrl).protocol))
-    throw new Error(
+    throw new SettingError(
       `USER_SERVICE_URL must be an http(s) URL, got ${JSON.stringify(userServiceUrl)}`,
+      "USER_SERVICE_URL",
+      fallback,
     );
   return {
     port: envNumber(env, "PORT", 4000, { max: 65535 }),

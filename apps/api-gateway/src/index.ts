@@ -6,7 +6,7 @@ import { version } from "../package.json";
 import { buildApp, readConfig } from "./app.ts";
 import { createUserClient } from "./user-client.ts";
 
-const config = configOrExit(() => readConfig(process.env));
+const config = configOrExit("api-gateway", () => readConfig(process.env));
 const telemetry = startTelemetry({ name: "api-gateway", version });
 const lifecycle = { ready: true };
 const users = createUserClient({
@@ -15,4 +15,7 @@ const users = createUserClient({
   tracer: telemetry.tracer,
   meter: telemetry.meter,
 });
-serve(buildApp(telemetry, lifecycle, users), telemetry, lifecycle, { port: config.port });
+serve(buildApp(telemetry, lifecycle, users), telemetry, lifecycle, {
+  service: "api-gateway",
+  port: config.port,
+});

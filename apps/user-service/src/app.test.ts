@@ -93,7 +93,7 @@ test.each([
   expect(await child.exited).toBe(1);
   const output =
     (await new Response(child.stdout).text()) + (await new Response(child.stderr).text());
-  expect(JSON.parse(output.trim())).toMatchObject({ level: "error" });
+  expect(JSON.parse(output.trim())).toMatchObject({ level: "error", service: "user-service" });
   expect(output).toContain(message);
   expect(output).not.toContain("    at ");
 });
@@ -112,6 +112,7 @@ test("a port already in use is one clear line and exit 1, not a stack trace", as
     expect(output.trim().split("\n")).toHaveLength(1);
     expect(JSON.parse(output)).toMatchObject({
       level: "error",
+      service: "user-service",
       msg: `port ${taken.port} is already in use: stop what listens there, or pick another port`,
     });
   } finally {

@@ -6,7 +6,7 @@ import { version } from "../package.json";
 import { buildApp, readConfig } from "./app.ts";
 import { createUserStore } from "./users.ts";
 
-const config = configOrExit(() => readConfig(process.env));
+const config = configOrExit("user-service", () => readConfig(process.env));
 const telemetry = startTelemetry({ name: "user-service", version });
 const lifecycle = { ready: true };
 const store = createUserStore({
@@ -14,4 +14,7 @@ const store = createUserStore({
   latencyMs: config.queryLatencyMs,
   errorRate: config.errorRate,
 });
-serve(buildApp(telemetry, lifecycle, store), telemetry, lifecycle, { port: config.port });
+serve(buildApp(telemetry, lifecycle, store), telemetry, lifecycle, {
+  service: "user-service",
+  port: config.port,
+});
