@@ -721,8 +721,9 @@ export function writeShims(
   const bun = process.execPath;
   for (const tool of tools) {
     const path = join(dir, tool);
-    writeFileSync(path, `#!/bin/sh\nexec "${bun}" "${import.meta.path}" ${tool} "$@"\n`);
-    Bun.spawnSync(["chmod", "+x", path]);
+    writeFileSync(path, `#!/bin/sh\nexec "${bun}" "${import.meta.path}" ${tool} "$@"\n`, {
+      mode: 0o755,
+    });
   }
 }
 
