@@ -40,10 +40,15 @@ describe("status.ts", () => {
         stdout: "pipe",
       },
     );
-    await Bun.sleep(800);
-    p.kill();
-    const out = await new Response(p.stdout).text();
-    expect(out.match(/^--- \d{4}-/gm)?.length).toBeGreaterThanOrEqual(2);
+    // Read until it has printed twice, then stop it: the output ends where it was stopped.
+    const printed = (text: string) => text.match(/^--- \d{4}-/gm)?.length ?? 0;
+    const decoder = new TextDecoder();
+    let out = "";
+    for await (const chunk of p.stdout) {
+      out += decoder.decode(chunk, { stream: true });
+      if (printed(out) >= 2) p.kill();
+    }
+    expect(printed(out)).toBeGreaterThanOrEqual(2);
   });
 
   test.concurrent("a stopped node (Docker restarted): kubectl's one-line message, not its log lines", async () => {

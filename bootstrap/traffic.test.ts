@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../apps/telemetry/testing/process.ts";
 import { BootstrapError } from "./lib/run.ts";
 import {
@@ -10,8 +10,10 @@ import {
   runTraffic,
 } from "./traffic.ts";
 
+// The tests run concurrently (they wait on timers and processes, not the CPU): each has its own
+// stand-in gateway on a port of its own, all stopped when the file is done.
 const servers: ReturnType<typeof Bun.serve>[] = [];
-afterEach(() => {
+afterAll(() => {
   for (const server of servers.splice(0)) server.stop(true);
 });
 
@@ -34,8 +36,15 @@ function fakeGateway(failEvery = 0) {
   return { url: `http://localhost:${server.port}`, seen };
 }
 
+/** Runs a command to its end without blocking the event loop the other tests' timers run on. */
+async function run(argv: string[], cwd?: string) {
+  const p = Bun.spawn(argv, { cwd, stdout: "ignore", stderr: "pipe" });
+  const [stderr, exitCode] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+  return { stderr, exitCode };
+}
+
 describe("traffic", () => {
-  test("the mixer gives the exact mix, spread evenly", () => {
+  test.concurrent("the mixer gives the exact mix, spread evenly", () => {
     const next = mixer({ found: 70, not_found: 20, invalid: 10 });
     const picks = Array.from({ length: 100 }, next);
     expect(picks.filter((k) => k === "found")).toHaveLength(70);
@@ -45,7 +54,7 @@ describe("traffic", () => {
     expect(picks.join(",")).not.toContain("invalid,invalid");
   });
 
-  test("sends the mix at the rate, prints plain status lines when not a terminal", async () => {
+  test.concurrent("sends the mix at the rate, prints plain status lines when not a terminal", async () => {
     const gateway = fakeGateway();
     const out: string[] = [];
     const total = await runTraffic(
@@ -76,7 +85,7 @@ describe("traffic", () => {
     }
   });
 
-  test("counts 5xx and unreachable gateways as errors; rewrites one line on a terminal", async () => {
+  test.concurrent("counts 5xx and unreachable gateways as errors; rewrites one line on a terminal", async () => {
     const gateway = fakeGateway(4);
     const out: string[] = [];
     const total = await runTraffic(
@@ -105,7 +114,7 @@ describe("traffic", () => {
     expect(down.done).toBeGreaterThan(0);
   });
 
-  test("stops when aborted (Ctrl-C)", async () => {
+  test.concurrent("stops when aborted (Ctrl-C)", async () => {
     const gateway = fakeGateway();
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 200);
@@ -117,7 +126,7 @@ describe("traffic", () => {
     expect(performance.now() - started).toBeLessThan(600);
   });
 
-  test("CLI: Ctrl-C prints the totals and exits 0", async () => {
+  test.concurrent("CLI: Ctrl-C prints the totals and exits 0", async () => {
     const gateway = fakeGateway();
     const cli = Bun.spawn(
       ["bun", `${import.meta.dir}/traffic.ts`, "--gateway", gateway.url, "--rate", "40"],
@@ -146,7 +155,7 @@ describe("traffic", () => {
     expect(text).toMatch(/^traffic: sent \d+ requests, 0 errors/m);
   });
 
-  test("options: readable errors for bad input", () => {
+  test.concurrent("options: readable errors for bad input", () => {
     expect(parseOptions(["--duration", "90"]).durationMs).toBe(90_000);
     expect(parseOptions(["--duration", "5m"]).durationMs).toBe(300_000);
     expect(() => parseOptions(["--duration", "soon"])).toThrow(
@@ -163,7 +172,7 @@ describe("traffic", () => {
     expect(parseOptions([])).toMatchObject({ gateway: undefined, rate: 10, durationMs: undefined });
   });
 
-  test("with no --gateway: the cluster's when it answers, else the bun run dev one, with a note", async () => {
+  test.concurrent("with no --gateway: the cluster's when it answers, else the bun run dev one, with a note", async () => {
     const gateway = fakeGateway();
     const port = new URL(gateway.url).port;
     const notes: string[] = [];
@@ -180,21 +189,19 @@ describe("traffic", () => {
     ]);
   });
 
-  test("CLI: nothing answering at the gateway is an error within seconds, naming it and the flag", async () => {
+  test.concurrent("CLI: nothing answering at the gateway is an error within seconds, naming it and the flag", async () => {
     const silent = `http://127.0.0.1:${await freePort()}`;
     const started = performance.now();
-    const cli = Bun.spawnSync(["bun", `${import.meta.dir}/traffic.ts`, "--gateway", silent]);
+    const cli = await run(["bun", `${import.meta.dir}/traffic.ts`, "--gateway", silent]);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(cli.exitCode).toBe(1);
-    expect(cli.stderr.toString()).toBe(
+    expect(cli.stderr).toBe(
       `error: nothing answers at ${silent}\n  fix: is the cluster up? bun bootstrap/status.ts; for bun run dev: bun run traffic --gateway http://localhost:4000\n`,
     );
     // As the docs tell it to be run: `bun run` adds nothing of its own (bunfig.toml, run.silent).
-    const bad = Bun.spawnSync(["bun", "run", "traffic", "--rate", "-5"], {
-      cwd: `${import.meta.dir}/..`,
-    });
+    const bad = await run(["bun", "run", "traffic", "--rate", "-5"], `${import.meta.dir}/..`);
     expect(bad.exitCode).toBe(1);
-    expect(bad.stderr.toString()).toBe(
+    expect(bad.stderr).toBe(
       'error: --rate must be a number between 0.1 and 1000, got "-5"\n  fix: bun run traffic --rate 10\n',
     );
   });

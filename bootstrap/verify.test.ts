@@ -1,7 +1,7 @@
 // verify.ts against local stand-ins for the gateway and the Prometheus, Loki and Tempo query
 // APIs. The stand-ins answer in those APIs' real response formats, and only with data for the
 // trace ids the gateway actually received, so verify must ask for the right things.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../apps/telemetry/testing/process.ts";
 import { BootstrapError } from "./lib/run.ts";
 import { flags, parseOptions, type VerifyOptions, verify } from "./verify.ts";
@@ -18,8 +18,10 @@ interface StackBehaviour {
   traceServices?: string[];
 }
 
+// The tests run concurrently (they wait on timers, servers and processes, not the CPU): each has
+// its own stand-ins on ports of their own, all stopped when the file is done.
 const servers: ReturnType<typeof Bun.serve>[] = [];
-afterEach(() => {
+afterAll(() => {
   for (const server of servers.splice(0)) server.stop(true);
 });
 
@@ -174,6 +176,20 @@ function fakeStack(behaviour: StackBehaviour = {}) {
   return { options, seen, calls };
 }
 
+/** Runs verify.ts to its end without blocking the event loop the other tests' timers run on. */
+async function cli(...args: string[]) {
+  const p = Bun.spawn(["bun", `${import.meta.dir}/verify.ts`, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { stdout, stderr, exitCode };
+}
+
 const run = async (options: VerifyOptions) => {
   const lines: string[] = [];
   const result = await verify(options, (line) => lines.push(line));
@@ -181,7 +197,7 @@ const run = async (options: VerifyOptions) => {
 };
 
 describe("verify", () => {
-  test("passes once metrics, logs and the trace arrive, retrying while they are not there yet", async () => {
+  test.concurrent("passes once metrics, logs and the trace arrive, retrying while they are not there yet", async () => {
     const stack = fakeStack({ metricsAfter: 2, logsAfter: 3, tracesAfter: 4 });
     const result = await run(stack.options);
 
@@ -206,7 +222,7 @@ describe("verify", () => {
     });
   });
 
-  test("keeps sending while the gateway answers 503", async () => {
+  test.concurrent("keeps sending while the gateway answers 503", async () => {
     const stack = fakeStack({ gatewayFailures: 2 });
     const result = await run(stack.options);
     expect(result.ok).toBe(true);
@@ -214,7 +230,7 @@ describe("verify", () => {
     expect(result.output).toMatch(/^PASS requests .*3 tagged lookups answered/m);
   });
 
-  test("needs these requests in the count, not only older traffic", async () => {
+  test.concurrent("needs these requests in the count, not only older traffic", async () => {
     // Prometheus shows the series but never counts more than existed before verify started.
     const stack = fakeStack();
     const stale = { ...stack.options, timeoutMs: 400 };
@@ -236,7 +252,7 @@ describe("verify", () => {
     );
   });
 
-  test("on timeout fails and names what is missing", async () => {
+  test.concurrent("on timeout fails and names what is missing", async () => {
     const stack = fakeStack({ logServices: ["api-gateway"], traceServices: ["api-gateway"] });
     const started = performance.now();
     const result = await run({ ...stack.options, timeoutMs: 500 });
@@ -254,7 +270,7 @@ describe("verify", () => {
     );
   });
 
-  test("nothing answering at an address fails at once, naming it and the likely fix", async () => {
+  test.concurrent("nothing answering at an address fails at once, naming it and the likely fix", async () => {
     const stack = fakeStack();
     const loki = `http://127.0.0.1:${await freePort()}`;
     const started = performance.now();
@@ -268,62 +284,43 @@ describe("verify", () => {
     expect(stack.seen.gatewayCalls).toBe(0); // nothing was sent
   });
 
-  test("CLI: exit 1 with FAIL lines on timeout, exit 2 with a message on bad flags", async () => {
+  test.concurrent("CLI: exit 1 with FAIL lines on timeout, exit 2 with a message on bad flags", async () => {
     const stack = fakeStack({ tracesAfter: 1_000_000 });
     const o = stack.options;
-    const cli = Bun.spawn(
-      [
-        "bun",
-        `${import.meta.dir}/verify.ts`,
-        ...[
-          "--gateway",
-          o.gateway,
-          "--prometheus",
-          o.prometheus,
-          "--loki",
-          o.loki,
-          "--tempo",
-          o.tempo,
-        ],
-        ...["--timeout", "1s", "--poll-interval", "50ms", "--requests", "1"],
-      ],
-      { stdout: "pipe", stderr: "pipe" },
+    const { stdout, exitCode } = await cli(
+      ...["--gateway", o.gateway, "--prometheus", o.prometheus, "--loki", o.loki],
+      ...["--tempo", o.tempo, "--timeout", "1s", "--poll-interval", "50ms", "--requests", "1"],
     );
-    const stdout = await new Response(cli.stdout).text();
-    expect(await cli.exited).toBe(1);
+    expect(exitCode).toBe(1);
     expect(stdout).toMatch(
       /^FAIL traces .*missing spans of api-gateway in a tagged trace; spans of user-service/m,
     );
     expect(stdout).toMatch(/^PASS logs/m);
 
-    const bad = Bun.spawnSync(["bun", `${import.meta.dir}/verify.ts`, "--timeout", "soon"]);
+    const bad = await cli("--timeout", "soon");
     expect(bad.exitCode).toBe(1);
-    expect(bad.stderr.toString()).toBe(
+    expect(bad.stderr).toBe(
       'error: --timeout "soon" is not a duration\n  fix: use a number with a unit, e.g. --timeout 15m, --timeout 90s or --timeout 500ms\n',
     );
-    const unknown = Bun.spawnSync(["bun", `${import.meta.dir}/verify.ts`, "--bogus"]);
+    const unknown = await cli("--bogus");
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr.toString()).toBe(
+    expect(unknown.stderr).toBe(
       "error: unknown flag --bogus\n  fix: bun bootstrap/verify.ts --help lists the flags\n",
     );
   });
 
-  test("CLI: with nothing running at the gateway it fails within seconds, naming it", async () => {
+  test.concurrent("CLI: with nothing running at the gateway it fails within seconds, naming it", async () => {
     const gateway = `http://127.0.0.1:${await freePort()}`;
     const started = performance.now();
-    const cli = Bun.spawnSync([
-      "bun",
-      `${import.meta.dir}/verify.ts`,
-      ...["--gateway", gateway, "--timeout", "2s"],
-    ]);
+    const r = await cli("--gateway", gateway, "--timeout", "2s");
     expect(performance.now() - started).toBeLessThan(10_000);
-    expect(cli.exitCode).toBe(1);
-    const [error, fix] = cli.stderr.toString().split("\n");
+    expect(r.exitCode).toBe(1);
+    const [error, fix] = r.stderr.split("\n");
     expect(error).toStartWith(`error: nothing answers at ${gateway} (api-gateway)`);
     expect(fix).toStartWith("  fix: is the cluster up? bun bootstrap/status.ts");
   });
 
-  test("--timeout and --poll-interval take durations as up.ts does; plain numbers are seconds", () => {
+  test.concurrent("--timeout and --poll-interval take durations as up.ts does; plain numbers are seconds", () => {
     expect(parseOptions(["--timeout", "5m", "--poll-interval", "500ms"])).toMatchObject({
       timeoutMs: 300_000,
       pollMs: 500,
@@ -334,15 +331,15 @@ describe("verify", () => {
     );
   });
 
-  test("--help lists every flag it accepts", () => {
-    const help = Bun.spawnSync(["bun", `${import.meta.dir}/verify.ts`, "--help"]);
+  test.concurrent("--help lists every flag it accepts", async () => {
+    const help = await cli("--help");
     expect(help.exitCode).toBe(0);
-    const text = help.stdout.toString();
+    const text = help.stdout;
     expect(Object.keys(flags)).toContain("poll-interval");
     for (const flag of Object.keys(flags)) expect(text).toContain(`--${flag}`);
   });
 
-  test("defaults point at the kind cluster's host ports", () => {
+  test.concurrent("defaults point at the kind cluster's host ports", () => {
     const o = parseOptions([]);
     expect(o).toMatchObject({
       gateway: "http://localhost:8000",

@@ -1,20 +1,28 @@
 // startTelemetry as a real service uses it: which exporter each signal goes to, chosen by the
 // standard variables, and the ones the hand-built providers would otherwise ignore.
-import { afterEach, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { type OtlpReceiver, startOtlpReceiver } from "./testing/otlp-receiver.ts";
 import { processTimeoutMs, type ServiceProcess, startService } from "./testing/process.ts";
 
+// The tests run concurrently (they wait on processes and export delays), each with its own service
+// and receiver on ports of their own; what is still running is stopped when the file is done.
 const userService = `${import.meta.dir}/../user-service/src/index.ts`;
-let receiver: OtlpReceiver | undefined;
-let service: ServiceProcess | undefined;
-afterEach(async () => {
-  await service?.stop();
-  await receiver?.stop();
-  service = receiver = undefined;
+const receivers: OtlpReceiver[] = [];
+const services: ServiceProcess[] = [];
+afterAll(async () => {
+  await Promise.all(services.splice(0).map((service) => service.stop()));
+  await Promise.all(receivers.splice(0).map((receiver) => receiver.stop()));
 });
 
+function startReceiver() {
+  const receiver = startOtlpReceiver();
+  receivers.push(receiver);
+  return receiver;
+}
+
 async function serveOneRequest(env: Record<string, string>) {
-  service = await startService(userService, env);
+  const service = await startService(userService, env);
+  services.push(service);
   const response = await fetch(`${service.url}/users/123?api_key=query-secret`, {
     headers: { authorization: "Bearer header-secret" },
   });
@@ -22,10 +30,10 @@ async function serveOneRequest(env: Record<string, string>) {
   return service;
 }
 
-test(
+test.concurrent(
   "console prints spans, metric points and log records on stdout; nothing goes to OTLP",
   async () => {
-    receiver = startOtlpReceiver();
+    const receiver = startReceiver();
     const service = await serveOneRequest({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_TRACES_EXPORTER: "console",
@@ -49,10 +57,10 @@ test(
   processTimeoutMs,
 );
 
-test(
+test.concurrent(
   "none switches one signal off; a list sends a signal to both exporters",
   async () => {
-    receiver = startOtlpReceiver();
+    const receiver = startReceiver();
     const service = await serveOneRequest({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_TRACES_EXPORTER: "none",
@@ -70,10 +78,10 @@ test(
   processTimeoutMs,
 );
 
-test(
+test.concurrent(
   "an unsupported exporter is named in a warning and the rest still work",
   async () => {
-    receiver = startOtlpReceiver();
+    const receiver = startReceiver();
     const service = await serveOneRequest({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_TRACES_EXPORTER: "zipkin,otlp",
@@ -90,7 +98,7 @@ test(
   processTimeoutMs,
 );
 
-test(
+test.concurrent(
   "OTEL_SDK_DISABLED=true wins over the exporter variables: nothing is instrumented",
   async () => {
     const service = await serveOneRequest({
@@ -110,10 +118,10 @@ test(
   processTimeoutMs,
 );
 
-test(
+test.concurrent(
   "OTEL_BLRP_SCHEDULE_DELAY reaches the log processor the SDK would leave at 1 s",
   async () => {
-    receiver = startOtlpReceiver();
+    const receiver = startReceiver();
     const service = await serveOneRequest({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BLRP_SCHEDULE_DELAY: "60000",

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { freePort } from "../../apps/telemetry/testing/process.ts";
 import { answers, silent } from "./reach.ts";
 
-describe("reach", () => {
+// Each test waits on its own server or closed port: they run concurrently.
+describe.concurrent("reach", () => {
   test("any HTTP answer counts, even a 404", async () => {
     using server = Bun.serve({ port: 0, fetch: () => new Response("no", { status: 404 }) });
     expect(await answers(server.url.href, 1_000)).toBe(true);

@@ -1,5 +1,6 @@
 // Steps run real (tiny) shell commands: output shown as it comes, limits enforced, and failures
-// and timeouts end in a message that names the step and its fix.
+// and timeouts end in a message that names the step and its fix. The tests wait on their own
+// commands' sleeps and timeouts, so they run concurrently.
 import { describe, expect, test } from "bun:test";
 import type { Step } from "./plan.ts";
 import { BootstrapError, exec } from "./run.ts";
@@ -30,7 +31,7 @@ async function runCollecting(s: Step, quietMs?: number) {
 }
 
 describe("exec", () => {
-  test("hands out lines while the tool still runs, and captures them too", async () => {
+  test.concurrent("hands out lines while the tool still runs, and captures them too", async () => {
     const seen: { at: number; line: string }[] = [];
     const started = performance.now();
     const result = await exec(
@@ -45,7 +46,7 @@ describe("exec", () => {
     expect(result.stderr).toBe("two\n");
   });
 
-  test("stops a tool at its timeout, even when a child of it holds the output open", async () => {
+  test.concurrent("stops a tool at its timeout, even when a child of it holds the output open", async () => {
     const started = performance.now();
     const result = await exec(
       { argv: ["sh", "-c", "sleep 4 & echo started; sleep 4"] },
@@ -59,7 +60,7 @@ describe("exec", () => {
 });
 
 describe("runStep", () => {
-  test("a streamed step prints its command, its output indented, and a line while silent", async () => {
+  test.concurrent("a streamed step prints its command, its output indented, and a line while silent", async () => {
     const { printed, error } = await runCollecting(
       step({ commands: [{ argv: ["sh", "-c", "echo '#1 building'; sleep 0.5; echo '#2 done'"] }] }),
       150,
@@ -72,7 +73,7 @@ describe("runStep", () => {
     expect(lines.some((l) => /^ {4}… still running \(0\.\ds\)$/.test(l))).toBe(true);
   });
 
-  test("a quick step's output stays quiet unless it fails; then its tail and the fix", async () => {
+  test.concurrent("a quick step's output stays quiet unless it fails; then its tail and the fix", async () => {
     const quiet = await runCollecting(
       step({
         id: "root-app",
@@ -94,7 +95,7 @@ describe("runStep", () => {
     expect((failed.error as BootstrapError).message).toContain("    | error: no matches for kind");
   });
 
-  test("a command past its step's limit: stopped, with a message naming the step and the fix", async () => {
+  test.concurrent("a command past its step's limit: stopped, with a message naming the step and the fix", async () => {
     const { error, ms } = await runCollecting(
       step({ timeoutMs: 300, commands: [{ argv: ["sleep", "5"] }] }),
     );
@@ -106,7 +107,7 @@ describe("runStep", () => {
     expect(e.fix).toContain("run `bun bootstrap/up.ts` again");
   });
 
-  test("git push is retried while the new git server starts answering", async () => {
+  test.concurrent("git push is retried while the new git server starts answering", async () => {
     const dir = (await exec({ argv: ["mktemp", "-d"] })).stdout.trim();
     const { printed, error } = await runCollecting(
       step({

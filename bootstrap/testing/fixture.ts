@@ -145,13 +145,20 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture
     GIT_COMMITTER_NAME: "Test",
     GIT_COMMITTER_EMAIL: "test@example.com",
     // "GitHub" and the in-cluster git server are local bare repositories.
-    GIT_CONFIG_COUNT: "3",
+    GIT_CONFIG_COUNT: "5",
     GIT_CONFIG_KEY_0: `url.${github}/.insteadOf`,
     GIT_CONFIG_VALUE_0: "https://github.com/",
     GIT_CONFIG_KEY_1: `url.${github}/.insteadOf`,
     GIT_CONFIG_VALUE_1: "git@github.com:",
     GIT_CONFIG_KEY_2: `url.${gitServer}/.insteadOf`,
     GIT_CONFIG_VALUE_2: "http://localhost:8300/",
+    // No housekeeping after each commit: these repositories live for one test, and the extra git
+    // processes (maintenance, gc --auto) add up over hundreds of calls. (A push's receive-pack
+    // does not see these variables: git clears them for local transports.)
+    GIT_CONFIG_KEY_3: "maintenance.auto",
+    GIT_CONFIG_VALUE_3: "false",
+    GIT_CONFIG_KEY_4: "gc.auto",
+    GIT_CONFIG_VALUE_4: "0",
     NO_COLOR: "1",
   };
   const git = async (...args: string[]) => {

@@ -26,9 +26,14 @@ const groups = await loadRuleGroups();
 const rulesFile = join(work, "rules.yaml");
 await Bun.write(rulesFile, JSON.stringify({ groups }));
 
-function run(args: string[]): { ok: boolean; output: string } {
-  const proc = Bun.spawnSync([promtool as string, ...args], { cwd: work });
-  return { ok: proc.exitCode === 0, output: `${proc.stdout}${proc.stderr}` };
+async function run(args: string[]): Promise<{ ok: boolean; output: string }> {
+  const proc = Bun.spawn([promtool as string, ...args], { cwd: work, stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { ok: code === 0, output: `${stdout}${stderr}` };
 }
 
 // --- synthetic input --------------------------------------------------------------------
@@ -165,14 +170,15 @@ function promtoolTest(name: string, series: ReturnType<typeof input>, checks: ob
 
 // --- the tests --------------------------------------------------------------------------
 
+// Each scenario is its own promtool process and test file: they run concurrently.
 describe("alert rules (promtool)", () => {
-  test("the PrometheusRule manifests hold valid rules", () => {
-    const result = run(["check", "rules", rulesFile]);
+  test.concurrent("the PrometheusRule manifests hold valid rules", async () => {
+    const result = await run(["check", "rules", rulesFile]);
     expect(result.output).toContain("SUCCESS");
     expect(result.ok).toBe(true);
   });
 
-  test("Prometheus keeps at least the longest window any rule looks back over", () => {
+  test.concurrent("Prometheus keeps at least the longest window any rule looks back over", () => {
     const days = (d: string) => {
       const m = /^(\d+)(m|h|d|w)$/.exec(d);
       if (!m) throw new Error(`unexpected duration ${d}`);
@@ -189,7 +195,7 @@ describe("alert rules (promtool)", () => {
     expect(days(spec.retention)).toBeGreaterThanOrEqual(longest);
   });
 
-  test("every alert has summary, description, its runbook in Grafana and a dashboard link", () => {
+  test.concurrent("every alert has summary, description, its runbook in Grafana and a dashboard link", () => {
     const runbooks = readRunbooks();
     const alerts = groups.flatMap((g) => g.rules).filter((r) => r.alert);
     expect(alerts.length).toBeGreaterThan(0);
@@ -207,7 +213,7 @@ describe("alert rules (promtool)", () => {
     for (const { alert } of runbooks) expect(names.has(alert), alert).toBe(true);
   });
 
-  test("Alertmanager sends nowhere: the chart's default null receiver is kept", async () => {
+  test.concurrent("Alertmanager sends nowhere: the chart's default null receiver is kept", async () => {
     const values = Bun.YAML.parse(
       await Bun.file(join(import.meta.dir, "../values/kube-prometheus-stack.yaml")).text(),
     ) as {
@@ -221,7 +227,7 @@ describe("alert rules (promtool)", () => {
     }
   });
 
-  test("healthy traffic: no alert fires", async () => {
+  test.concurrent("healthy traffic: no alert fires", async () => {
     const result = await promtoolTest(
       "healthy",
       input({ "user-service": { ok: 600, errors: 1, slow: 3 } }),
@@ -230,7 +236,7 @@ describe("alert rules (promtool)", () => {
     expect(result.output).toContain("SUCCESS");
   });
 
-  test("10% errors: availability pages (critical) after 2m, ticket (warning) after 15m", async () => {
+  test.concurrent("10% errors: availability pages (critical) after 2m, ticket (warning) after 15m", async () => {
     const result = await promtoolTest(
       "error-spike",
       input({ "user-service": { ok: 540, errors: 60, slow: 0 } }),
@@ -256,7 +262,7 @@ describe("alert rules (promtool)", () => {
     expect(result.output).toContain("SUCCESS");
   });
 
-  test("2% errors: only the slow-burn ticket (warning) fires, no page", async () => {
+  test.concurrent("2% errors: only the slow-burn ticket (warning) fires, no page", async () => {
     const result = await promtoolTest(
       "error-leak",
       input({ "user-service": { ok: 588, errors: 12, slow: 0 } }),
@@ -273,7 +279,7 @@ describe("alert rules (promtool)", () => {
     expect(result.output).toContain("SUCCESS");
   });
 
-  test("the demo loop: on a young cluster, ERROR_RATE 0.5 pages within about 6 minutes", async () => {
+  test.concurrent("the demo loop: on a young cluster, ERROR_RATE 0.5 pages within about 6 minutes", async () => {
     // An hour of healthy traffic, then 50% errors. The 6h window holds only the data there is
     // (70 minutes), so the 6h/30m pair (> 6 x 0.5% = 3%) trips after ~4 minutes, then `for: 2m`.
     // The ticket (warning, 1d/2h > 1.5%) follows once its `for: 15m` has passed.
@@ -307,7 +313,7 @@ describe("alert rules (promtool)", () => {
     expect(result.output).toContain("SUCCESS");
   });
 
-  test("all requests slower than 250 ms: latency pages (critical)", async () => {
+  test.concurrent("all requests slower than 250 ms: latency pages (critical)", async () => {
     const result = await promtoolTest(
       "all-slow",
       input({ "api-gateway": { ok: 600, errors: 0, slow: 600 } }),
@@ -324,7 +330,7 @@ describe("alert rules (promtool)", () => {
     expect(result.output).toContain("SUCCESS");
   });
 
-  test("5% slow requests: only the latency ticket (warning) fires", async () => {
+  test.concurrent("5% slow requests: only the latency ticket (warning) fires", async () => {
     const result = await promtoolTest(
       "some-slow",
       input({ "user-service": { ok: 600, errors: 0, slow: 30 } }),
@@ -341,7 +347,7 @@ describe("alert rules (promtool)", () => {
     expect(result.output).toContain("SUCCESS");
   });
 
-  test("a service stops sending telemetry: absent alert for it alone, after 10m + 5m", async () => {
+  test.concurrent("a service stops sending telemetry: absent alert for it alone, after 10m + 5m", async () => {
     const result = await promtoolTest(
       "telemetry-stops",
       // user-service's metrics stop at minute 30; api-gateway keeps sending.
@@ -356,7 +362,7 @@ describe("alert rules (promtool)", () => {
     expect(result.output).toContain("SUCCESS");
   });
 
-  test("the harness is not vacuous: a wrong expectation makes promtool fail", async () => {
+  test.concurrent("the harness is not vacuous: a wrong expectation makes promtool fail", async () => {
     const result = await promtoolTest("wrong-expectation", input({}), [
       ...expectAt("10m", [
         [

@@ -1,5 +1,5 @@
 // Process lifecycle: SIGTERM drains and flushes; a dead collector costs nothing visible.
-import { afterEach, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { startOtlpReceiver } from "@sandbox/telemetry/testing";
 import {
   freePort,
@@ -13,7 +13,9 @@ const userServiceEntry = `${import.meta.dir}/../../user-service/src/index.ts`;
 const running: ServiceProcess[] = [];
 const cleanups: (() => unknown)[] = [];
 
-afterEach(async () => {
+// The tests run concurrently (mostly they wait: on a query, on an export timeout), each with its own
+// processes on ports of their own; whatever is still running is stopped when the file is done.
+afterAll(async () => {
   await Promise.all(running.splice(0).map((service) => service.stop("SIGKILL")));
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });
@@ -31,7 +33,7 @@ async function timed<T>(work: Promise<T>): Promise<[T, number]> {
   return [result, performance.now() - started];
 }
 
-test(
+test.concurrent(
   "SIGTERM finishes the in-flight request, flushes its telemetry and exits 0",
   async () => {
     const receiver = startOtlpReceiver();
@@ -84,7 +86,7 @@ test(
   processTimeoutMs,
 );
 
-test(
+test.concurrent(
   "SIGTERM with a collector that never answers still exits 0 within a few seconds",
   async () => {
     // Accepts connections and never replies: exports hang until their timeout.
@@ -105,7 +107,7 @@ test(
   processTimeoutMs,
 );
 
-test(
+test.concurrent(
   "an unreachable collector changes no response, costs no speed and is logged rarely",
   async () => {
     const deadCollector = `http://127.0.0.1:${await freePort()}`;

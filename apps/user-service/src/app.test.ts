@@ -80,7 +80,8 @@ test("OTEL_SDK_DISABLED=true: answers as usual, logs JSON lines, exports nothing
   expect(receiver.spans.filter((s) => s.attributes["url.path"] === "/users/999")).toEqual([]);
 });
 
-test.each([
+// Each of these starts a process of its own and needs nothing the others share: concurrent.
+test.concurrent.each([
   ["ERROR_RATE", "2", "ERROR_RATE must be a number from 0 to 1"],
   ["QUERY_LATENCY_MS", "fast", "QUERY_LATENCY_MS must be a number"],
   ["PORT", "-1", "PORT must be a number from 0 to 65535"],
@@ -98,7 +99,7 @@ test.each([
   expect(output).not.toContain("    at ");
 });
 
-test("a port already in use is one clear line and exit 1, not a stack trace", async () => {
+test.concurrent("a port already in use is one clear line and exit 1, not a stack trace", async () => {
   const taken = Bun.serve({ port: 0, fetch: () => new Response("other") });
   try {
     const child = Bun.spawn([process.execPath, entry], {
