@@ -60,7 +60,7 @@ export function startTelemetry(
       enabled: false,
       tracer: tracer(),
       meter: meter(),
-      log: createLog(service.name),
+      log: createLog(service),
       instrumentFetch: (fetch) => fetch,
       shutdown: async () => {},
     };
@@ -125,7 +125,7 @@ export function startTelemetry(
   });
   if (config.exporters.logs.length) logs.setGlobalLoggerProvider(loggerProvider);
 
-  const log = createLog(service.name);
+  const log = createLog(service);
   for (const warning of config.warnings) log.warn(`telemetry: ${warning}`);
   const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
   if (protocol && protocol !== "http/protobuf")

@@ -2,6 +2,7 @@
 // record as a JSON line on stdout for `kubectl logs`. Works unchanged when the SDK is disabled.
 import { type Attributes, isSpanContextValid, trace } from "@opentelemetry/api";
 import { type AnyValueMap, logs, SeverityNumber } from "@opentelemetry/api-logs";
+import type { ServiceIdentity } from "./config.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 export type LogAttributes = Record<string, string | number | boolean>;
@@ -69,8 +70,9 @@ export function writeJsonLine(record: Record<string, unknown>): void {
 
 const noAttributes: LogAttributes = Object.freeze({});
 
-export function createLog(serviceName: string): Log {
-  const logger = logs.getLogger(serviceName);
+export function createLog(service: ServiceIdentity): Log {
+  // The same instrumentation scope (name and version) as the service's tracer and meter.
+  const logger = logs.getLogger(service.name, service.version);
   const emit =
     (level: Level) =>
     (message: string, attributes: LogAttributes = noAttributes) => {
@@ -80,12 +82,12 @@ export function createLog(serviceName: string): Log {
           ? {
               time: isoNow(),
               level,
-              service: serviceName,
+              service: service.name,
               msg: message,
               trace_id: spanContext.traceId,
               span_id: spanContext.spanId,
             }
-          : { time: isoNow(), level, service: serviceName, msg: message };
+          : { time: isoNow(), level, service: service.name, msg: message };
       for (const key in attributes) line[key] = attributes[key];
       writeLine(`${JSON.stringify(line)}\n`, level === "error");
       logger.emit({

@@ -378,6 +378,9 @@ describe("telemetry", () => {
         spanId: server.spanId,
       });
       expect(record.severityNumber).toBe("SEVERITY_NUMBER_INFO");
+      // The same instrumentation scope as the service's spans.
+      expect(record.scope).toEqual({ name: service, version: server.scope.version });
+      expect(record.scope.version).not.toBe("");
       const process = service === "api-gateway" ? gateway : userService;
       const line = await process.waitForLine((l) => l.trace_id === traceId);
       expect(line).toMatchObject({ level: "info", msg: "user found", span_id: server.spanId });

@@ -5,6 +5,11 @@ import generatedRoot from "otlp-decoders/build/src/generated/root.js";
 
 type Attributes = Record<string, unknown>;
 
+export interface Scope {
+  name: string;
+  version: string;
+}
+
 export interface ReceivedSpan {
   traceId: string;
   spanId: string;
@@ -14,6 +19,7 @@ export interface ReceivedSpan {
   attributes: Attributes;
   status: { code: string; message?: string };
   resource: Attributes;
+  scope: Scope;
 }
 
 const metricTypes = ["histogram", "sum", "gauge", "exponentialHistogram", "summary"] as const;
@@ -26,7 +32,7 @@ export interface ReceivedDataPoint {
   monotonic: boolean;
   /** e.g. AGGREGATION_TEMPORALITY_CUMULATIVE; empty for gauges and summaries. */
   temporality: string;
-  scope: { name: string; version: string };
+  scope: Scope;
   attributes: Attributes;
   resource: Attributes;
   value?: number;
@@ -44,6 +50,7 @@ export interface ReceivedLog {
   traceId: string;
   spanId: string;
   resource: Attributes;
+  scope: Scope;
 }
 
 interface OtlpKeyValue {
@@ -107,6 +114,12 @@ function attributes(list: OtlpKeyValue[] | undefined): Attributes {
   return Object.fromEntries((list ?? []).map((kv) => [kv.key, anyValue(kv.value)]));
 }
 
+/** The instrumentation scope (tracer, meter or logger name and version) of a scope* entry. */
+const scopeOf = (entry: Decoded): Scope => ({
+  name: entry.scope?.name ?? "",
+  version: entry.scope?.version ?? "",
+});
+
 function flattenTraces(request: Decoded): ReceivedSpan[] {
   return (request.resourceSpans ?? []).flatMap((rs: Decoded) =>
     (rs.scopeSpans ?? []).flatMap((ss: Decoded) =>
@@ -121,6 +134,7 @@ function flattenTraces(request: Decoded): ReceivedSpan[] {
           attributes: attributes(span.attributes),
           status: { code: "STATUS_CODE_UNSET", ...span.status },
           resource: attributes(rs.resource?.attributes),
+          scope: scopeOf(ss),
         }),
       ),
     ),
@@ -140,7 +154,7 @@ function flattenMetrics(request: Decoded): ReceivedDataPoint[] {
           type,
           monotonic: Boolean(data.isMonotonic),
           temporality: data.aggregationTemporality ?? "",
-          scope: { name: sm.scope?.name ?? "", version: sm.scope?.version ?? "" },
+          scope: scopeOf(sm),
           resource: attributes(rm.resource?.attributes),
         };
         return (data.dataPoints ?? []).map(
@@ -169,6 +183,7 @@ function flattenLogs(request: Decoded): ReceivedLog[] {
           traceId: hex(record.traceId),
           spanId: hex(record.spanId),
           resource: attributes(rl.resource?.attributes),
+          scope: scopeOf(sl),
         }),
       ),
     ),
