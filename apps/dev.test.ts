@@ -16,9 +16,10 @@ async function waitForAnswer(url: string, timeoutMs = 8000): Promise<Response> {
   }
 }
 
-test(
-  "bun run dev serves /user/:id through both services and Ctrl-C stops both",
-  async () => {
+// OTEL_SDK_DISABLED=false is telemetry on, exactly as unset.
+test.concurrent.each(["", "false"])(
+  "bun run dev (OTEL_SDK_DISABLED=%p) serves /user/:id through both services, prints telemetry, and Ctrl-C stops both",
+  async (sdkDisabled) => {
     const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
     // The test runner's own OTEL_* settings stay out.
     const env = Object.fromEntries(
@@ -28,7 +29,7 @@ test(
       env: {
         ...env,
         OTEL_EXPORTER_OTLP_ENDPOINT: "",
-        OTEL_SDK_DISABLED: "",
+        OTEL_SDK_DISABLED: sdkDisabled,
         API_GATEWAY_PORT: String(gatewayPort),
         USER_SERVICE_PORT: String(userServicePort),
       },
