@@ -78,6 +78,17 @@ describe("readTelemetryConfig", () => {
     ]);
     expect(readTelemetryConfig({ OTEL_SDK_DISABLED: "False" }).warnings).toEqual([]);
   });
+
+  test("an OTLP protocol other than http/protobuf is named: the exporters speak only that", () => {
+    expect(
+      readTelemetryConfig({
+        OTEL_EXPORTER_OTLP_PROTOCOL: "HTTP/protobuf",
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc",
+      }).warnings,
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="grpc" is not supported; exporting with http/protobuf',
+    ]);
+  });
 });
 
 describe("OTEL_LOG_LEVEL", () => {
@@ -240,4 +251,24 @@ describe("buildResource", () => {
       team: "sandbox",
     });
   });
+});
+
+test("docs/telemetry.md lists every OTEL_* variable config.ts reads, as honoured by the module", async () => {
+  const source = await Bun.file(new URL("./config.ts", import.meta.url)).text();
+  const docs = await Bun.file(new URL("../../docs/telemetry.md", import.meta.url)).text();
+  // Names in strings and env.NAME, plus those built in templates (`OTEL_${signal}_EXPORTER`...).
+  const read = new Set(
+    [...source.matchAll(/(?:"|env\.)(OTEL_[A-Z_]+)/g)].map((match) => match[1] as string),
+  );
+  for (const signal of ["TRACES", "METRICS", "LOGS"]) read.add(`OTEL_${signal}_EXPORTER`);
+  read.add("OTEL_EXPORTER_OTLP_PROTOCOL");
+  // A table row: | variables | default | honoured by | meaning |
+  const moduleRows = docs
+    .split("\n")
+    .filter((line) => line.startsWith("| `OTEL_") && line.split("|")[3]?.includes("module"));
+  const missing = [...read].filter(
+    (name) => !moduleRows.some((row) => row.split("|")[1]?.includes(`\`${name}\``)),
+  );
+  expect(read.size).toBeGreaterThan(10);
+  expect(missing).toEqual([]);
 });

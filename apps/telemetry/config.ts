@@ -131,6 +131,18 @@ export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
     return value === "true";
   };
 
+  // The exporters are the OTLP/protobuf ones, which read no protocol variable: say so when one
+  // asks for another.
+  for (const name of ["", "TRACES_", "METRICS_", "LOGS_"].map(
+    (s) => `OTEL_EXPORTER_OTLP_${s}PROTOCOL`,
+  )) {
+    const protocol = env[name]?.trim();
+    if (protocol && protocol.toLowerCase() !== "http/protobuf")
+      warnings.push(
+        `${name}=${JSON.stringify(protocol)} is not supported; exporting with http/protobuf`,
+      );
+  }
+
   const metricExportIntervalMs = positiveNumber("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
   // The SDK rejects a timeout longer than the interval.
   const metricExportTimeoutMs = Math.min(

@@ -3,15 +3,7 @@
 // exporters, then shutdown.
 // Configured by the standard OTEL_* variables. Call startTelemetry() before building the Elysia
 // app; serve the app's fetch through instrumentFetch() for server spans (http-server.ts).
-import {
-  context,
-  type Meter,
-  metrics,
-  propagation,
-  type TextMapPropagator,
-  type Tracer,
-  trace,
-} from "@opentelemetry/api";
+import { context, type Meter, metrics, propagation, type Tracer, trace } from "@opentelemetry/api";
 import { logs } from "@opentelemetry/api-logs";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
@@ -91,14 +83,11 @@ export function startTelemetry(
   // src/utils.ts setupContextManager/setupPropagator), so the API's non-recording spans carry the
   // caller's context. NodeTracerProvider.register() would do both, but only with a provider.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const propagators: Record<(typeof config.propagators)[number], () => TextMapPropagator> = {
-    tracecontext: () => new W3CTraceContextPropagator(),
-    baggage: () => new W3CBaggagePropagator(),
-  };
+  const propagators = { tracecontext: W3CTraceContextPropagator, baggage: W3CBaggagePropagator };
   if (config.propagators.length)
     propagation.setGlobalPropagator(
       new CompositePropagator({
-        propagators: config.propagators.map((name) => propagators[name]()),
+        propagators: config.propagators.map((name) => new propagators[name]()),
       }),
     );
 
@@ -162,11 +151,6 @@ export function startTelemetry(
 
   const log = createLog(service);
   for (const warning of config.warnings) log.warn(`telemetry: ${warning}`);
-  const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
-  if (protocol && protocol !== "http/protobuf")
-    log.warn("telemetry: only OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf is supported", {
-      protocol,
-    });
 
   // Shutdown: flush what is queued, but never hold up the exit for a collector that is gone.
   const shutdown = async (timeoutMs = 3000) => {
