@@ -16,9 +16,10 @@ async function waitForAnswer(url: string, timeoutMs = 8000): Promise<Response> {
   }
 }
 
-test(
-  "bun run dev serves /user/:id through both services and Ctrl-C stops both",
-  async () => {
+// OTEL_SDK_DISABLED=false is telemetry on, exactly as unset.
+test.concurrent.each(["", "false"])(
+  "bun run dev (OTEL_SDK_DISABLED=%p) serves /user/:id through both services, prints telemetry, and Ctrl-C stops both",
+  async (sdkDisabled) => {
     const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
     // The test runner's own OTEL_* settings stay out.
     const env = Object.fromEntries(
@@ -28,7 +29,7 @@ test(
       env: {
         ...env,
         OTEL_EXPORTER_OTLP_ENDPOINT: "",
-        OTEL_SDK_DISABLED: "",
+        OTEL_SDK_DISABLED: sdkDisabled,
         API_GATEWAY_PORT: String(gatewayPort),
         USER_SERVICE_PORT: String(userServicePort),
       },
@@ -60,50 +61,54 @@ test(
   processTimeoutMs,
 );
 
-test("bad settings: each variable named in its own error with the fix, nothing started", () => {
-  const cases: [Record<string, string>, string][] = [
-    // The services' own settings, checked by the services' own rules before either starts.
-    [
-      { ERROR_RATE: "2" },
-      'error: user-service: ERROR_RATE must be a number from 0 to 1, got "2"\n  fix: ERROR_RATE=0 bun run dev\n',
-    ],
-    [
-      { QUERY_LATENCY_MS: "-1" },
-      'error: user-service: QUERY_LATENCY_MS must be a number from 0 to 20000, got "-1"\n  fix: QUERY_LATENCY_MS=5 bun run dev\n',
-    ],
-    [
-      { UPSTREAM_TIMEOUT_MS: "0" },
-      'error: api-gateway: UPSTREAM_TIMEOUT_MS must be a number from 1 to 20000, got "0"\n  fix: UPSTREAM_TIMEOUT_MS=2000 bun run dev\n',
-    ],
-    [
-      { USER_SERVICE_URL: "user-service:4001" },
-      'error: api-gateway: USER_SERVICE_URL must be an http(s) URL, got "user-service:4001"\n  fix: USER_SERVICE_URL=http://localhost:4001 bun run dev\n',
-    ],
-    [
-      { API_GATEWAY_PORT: "abc" },
-      'error: API_GATEWAY_PORT must be a whole number between 1 and 65535, got "abc"\n  fix: API_GATEWAY_PORT=4000\n',
-    ],
-    [
-      { USER_SERVICE_PORT: "70000" },
-      'error: USER_SERVICE_PORT must be a whole number between 1 and 65535, got "70000"\n  fix: USER_SERVICE_PORT=4001\n',
-    ],
-    [
-      { OTEL_SDK_DISABLED: "maybe" },
-      'error: OTEL_SDK_DISABLED must be true or false, got "maybe"\n  fix: OTEL_SDK_DISABLED=true bun run dev\n',
-    ],
-  ];
-  for (const [env, stderr] of cases) {
-    const dev = Bun.spawnSync([process.execPath, `${import.meta.dir}/dev.ts`], {
-      env: { ...process.env, ...env },
-    });
-    expect({
-      env,
-      code: dev.exitCode,
-      stderr: dev.stderr.toString(),
-      stdout: dev.stdout.toString(),
-    }).toEqual({ env, code: 1, stderr, stdout: "" });
-  }
-});
+test(
+  "bad settings: each variable named in its own error with the fix, nothing started",
+  () => {
+    const cases: [Record<string, string>, string][] = [
+      // The services' own settings, checked by the services' own rules before either starts.
+      [
+        { ERROR_RATE: "2" },
+        'error: user-service: ERROR_RATE must be a number from 0 to 1, got "2"\n  fix: ERROR_RATE=0 bun run dev\n',
+      ],
+      [
+        { QUERY_LATENCY_MS: "-1" },
+        'error: user-service: QUERY_LATENCY_MS must be a number from 0 to 20000, got "-1"\n  fix: QUERY_LATENCY_MS=5 bun run dev\n',
+      ],
+      [
+        { UPSTREAM_TIMEOUT_MS: "0" },
+        'error: api-gateway: UPSTREAM_TIMEOUT_MS must be a number from 1 to 20000, got "0"\n  fix: UPSTREAM_TIMEOUT_MS=2000 bun run dev\n',
+      ],
+      [
+        { USER_SERVICE_URL: "user-service:4001" },
+        'error: api-gateway: USER_SERVICE_URL must be an http(s) URL, got "user-service:4001"\n  fix: USER_SERVICE_URL=http://localhost:4001 bun run dev\n',
+      ],
+      [
+        { API_GATEWAY_PORT: "abc" },
+        'error: API_GATEWAY_PORT must be a whole number between 1 and 65535, got "abc"\n  fix: API_GATEWAY_PORT=4000\n',
+      ],
+      [
+        { USER_SERVICE_PORT: "70000" },
+        'error: USER_SERVICE_PORT must be a whole number between 1 and 65535, got "70000"\n  fix: USER_SERVICE_PORT=4001\n',
+      ],
+      [
+        { OTEL_SDK_DISABLED: "maybe" },
+        'error: OTEL_SDK_DISABLED must be true or false, got "maybe"\n  fix: OTEL_SDK_DISABLED=true bun run dev\n',
+      ],
+    ];
+    for (const [env, stderr] of cases) {
+      const dev = Bun.spawnSync([process.execPath, `${import.meta.dir}/dev.ts`], {
+        env: { ...process.env, ...env },
+      });
+      expect({
+        env,
+        code: dev.exitCode,
+        stderr: dev.stderr.toString(),
+        stdout: dev.stdout.toString(),
+      }).toEqual({ env, code: 1, stderr, stdout: "" });
+    }
+  },
+  processTimeoutMs, // seven processes, one after another
+);
 
 test("a service that cannot start is named, and the other is stopped", async () => {
   const taken = Bun.serve({ port: 0, fetch: () => new Response("other") });

@@ -13,6 +13,7 @@ type Env = Record<string, string | undefined>;
 let userServicePort = "";
 let gatewayPort = "";
 let gatewayEnv: Env = {};
+let telemetryDisabled = false;
 try {
   const { values } = parseFlags("bun run dev", process.argv.slice(2), {
     help: { type: "boolean", short: "h" },
@@ -31,6 +32,8 @@ try {
       `OTEL_SDK_DISABLED must be true or false, got ${JSON.stringify(process.env.OTEL_SDK_DISABLED)}`,
       "OTEL_SDK_DISABLED=true bun run dev",
     );
+  // Only "true" switches telemetry off, as in the services (the specification's Boolean).
+  telemetryDisabled = disabled === "true";
   gatewayEnv = {
     USER_SERVICE_URL: process.env.USER_SERVICE_URL?.trim() || `http://localhost:${userServicePort}`,
   };
@@ -54,7 +57,7 @@ function checkSettings(service: string, readConfig: (env: Env) => unknown, extra
 }
 
 const env: Env = { ...process.env };
-if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_SDK_DISABLED) {
+if (!env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() && !telemetryDisabled) {
   // No collector to retry against: spans, metric points and log records go to the console
   // exporters instead, with metrics every 10 s rather than every minute (docs/telemetry.md).
   for (const signal of ["TRACES", "METRICS", "LOGS"]) env[`OTEL_${signal}_EXPORTER`] ??= "console";

@@ -1,7 +1,12 @@
 // The standard OTEL_* variables that hand-built providers ignore (NodeSDK would read them; the
 // exporters read OTEL_EXPORTER_OTLP_* and the batch span processor OTEL_BSP_* themselves), and the
-// service's resource. The defaults are the specification's. Malformed values are reported and ignored, as the specification asks.
+// service's resource. The defaults are the specification's. A value that cannot be parsed or is
+// not recognised is reported and ignored, i.e. treated as not set, as the specification asks
+// (opentelemetry-specification v1.60.0, specification/configuration/sdk-environment-variables.md,
+// "Numeric" and "Enum").
+import { DiagLogLevel } from "@opentelemetry/api";
 import {
+  defaultResource,
   detectResources,
   envDetector,
   type Resource,
@@ -13,13 +18,21 @@ type Env = Record<string, string | undefined>;
 
 export type Signal = "traces" | "metrics" | "logs";
 export type ExporterName = "otlp" | "console";
+export type PropagatorName = "tracecontext" | "baggage";
+export type LogLevelName = keyof typeof DiagLogLevel;
 
 export interface TelemetryConfig {
   disabled: boolean;
   /** Per signal, from OTEL_{TRACES,METRICS,LOGS}_EXPORTER; empty means the signal is off. */
   exporters: Record<Signal, ExporterName[]>;
+  /** From OTEL_PROPAGATORS; empty means nothing is injected or extracted. */
+  propagators: PropagatorName[];
+  /** OTEL_LOG_LEVEL: what the SDK's diagnostic logger prints. */
+  logLevel: LogLevelName;
   metricExportIntervalMs: number;
   metricExportTimeoutMs: number;
+  /** Set when the OTLP metric exporter's own timeout must be shortened (see below). */
+  metricExporterTimeoutMs?: number;
   logScheduleDelayMs: number;
   logMaxQueueSize: number;
   logMaxExportBatchSize: number;
@@ -28,35 +41,83 @@ export interface TelemetryConfig {
   warnings: string[];
 }
 
+/** The specification's comma-separated list: trimmed, lower-cased, empty items dropped, deduplicated. */
+function listOf(value: string | undefined): string[] {
+  const items = (value ?? "").split(",").map((item) => item.trim().toLowerCase());
+  return [...new Set(items.filter(Boolean))];
+}
+
 export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
   const warnings: string[] = [];
+  const numberOrUndefined = (name: string): number | undefined => {
+    const value = Number(env[name]?.trim() || Number.NaN);
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  };
   const positiveNumber = (name: string, fallback: number): number => {
     const raw = env[name]?.trim();
     if (!raw) return fallback;
-    const value = Number(raw);
-    if (Number.isFinite(value) && value > 0) return value;
+    const value = numberOrUndefined(name);
+    if (value !== undefined) return value;
     warnings.push(`${name}=${JSON.stringify(raw)} is not a positive number; using ${fallback}`);
     return fallback;
   };
+
+  // An unknown value is ignored, and if nothing known is left the variable counts as unset: the
+  // signal goes to the default, otlp. (NodeSDK 0.223.0 switches the signal off instead, which the
+  // specification's "gracefully ignore the setting" does not allow; the warning says what happens.)
   const exporters = (signal: Signal): ExporterName[] => {
     const name = `OTEL_${signal.toUpperCase()}_EXPORTER`;
-    // The specification's list syntax: comma-separated, "none" alone switches the signal off.
-    const listed = (env[name] ?? "")
-      .split(",")
-      .map((value) => value.trim().toLowerCase())
-      .filter(Boolean);
-    if (listed.length === 0) return ["otlp"];
+    const listed = listOf(env[name]);
     if (listed.includes("none")) {
-      if (listed.length > 1) warnings.push(`${name} lists "none" with others; ${signal} are off`);
+      if (listed.length > 1) warnings.push(`${name} lists "none" with others; ${signal}: off`);
       return [];
     }
-    const known = listed.filter((value) => value === "otlp" || value === "console");
-    for (const value of listed)
-      if (!known.includes(value as ExporterName))
-        warnings.push(
-          `${name}: unsupported exporter "${value}" ignored (use otlp, console or none)`,
-        );
-    return [...new Set(known)] as ExporterName[];
+    const known = listed.filter((value): value is ExporterName =>
+      ["otlp", "console"].includes(value),
+    );
+    const chosen: ExporterName[] = known.length ? known : ["otlp"];
+    const unknown = listed.filter((value) => !known.includes(value as ExporterName));
+    if (unknown.length)
+      warnings.push(
+        `${name}: unsupported ${unknown.map((value) => JSON.stringify(value)).join(", ")} ignored (use otlp, console or none); ${signal}: exporting with ${chosen.join(", ")}`,
+      );
+    return chosen;
+  };
+
+  // As NodeSDK 0.223.0 reads it (sdk-node src/utils.ts, getPropagatorFromEnv): unset means
+  // tracecontext,baggage; "none" anywhere means no propagator. The other known values (b3,
+  // b3multi, jaeger, xray, ottrace) need propagator packages this project does not ship: they
+  // are ignored with a warning and, if nothing is left, the default is used (the specification's
+  // rule; NodeSDK would register no propagator at all).
+  const propagators = (): PropagatorName[] => {
+    const listed = listOf(env.OTEL_PROPAGATORS);
+    if (listed.includes("none")) {
+      if (listed.length > 1)
+        warnings.push('OTEL_PROPAGATORS lists "none" with others; propagation: off');
+      return [];
+    }
+    const known = listed.filter((value): value is PropagatorName =>
+      ["tracecontext", "baggage"].includes(value),
+    );
+    const chosen: PropagatorName[] = known.length ? known : ["tracecontext", "baggage"];
+    const unknown = listed.filter((value) => !known.includes(value as PropagatorName));
+    if (unknown.length)
+      warnings.push(
+        `OTEL_PROPAGATORS: unsupported ${unknown.map((value) => JSON.stringify(value)).join(", ")} ignored (use tracecontext, baggage or none); propagation: ${chosen.join(", ")}`,
+      );
+    return chosen;
+  };
+
+  // The specification's levels are the API's DiagLogLevel names; its default is info.
+  const logLevel = (): LogLevelName => {
+    const raw = env.OTEL_LOG_LEVEL?.trim() ?? "";
+    const level = raw.toUpperCase();
+    if (level in DiagLogLevel && Number.isNaN(Number(level))) return level as LogLevelName;
+    if (raw)
+      warnings.push(
+        `OTEL_LOG_LEVEL=${JSON.stringify(raw)} is not one of none, error, warn, info, debug, verbose, all; using info`,
+      );
+    return "INFO";
   };
 
   // Only "true" switches telemetry off (the specification's rule); anything but true/false is a
@@ -70,27 +131,53 @@ export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
     return value === "true";
   };
 
+  // The exporters are the OTLP/protobuf ones, which read no protocol variable: say so when one
+  // asks for another.
+  for (const name of ["", "TRACES_", "METRICS_", "LOGS_"].map(
+    (s) => `OTEL_EXPORTER_OTLP_${s}PROTOCOL`,
+  )) {
+    const protocol = env[name]?.trim();
+    if (protocol && protocol.toLowerCase() !== "http/protobuf")
+      warnings.push(
+        `${name}=${JSON.stringify(protocol)} is not supported; exporting with http/protobuf`,
+      );
+  }
+
   const metricExportIntervalMs = positiveNumber("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
-  const config: TelemetryConfig = {
+  // The SDK rejects a timeout longer than the interval.
+  const metricExportTimeoutMs = Math.min(
+    positiveNumber("OTEL_METRIC_EXPORT_TIMEOUT", 30_000),
+    metricExportIntervalMs,
+  );
+  // The reader abandons an export after its timeout and reports only "metrics export timed out";
+  // an exporter that gives up first reports why (ECONNREFUSED, a 503). So the OTLP exporter's own
+  // timeout, which it reads from these variables (otlp-exporter-base 0.223.1,
+  // shared-env-configuration.js; default 10 s), is capped at the reader's. Malformed values are
+  // left to the exporter, which warns about them itself.
+  const otlpMetricsTimeoutMs =
+    numberOrUndefined("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT") ??
+    numberOrUndefined("OTEL_EXPORTER_OTLP_TIMEOUT") ??
+    10_000;
+  return {
     disabled: sdkDisabled(),
     exporters: {
       traces: exporters("traces"),
       metrics: exporters("metrics"),
       logs: exporters("logs"),
     },
+    propagators: propagators(),
+    logLevel: logLevel(),
     metricExportIntervalMs,
-    // The SDK rejects a timeout longer than the interval.
-    metricExportTimeoutMs: Math.min(
-      positiveNumber("OTEL_METRIC_EXPORT_TIMEOUT", 30_000),
-      metricExportIntervalMs,
-    ),
+    metricExportTimeoutMs,
+    ...(otlpMetricsTimeoutMs > metricExportTimeoutMs
+      ? { metricExporterTimeoutMs: metricExportTimeoutMs }
+      : {}),
     logScheduleDelayMs: positiveNumber("OTEL_BLRP_SCHEDULE_DELAY", 1000),
     logMaxQueueSize: positiveNumber("OTEL_BLRP_MAX_QUEUE_SIZE", 2048),
     logMaxExportBatchSize: positiveNumber("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512),
     logExportTimeoutMs: positiveNumber("OTEL_BLRP_EXPORT_TIMEOUT", 30_000),
     warnings,
   };
-  return config;
 }
 
 export interface ServiceIdentity {
@@ -99,9 +186,11 @@ export interface ServiceIdentity {
 }
 
 /**
- * Our defaults, then what the pod's downward-API variables in `env` tell, then OTEL_SERVICE_NAME
- * and OTEL_RESOURCE_ATTRIBUTES, which win. Those two are read by the SDK's envDetector, which
- * only looks at process.env: they cannot be passed in `env`.
+ * The SDK's defaultResource() (telemetry.sdk.language, .name, .version), then our defaults, then
+ * what the pod's downward-API variables in `env` tell, then OTEL_SERVICE_NAME and
+ * OTEL_RESOURCE_ATTRIBUTES, which win. A provider given a resource does not add the default one:
+ * it is merged here, as in the OpenTelemetry JS docs' manual set-up. The last two variables are
+ * read by the SDK's envDetector, which only looks at process.env: they cannot be passed in `env`.
  */
 export function buildResource(service: ServiceIdentity, env: Env = process.env): Resource {
   const k8s = Object.fromEntries(
@@ -113,10 +202,14 @@ export function buildResource(service: ServiceIdentity, env: Env = process.env):
       ] as const
     ).filter(([, value]) => value),
   );
-  return resourceFromAttributes({
-    "service.name": service.name,
-    "service.version": service.version,
-    "deployment.environment.name": "local",
-    ...k8s,
-  }).merge(detectResources({ detectors: [serviceInstanceIdDetector, envDetector] }));
+  return defaultResource()
+    .merge(
+      resourceFromAttributes({
+        "service.name": service.name,
+        "service.version": service.version,
+        "deployment.environment.name": "local",
+        ...k8s,
+      }),
+    )
+    .merge(detectResources({ detectors: [serviceInstanceIdDetector, envDetector] }));
 }

@@ -5,16 +5,14 @@ test("export failures are reported once per interval, with a count of the rest",
   const written: Record<string, unknown>[] = [];
   const logger = createRateLimitedDiagLogger("svc", 100, (record) => written.push(record));
   for (let i = 0; i < 50; i++) logger.error("export failed", new Error("ECONNREFUSED"));
-  logger.info("ignored");
-  logger.debug("ignored");
   expect(written).toEqual([
     { level: "error", service: "svc", msg: "telemetry: export failed ECONNREFUSED" },
   ]);
 
   await Bun.sleep(120);
-  logger.warn("still failing");
+  logger.error("still failing");
   expect(written).toHaveLength(2);
-  expect(written[1]).toMatchObject({ level: "warn", suppressed_since_last: 49 });
+  expect(written[1]).toMatchObject({ level: "error", suppressed_since_last: 49 });
 });
 
 test("an exception flattened to JSON by the SDK is printed without its stack", () => {
@@ -30,4 +28,34 @@ test("an exception flattened to JSON by the SDK is printed without its stack", (
   expect(written).toEqual([
     { level: "error", service: "svc", msg: "telemetry: connect ECONNREFUSED 127.0.0.1:9" },
   ]);
+});
+
+test("each level has its own window: the SDK's info note never hides the error after it", () => {
+  const written: Record<string, unknown>[] = [];
+  const logger = createRateLimitedDiagLogger("svc", 100, (record) => written.push(record));
+  // What the OTLP exporter and the span processor report for one refused export, twice.
+  for (let i = 0; i < 2; i++) {
+    logger.info("Export retry time 1043ms exceeds remaining timeout 180ms, not retrying further.");
+    logger.error("connect ECONNREFUSED 127.0.0.1:9");
+  }
+  expect(written.map((record) => [record.level, record.msg])).toEqual([
+    [
+      "info",
+      "telemetry: Export retry time 1043ms exceeds remaining timeout 180ms, not retrying further.",
+    ],
+    ["error", "telemetry: connect ECONNREFUSED 127.0.0.1:9"],
+  ]);
+});
+
+test("debug and verbose, asked for with OTEL_LOG_LEVEL, are every line", () => {
+  const written: Record<string, unknown>[] = [];
+  const logger = createRateLimitedDiagLogger("svc", 100, (record) => written.push(record));
+  for (let i = 0; i < 3; i++) logger.debug("items to be sent");
+  logger.verbose("Scheduling export retry in 1000ms");
+  expect(written).toHaveLength(4);
+  expect(written[3]).toEqual({
+    level: "debug",
+    service: "svc",
+    msg: "telemetry: Scheduling export retry in 1000ms",
+  });
 });

@@ -1,5 +1,8 @@
 // The SDK reports export failures through the diag logger. With the collector down that is a
-// message per batch per signal: print the first one, then at most one per interval with a count.
+// message per batch per signal: for error, warn and info, print the first one, then at most one
+// per interval with a count, each level on its own (so the SDK's info note that it stopped
+// retrying never hides the error that says why). Debug and verbose, which only OTEL_LOG_LEVEL
+// turns on, are printed as they come: whoever asks for them wants every line.
 import { type DiagLogger, DiagLogLevel, diag } from "@opentelemetry/api";
 import { writeJsonLine } from "./log.ts";
 
@@ -20,44 +23,50 @@ function withoutStack(message: string): string {
   }
 }
 
+const detail = (arg: unknown) => (arg instanceof Error ? arg.message : String(arg));
+
 export function createRateLimitedDiagLogger(
   serviceName: string,
   intervalMs = 60_000,
   write: (record: Record<string, unknown>) => void = writeJsonLine,
 ): DiagLogger {
-  let windowStart = Number.NEGATIVE_INFINITY;
-  let suppressed = 0;
-  const report =
-    (level: "warn" | "error") =>
-    (message: string, ...args: unknown[]) => {
+  const line = (level: string, message: string, args: unknown[]) => ({
+    level,
+    service: serviceName,
+    msg: `telemetry: ${[withoutStack(message), ...args.map(detail)].join(" ")}`.slice(0, 500),
+  });
+  const rateLimited = (level: "error" | "warn" | "info") => {
+    let windowStart = Number.NEGATIVE_INFINITY;
+    let suppressed = 0;
+    return (message: string, ...args: unknown[]) => {
       const now = performance.now();
       if (now - windowStart < intervalMs) {
         suppressed++;
         return;
       }
-      const detail = args.map((arg) => (arg instanceof Error ? arg.message : String(arg)));
       write({
-        level,
-        service: serviceName,
-        msg: `telemetry: ${[withoutStack(message), ...detail].join(" ")}`.slice(0, 500),
+        ...line(level, message, args),
         ...(suppressed ? { suppressed_since_last: suppressed } : {}),
       });
       windowStart = now;
       suppressed = 0;
     };
-  const ignore = () => {};
+  };
+  // The JSON lines have no verbose level: debug is the nearest.
+  const everyLine = (message: string, ...args: unknown[]) => write(line("debug", message, args));
   return {
-    error: report("error"),
-    warn: report("warn"),
-    info: ignore,
-    debug: ignore,
-    verbose: ignore,
+    error: rateLimited("error"),
+    warn: rateLimited("warn"),
+    info: rateLimited("info"),
+    debug: everyLine,
+    verbose: everyLine,
   };
 }
 
-export function installDiagLogger(serviceName: string): void {
+/** `level` is OTEL_LOG_LEVEL's (readTelemetryConfig): the API drops what is below it. */
+export function installDiagLogger(serviceName: string, level: keyof typeof DiagLogLevel): void {
   diag.setLogger(createRateLimitedDiagLogger(serviceName), {
-    logLevel: DiagLogLevel.WARN,
+    logLevel: DiagLogLevel[level],
     suppressOverrideMessage: true,
   });
 }

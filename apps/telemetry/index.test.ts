@@ -2,11 +2,18 @@
 // standard variables, and the ones the hand-built providers would otherwise ignore.
 import { afterAll, expect, test } from "bun:test";
 import { type OtlpReceiver, startOtlpReceiver } from "./testing/otlp-receiver.ts";
-import { processTimeoutMs, type ServiceProcess, startService } from "./testing/process.ts";
+import {
+  freePort,
+  type JsonLine,
+  processTimeoutMs,
+  type ServiceProcess,
+  startService,
+} from "./testing/process.ts";
 
 // The tests run concurrently (they wait on processes and export delays), each with its own service
 // and receiver on ports of their own; what is still running is stopped when the file is done.
 const userService = `${import.meta.dir}/../user-service/src/index.ts`;
+const apiGateway = `${import.meta.dir}/../api-gateway/src/index.ts`;
 const receivers: OtlpReceiver[] = [];
 const services: ServiceProcess[] = [];
 afterAll(async () => {
@@ -20,9 +27,14 @@ function startReceiver() {
   return receiver;
 }
 
-async function serveOneRequest(env: Record<string, string>) {
-  const service = await startService(userService, env);
+async function start(entry: string, env: Record<string, string>) {
+  const service = await startService(entry, env);
   services.push(service);
+  return service;
+}
+
+async function serveOneRequest(env: Record<string, string>) {
+  const service = await start(userService, env);
   const response = await fetch(`${service.url}/users/123?api_key=query-secret`, {
     headers: { authorization: "Bearer header-secret" },
   });
@@ -79,21 +91,134 @@ test.concurrent(
 );
 
 test.concurrent(
-  "an unsupported exporter is named in a warning and the rest still work",
+  "a mistyped exporter keeps the default otlp, and the warning says so",
   async () => {
     const receiver = startReceiver();
     const service = await serveOneRequest({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_TRACES_EXPORTER: "zipkin,otlp",
+      OTEL_TRACES_EXPORTER: "consle",
     });
     await service.stop();
     expect(service.lines).toContainEqual(
       expect.objectContaining({
         level: "warn",
-        msg: 'telemetry: OTEL_TRACES_EXPORTER: unsupported exporter "zipkin" ignored (use otlp, console or none)',
+        msg: 'telemetry: OTEL_TRACES_EXPORTER: unsupported "consle" ignored (use otlp, console or none); traces: exporting with otlp',
       }),
     );
-    expect(receiver.spans.map((s) => s.name)).toContain("GET /users/:id");
+    const span = receiver.spans.find((s) => s.name === "GET /users/:id");
+    // The SDK's default resource is merged in, as in the OpenTelemetry JS docs' manual set-up.
+    expect(span?.resource).toMatchObject({
+      "service.name": "user-service",
+      "telemetry.sdk.language": "nodejs",
+      "telemetry.sdk.name": "opentelemetry",
+      "telemetry.sdk.version": "2.12.1",
+    });
+  },
+  processTimeoutMs,
+);
+
+const randomHex = (bytes: number) =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
+
+/** api-gateway in front of user-service, each with its own settings; one call with a traceparent. */
+async function callThroughGateway(
+  gatewayEnv: Record<string, string>,
+  userServiceEnv: Record<string, string>,
+) {
+  const users = await start(userService, userServiceEnv);
+  const gateway = await start(apiGateway, { ...gatewayEnv, USER_SERVICE_URL: users.url });
+  const traceId = randomHex(16);
+  const response = await fetch(`${gateway.url}/user/123`, {
+    headers: { traceparent: `00-${traceId}-${randomHex(8)}-01`, baggage: "tenant=sandbox" },
+  });
+  expect(response.status).toBe(200);
+  const found = (line: JsonLine) => line.msg === "user found";
+  return {
+    traceId,
+    gatewayLine: await gateway.waitForLine(found),
+    userServiceLine: await users.waitForLine(found),
+  };
+}
+
+test.concurrent(
+  "traces off: the caller's traceparent still reaches user-service, and both log its trace id",
+  async () => {
+    const off = {
+      OTEL_TRACES_EXPORTER: "none",
+      OTEL_METRICS_EXPORTER: "none",
+      OTEL_LOGS_EXPORTER: "none",
+    };
+    const { traceId, gatewayLine, userServiceLine } = await callThroughGateway(off, off);
+    expect(gatewayLine.trace_id).toBe(traceId);
+    // user-service only knows the trace id from the traceparent the gateway sent it.
+    expect(userServiceLine.trace_id).toBe(traceId);
+  },
+  processTimeoutMs,
+);
+
+test.concurrent(
+  "OTEL_PROPAGATORS: without tracecontext no traceparent is read or sent; unshipped ones are named",
+  async () => {
+    const receiver = startReceiver();
+    const { traceId, gatewayLine, userServiceLine } = await callThroughGateway(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_PROPAGATORS: "b3,baggage" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+    );
+    // The gateway started a trace of its own, and user-service one more.
+    expect(gatewayLine.trace_id).toBeString();
+    expect(gatewayLine.trace_id).not.toBe(traceId);
+    expect(userServiceLine.trace_id).toBeString();
+    expect(userServiceLine.trace_id).not.toBe(gatewayLine.trace_id);
+    const gateway = services.find((service) => service.lines.includes(gatewayLine));
+    expect(gateway?.lines).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        msg: 'telemetry: OTEL_PROPAGATORS: unsupported "b3" ignored (use tracecontext, baggage or none); propagation: baggage',
+      }),
+    );
+  },
+  processTimeoutMs,
+);
+
+/**
+ * user-service exporting metrics only, to a port nothing listens on, every 300 ms: shorter than
+ * the OTLP exporter's 10 s timeout, within which it retries a refused connection.
+ */
+async function exportingToNowhere(env: Record<string, string> = {}) {
+  return start(userService, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+    OTEL_TRACES_EXPORTER: "none",
+    OTEL_LOGS_EXPORTER: "none",
+    OTEL_METRIC_EXPORT_INTERVAL: "300",
+    ...env,
+  });
+}
+const telemetryLine = (level: string) => (line: JsonLine) =>
+  line.level === level && String(line.msg).startsWith("telemetry: ");
+
+test.concurrent(
+  "a refused metrics export is reported with its cause, not as a timeout",
+  async () => {
+    const service = await exportingToNowhere();
+    const reported = await service.waitForLine(telemetryLine("error"));
+    expect(reported.msg).toContain("ECONNREFUSED");
+    await Bun.sleep(700); // two more failed exports: within the minute, counted, not printed
+    expect(service.lines.filter(telemetryLine("error"))).toHaveLength(1);
+  },
+  processTimeoutMs,
+);
+
+test.concurrent(
+  "OTEL_LOG_LEVEL: none silences the SDK's diagnostics, debug shows the exporter's work",
+  async () => {
+    const [silent, verbose] = await Promise.all([
+      exportingToNowhere({ OTEL_LOG_LEVEL: "none" }),
+      exportingToNowhere({ OTEL_LOG_LEVEL: "DEBUG" }),
+    ]);
+    await verbose.waitForLine(telemetryLine("error"));
+    expect(verbose.lines.filter(telemetryLine("debug")).length).toBeGreaterThan(0);
+    await Bun.sleep(300); // silent has failed at least as often by now
+    expect(silent.lines.filter((line) => String(line.msg).startsWith("telemetry: "))).toEqual([]);
   },
   processTimeoutMs,
 );

@@ -1,9 +1,16 @@
-// The services' OpenTelemetry set-up, in one place: the resource, then the tracer, meter and logger
-// providers of the official SDK with the official OTLP/protobuf exporters, then shutdown.
+// The services' OpenTelemetry set-up, in one place: the resource, context propagation, then the
+// tracer, meter and logger providers of the official SDK with the official OTLP/protobuf
+// exporters, then shutdown.
 // Configured by the standard OTEL_* variables. Call startTelemetry() before building the Elysia
 // app; serve the app's fetch through instrumentFetch() for server spans (http-server.ts).
-import { type Meter, metrics, type Tracer, trace } from "@opentelemetry/api";
+import { context, type Meter, metrics, propagation, type Tracer, trace } from "@opentelemetry/api";
 import { logs } from "@opentelemetry/api-logs";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from "@opentelemetry/core";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -65,10 +72,24 @@ export function startTelemetry(
       shutdown: async () => {},
     };
   }
-  installDiagLogger(service.name);
+  installDiagLogger(service.name, config.logLevel);
 
   // Resource: who is sending, on every span, metric point and log record.
   const resource = buildResource(service, env);
+
+  // Context and propagation, whatever the exporters say: with traces off the services still pass
+  // the caller's traceparent on and log its trace id. NodeSDK.start() does the same, and registers
+  // no tracer provider when no trace exporter is set (sdk-node 0.223.0, src/sdk.ts and
+  // src/utils.ts setupContextManager/setupPropagator), so the API's non-recording spans carry the
+  // caller's context. NodeTracerProvider.register() would do both, but only with a provider.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const propagators = { tracecontext: W3CTraceContextPropagator, baggage: W3CBaggagePropagator };
+  if (config.propagators.length)
+    propagation.setGlobalPropagator(
+      new CompositePropagator({
+        propagators: config.propagators.map((name) => new propagators[name]()),
+      }),
+    );
 
   // Traces. Span queues are bounded (OTEL_BSP_MAX_QUEUE_SIZE, default 2048) and exported off the
   // request path, so a dead collector costs dropped spans, not latency or memory. Console output
@@ -81,16 +102,19 @@ export function startTelemetry(
         : new BatchSpanProcessor(new OTLPTraceExporter()),
     ),
   });
-  // Installs the AsyncLocalStorage context manager and the W3C propagators too.
-  if (config.exporters.traces.length) tracerProvider.register();
+  if (config.exporters.traces.length) trace.setGlobalTracerProvider(tracerProvider);
 
-  // Metrics. The periodic reader does not read OTEL_METRIC_EXPORT_*: config.ts does.
+  // Metrics. The periodic reader does not read OTEL_METRIC_EXPORT_*: config.ts does, and keeps
+  // the exporter's timeout within the reader's so a failed export says why.
   const meterProvider = new MeterProvider({
     resource,
     readers: config.exporters.metrics.map(
       (name) =>
         new PeriodicExportingMetricReader({
-          exporter: name === "console" ? new ConsoleMetricExporter() : new OTLPMetricExporter(),
+          exporter:
+            name === "console"
+              ? new ConsoleMetricExporter()
+              : new OTLPMetricExporter({ timeoutMillis: config.metricExporterTimeoutMs }),
           exportIntervalMillis: config.metricExportIntervalMs,
           exportTimeoutMillis: config.metricExportTimeoutMs,
         }),
@@ -127,11 +151,6 @@ export function startTelemetry(
 
   const log = createLog(service);
   for (const warning of config.warnings) log.warn(`telemetry: ${warning}`);
-  const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
-  if (protocol && protocol !== "http/protobuf")
-    log.warn("telemetry: only OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf is supported", {
-      protocol,
-    });
 
   // Shutdown: flush what is queued, but never hold up the exit for a collector that is gone.
   const shutdown = async (timeoutMs = 3000) => {
