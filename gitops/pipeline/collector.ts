@@ -27,6 +27,11 @@ export type Signal = "traces" | "metrics" | "logs";
 // (mode deployment; named k8s_attributes since rewriteDeprecatedComponentNames defaults true).
 const kubernetesAttributesPreset = {
   passthrough: false,
+  pod_association: [
+    { sources: [{ from: "resource_attribute", name: "k8s.pod.ip" }] },
+    { sources: [{ from: "resource_attribute", name: "k8s.pod.uid" }] },
+    { sources: [{ from: "connection" }] },
+  ],
   extract: {
     otel_annotations: true,
     metadata: [
