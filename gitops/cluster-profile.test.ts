@@ -473,6 +473,47 @@ describe("the Collector starts with the cluster profile's config", () => {
   });
 });
 
+describe("Prometheus's readers and node metrics", () => {
+  const app = byName(tree.children, "kube-prometheus-stack").app;
+  const kps = valuesOf(tree.children, "kube-prometheus-stack");
+
+  test("Grafana reads Prometheus through the chart's Service, sticky to one replica", () => {
+    const datasources = dig(kps, ["grafana", "additionalDataSources"]) as {
+      type: string;
+      url: string;
+    }[];
+    const prometheus = datasources.filter((d) => d.type === "prometheus");
+    expect(prometheus.length).toBe(1);
+    // kube-prometheus-stack 88.5.3 templates/prometheus/service.yaml: `<fullname>-prometheus` on
+    // prometheus.service.port; _helpers.tpl fullname is the release name when it contains the
+    // chart name and no fullnameOverride/nameOverride is set.
+    expect(kps.fullnameOverride ?? "").toBe("");
+    expect(kps.nameOverride ?? "").toBe("");
+    const release = chartSource(app).helm?.releaseName ?? app.metadata.name;
+    expect(release).toContain("kube-prometheus-stack");
+    const port = dig(kps, ["prometheus", "service", "port"]);
+    expect(prometheus[0]?.url).toBe(`http://${release}-prometheus.monitoring.svc:${port}`);
+    // The same template sets sessionAffinity, and its sessionAffinityConfig when ClientIP.
+    expect(dig(kps, ["prometheus", "service", "sessionAffinity"])).toBe("ClientIP");
+    const timeout = dig(kps, [
+      "prometheus",
+      "service",
+      "sessionAffinityConfig",
+      "clientIP",
+      "timeoutSeconds",
+    ]) as number;
+    // Kubernetes accepts 1 to 86400 seconds.
+    expect(timeout).toBeGreaterThan(0);
+    expect(timeout).toBeLessThanOrEqual(86400);
+  });
+
+  test("node-exporter reads each node's root filesystem", () => {
+    // prometheus-node-exporter 4.56.1 templates/daemonset.yaml: --path.rootfs=/host/root and the
+    // hostPath / mount only when hostRootFsMount.enabled.
+    expect(dig(kps, ["prometheus-node-exporter", "hostRootFsMount", "enabled"])).toBe(true);
+  });
+});
+
 describe("object storage", () => {
   // The bundled server: fullnameOverride seaweedfs + "-all-in-one" (templates/shared/_helpers.tpl
   // seaweedfs.componentName), S3 on s3.port 8333 (values.yaml).
