@@ -100,9 +100,10 @@ export const kubePrometheusStackDefaults: ChartDefaults = {
   },
 };
 
-/** grafana-community/helm-charts charts/loki/values.yaml at loki-18.11.0. */
 const onePodPerNode = (target: string) =>
   `required podAntiAffinity: one ${target} pod per node (topologyKey kubernetes.io/hostname)`;
+
+/** grafana-community/helm-charts charts/loki/values.yaml at loki-18.11.0. */
 export const lokiDefaults: ChartDefaults = {
   chart: "loki",
   version: "18.11.0",

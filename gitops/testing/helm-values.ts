@@ -84,5 +84,6 @@ export function chartValues(
 ): Values {
   const merged = layers.reduce<Values>((base, layer) => mergeValueFiles(base, layer), {});
   assertRecorded(merged, chart.defaults, [], chart);
-  return coalesceTable(merged, chart.defaults, true, helm);
+  // A copy, as Helm copies the chart's values: the result must not share the recorded facts.
+  return coalesceTable(merged, structuredClone(chart.defaults), true, helm);
 }
