@@ -2,12 +2,18 @@
 // imageRegistry, as bootstrap applies it, and every child checked for what the profile promises:
 // schemas and pins, no NodePort, replicas with PodDisruptionBudgets and topology spread, Loki and
 // Tempo on object storage, registry images, credentials only through existing Secrets. Upstream
-// charts cannot be rendered offline: their effective values (value files merged the way Helm
-// merges them, then helm.valuesObject) are checked against what each chart does with a key,
-// read in its sources at the pinned version (`read` below).
+// charts cannot be rendered offline: their effective values (value files, then
+// helm.valuesObject, coalesced with the chart's recorded defaults by the Helm model in
+// testing/helm-values.ts) are checked against what each chart does with a key, read in its
+// sources at the pinned version (`read` below), and the Collector's rendered config against its
+// start-up validation (pipeline/collector-validate.ts).
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { collectorConfig } from "./pipeline/collector.ts";
+import { startupErrors } from "./pipeline/collector-validate.ts";
+import { chartDefaults } from "./testing/chart-defaults.ts";
+import { chartValues, type Values } from "./testing/helm-values.ts";
 import {
   dig,
   isKubeObject,
@@ -57,30 +63,6 @@ const pinnedCharts: Record<string, string> = {
 
 // ---- Helpers --------------------------------------------------------------------------------
 
-type Values = Record<string, unknown>;
-
-function isMap(value: unknown): value is Values {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Helm's coalescing of a later values layer over an earlier one: maps merge, null deletes a key,
- * anything else (lists included) replaces. */
-function mergeValues(base: Values, over: Values): Values {
-  const out: Values = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    if (value === null) delete out[key];
-    else if (isMap(value) && isMap(out[key])) out[key] = mergeValues(out[key] as Values, value);
-    else out[key] = value;
-  }
-  return out;
-}
-
-test("values layers merge like Helm's: maps merge, null deletes, lists replace", () => {
-  expect(
-    mergeValues({ a: { b: 1, c: 2 }, l: [1, 2], n: 1 }, { a: { c: 3 }, l: [3], n: null }),
-  ).toEqual({ a: { b: 1, c: 3 }, l: [3] });
-});
-
 function byName(children: Child[], name: string): Child {
   const child = children.find((c) => c.app.metadata.name === name);
   if (!child) throw new Error(`no child Application named ${name}`);
@@ -93,13 +75,27 @@ function chartSource(app: Application): AppSource {
   return source;
 }
 
-/** The values an upstream chart is rendered with: its value files in order, then valuesObject. */
+/**
+ * The values an upstream chart is rendered with: its value files in order, then valuesObject
+ * (Argo CD passes it as the last values file), coalesced with the chart's recorded defaults the
+ * way Argo CD's Helm 3.19.4 does it.
+ */
 function effectiveValues(app: Application): Values {
   const source = chartSource(app);
-  let values: Values = {};
-  for (const file of source.helm?.valueFiles ?? [])
-    values = mergeValues(values, loadYaml(resolveValueFile(file, source.path)));
-  return mergeValues(values, source.helm?.valuesObject ?? {});
+  const defaults = chartDefaults[source.chart as string];
+  if (!defaults)
+    throw new Error(`${source.chart}: no recorded defaults in gitops/testing/chart-defaults.ts`);
+  const layers = (source.helm?.valueFiles ?? []).map((file) =>
+    loadYaml(resolveValueFile(file, source.path)),
+  );
+  if (source.helm?.valuesObject) layers.push(source.helm.valuesObject);
+  return chartValues(defaults, layers, "3.19.4");
+}
+
+/** The value files an upstream chart is rendered with, repository-relative. */
+function valueFilesOf(app: Application): string[] {
+  const source = chartSource(app);
+  return (source.helm?.valueFiles ?? []).map((file) => resolveValueFile(file, source.path));
 }
 
 function valuesOf(children: Child[], name: string): Values {
@@ -264,8 +260,10 @@ describe("no NodePort", () => {
     for (const { app } of tree.children) {
       if (!sourcesOf(app).some((s) => s.chart)) continue;
       for (const { path, value } of leaves(effectiveValues(app))) {
+        // A null stays for a key the chart's defaults lack (grafana's service.nodePort): no
+        // number either way.
         if (/nodePort$/i.test(path.at(-1) ?? ""))
-          expect(value, `${app.metadata.name}: ${path.join(".")}`).toBeUndefined();
+          expect(value ?? undefined, `${app.metadata.name}: ${path.join(".")}`).toBeUndefined();
       }
     }
   });
@@ -440,7 +438,6 @@ describe("every replica of Prometheus receives every sample", () => {
     ]) as string[];
     const endpoints = exporters.map((name) => dig(otel, ["config", "exporters", name, "endpoint"]));
     expect(endpoints.sort()).toEqual(podHosts.map((h) => `http://${h}/api/v1/otlp`).sort());
-    expect(dig(otel, ["config", "exporters", "otlp_http/prometheus"])).toBeUndefined();
   });
 
   test("Tempo's metrics-generator remote-writes to each replica", () => {
@@ -453,6 +450,67 @@ describe("every replica of Prometheus receives every sample", () => {
       podHosts.map((h) => `http://${h}/api/v1/write`).sort(),
     );
     for (const write of writes) expect(write.send_exemplars).toBe(true);
+  });
+});
+
+describe("the Collector starts with the cluster profile's config", () => {
+  const app = byName(tree.children, "otel-collector").app;
+  // Rendered as the chart renders it: value files coalesced with the chart's defaults as Helm
+  // does it (a null survives for a key the defaults lack), then the chart's presets.
+  const config = collectorConfig(valueFilesOf(app));
+
+  test("the rendered config passes the Collector's start-up validation", () => {
+    expect(chartSource(app).helm?.valuesObject).toBeUndefined();
+    expect(startupErrors(config)).toEqual([]);
+  });
+
+  test("every declared exporter is one a pipeline uses: no laptop exporter is left over", () => {
+    const pipelines = Object.values(
+      (config.service as { pipelines: Record<string, { exporters: string[] }> }).pipelines,
+    );
+    const used = new Set(pipelines.flatMap((p) => p.exporters));
+    expect(Object.keys(config.exporters as Values).sort()).toEqual([...used].sort());
+  });
+});
+
+describe("Prometheus's readers and node metrics", () => {
+  const app = byName(tree.children, "kube-prometheus-stack").app;
+  const kps = valuesOf(tree.children, "kube-prometheus-stack");
+
+  test("Grafana reads Prometheus through the chart's Service, sticky to one replica", () => {
+    const datasources = dig(kps, ["grafana", "additionalDataSources"]) as {
+      type: string;
+      url: string;
+    }[];
+    const prometheus = datasources.filter((d) => d.type === "prometheus");
+    expect(prometheus.length).toBe(1);
+    // kube-prometheus-stack 88.5.3 templates/prometheus/service.yaml: `<fullname>-prometheus` on
+    // prometheus.service.port; _helpers.tpl fullname is the release name when it contains the
+    // chart name and no fullnameOverride/nameOverride is set.
+    expect(kps.fullnameOverride ?? "").toBe("");
+    expect(kps.nameOverride ?? "").toBe("");
+    const release = chartSource(app).helm?.releaseName ?? app.metadata.name;
+    expect(release).toContain("kube-prometheus-stack");
+    const port = dig(kps, ["prometheus", "service", "port"]);
+    expect(prometheus[0]?.url).toBe(`http://${release}-prometheus.monitoring.svc:${port}`);
+    // The same template sets sessionAffinity, and its sessionAffinityConfig when ClientIP.
+    expect(dig(kps, ["prometheus", "service", "sessionAffinity"])).toBe("ClientIP");
+    const timeout = dig(kps, [
+      "prometheus",
+      "service",
+      "sessionAffinityConfig",
+      "clientIP",
+      "timeoutSeconds",
+    ]) as number;
+    // Kubernetes accepts 1 to 86400 seconds.
+    expect(timeout).toBeGreaterThan(0);
+    expect(timeout).toBeLessThanOrEqual(86400);
+  });
+
+  test("node-exporter reads each node's root filesystem", () => {
+    // prometheus-node-exporter 4.56.1 templates/daemonset.yaml: --path.rootfs=/host/root and the
+    // hostPath / mount only when hostRootFsMount.enabled.
+    expect(dig(kps, ["prometheus-node-exporter", "hostRootFsMount", "enabled"])).toBe(true);
   });
 });
 

@@ -480,8 +480,12 @@ describe("Grafana datasources and correlations", () => {
     },
   );
 
-  test("Prometheus and Alertmanager are read through the operator's Services", () => {
-    expect(parseEndpoint(datasource("prometheus").url).service).toBe("prometheus-operated");
+  // The chart's Prometheus Service, which the cluster profile makes sticky to one replica
+  // (gitops/cluster-profile.test.ts); Alertmanager's replicas share their state by gossip.
+  test("Prometheus is read through the chart's Service, Alertmanager through the operator's", () => {
+    expect(parseEndpoint(datasource("prometheus").url).service).toBe(
+      "kube-prometheus-stack-prometheus",
+    );
     expect(parseEndpoint(datasource("alertmanager").url).service).toBe("alertmanager-operated");
   });
 

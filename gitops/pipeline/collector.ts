@@ -1,7 +1,8 @@
 // What the OTel Collector does to a resource on its way through, as gitops/values/
-// otel-collector.yaml configures it: the config the chart renders from these values (with the
-// kubernetesAttributes preset merged in as opentelemetry-collector 0.170.0 does it), and the
-// processors of each pipeline applied to the resource attributes in order.
+// otel-collector.yaml configures it: the config the chart renders from these values (coalesced
+// with the chart's defaults as Helm does it, with the kubernetesAttributes preset merged in as
+// opentelemetry-collector 0.170.0 does it), and the processors of each pipeline applied to the
+// resource attributes in order. collector-validate.ts checks that config as the Collector does.
 //
 // Followed upstream:
 // - opentelemetry-helm-charts, charts/opentelemetry-collector 0.170.0, templates/_config.tpl:
@@ -13,6 +14,8 @@
 //   it (`setResourceAttribute`: absent or empty), and sets `service.namespace` to the pod's
 //   namespace when `service.namespace` is in extract.metadata; `otel_annotations` turns pod
 //   annotations `resource.opentelemetry.io/<key>` into resource attributes.
+import { otelCollectorDefaults } from "../testing/chart-defaults.ts";
+import { chartValues, isMap } from "../testing/helm-values.ts";
 import { loadYaml } from "../testing/load.ts";
 import type { Attributes, Pod } from "./capture.ts";
 
@@ -24,6 +27,11 @@ export type Signal = "traces" | "metrics" | "logs";
 // (mode deployment; named k8s_attributes since rewriteDeprecatedComponentNames defaults true).
 const kubernetesAttributesPreset = {
   passthrough: false,
+  pod_association: [
+    { sources: [{ from: "resource_attribute", name: "k8s.pod.ip" }] },
+    { sources: [{ from: "resource_attribute", name: "k8s.pod.uid" }] },
+    { sources: [{ from: "connection" }] },
+  ],
   extract: {
     otel_annotations: true,
     metadata: [
@@ -56,9 +64,6 @@ const kubernetesAttributesPreset = {
 
 type Config = Record<string, unknown>;
 
-const isMap = (value: unknown): value is Config =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /** Sprig's mustMergeOverwrite(dst, src): maps merge recursively, anything else in src wins. */
 function mergeOverwrite(dst: Config, src: Config): Config {
   const out: Config = { ...dst };
@@ -68,6 +73,45 @@ function mergeOverwrite(dst: Config, src: Config): Config {
   return out;
 }
 
+/**
+ * The Collector config (the `relay` key of the chart's ConfigMap) that the chart renders from
+ * these value files in order: their values coalesced with the chart's defaults as Helm does it
+ * (gitops/testing/helm-values.ts), then the kubernetesAttributes preset applied.
+ */
+export function collectorConfig(valueFiles: string[] = [collectorValues]): Config {
+  const values = chartValues(
+    otelCollectorDefaults,
+    valueFiles.map((file) => loadYaml(file)),
+  ) as { presets?: { kubernetesAttributes?: { enabled?: boolean } }; config?: Config };
+  if (!isMap(values.config)) throw new Error(`${valueFiles.join(", ")}: no config`);
+  let config = values.config;
+  if (values.presets?.kubernetesAttributes?.enabled) {
+    const processors = isMap(config.processors) ? config.processors : {};
+    const own = processors.k8s_attributes;
+    config = {
+      ...config,
+      processors: {
+        ...processors,
+        k8s_attributes: mergeOverwrite(kubernetesAttributesPreset, isMap(own) ? own : {}),
+      },
+    };
+    const service = isMap(config.service) ? config.service : {};
+    const pipelines = isMap(service.pipelines) ? service.pipelines : {};
+    const withPreset: Config = {};
+    // Only the pipelines named after a signal; "traces/other" is left as it is.
+    for (const [id, pipeline] of Object.entries(pipelines)) {
+      const list = isMap(pipeline) && Array.isArray(pipeline.processors) ? pipeline.processors : [];
+      const named = list.includes("k8s_attributes") || list.includes("k8sattributes");
+      withPreset[id] =
+        named || !isMap(pipeline) || !["logs", "metrics", "traces", "profiles"].includes(id)
+          ? pipeline
+          : { ...pipeline, processors: ["k8s_attributes", ...list] };
+    }
+    config = { ...config, service: { ...service, pipelines: withPreset } };
+  }
+  return config;
+}
+
 export interface CollectorModel {
   processors: Record<string, Config>;
   pipelines: Record<Signal, string[]>;
@@ -75,31 +119,17 @@ export interface CollectorModel {
 
 /** The processors and pipelines the chart renders from the values file. */
 export function collectorModel(valuesFile = collectorValues): CollectorModel {
-  const values = loadYaml<{
-    presets?: { kubernetesAttributes?: { enabled?: boolean } };
-    config?: { processors?: Record<string, Config | null>; service?: { pipelines?: Config } };
-  }>(valuesFile);
+  const config = collectorConfig([valuesFile]);
   const processors: Record<string, Config> = {};
-  for (const [name, config] of Object.entries(values.config?.processors ?? {})) {
-    if (config) processors[name] = config;
-  }
+  for (const [name, processor] of Object.entries((config.processors ?? {}) as Config))
+    processors[name] = isMap(processor) ? processor : {};
   const pipelines = {} as Record<Signal, string[]>;
   for (const signal of ["traces", "metrics", "logs"] as const) {
-    const pipeline = values.config?.service?.pipelines?.[signal] as
+    const pipeline = (config.service as { pipelines?: Config } | undefined)?.pipelines?.[signal] as
       | { processors?: string[] }
       | undefined;
     if (!pipeline) throw new Error(`${valuesFile}: no ${signal} pipeline`);
     pipelines[signal] = [...(pipeline.processors ?? [])];
-  }
-  if (values.presets?.kubernetesAttributes?.enabled) {
-    processors.k8s_attributes = mergeOverwrite(
-      kubernetesAttributesPreset,
-      processors.k8s_attributes ?? {},
-    );
-    for (const list of Object.values(pipelines)) {
-      if (!list.includes("k8s_attributes") && !list.includes("k8sattributes"))
-        list.unshift("k8s_attributes");
-    }
   }
   return { processors, pipelines };
 }
