@@ -43,6 +43,7 @@ export const httpDurationBuckets = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
+// The methods the convention knows; anything else is recorded as _OTHER.
 const knownMethods = new Set<string>([
   HTTP_REQUEST_METHOD_VALUE_CONNECT,
   HTTP_REQUEST_METHOD_VALUE_DELETE,
@@ -60,7 +61,8 @@ const headerGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],
 };
 
-// The matched route, noted by the Elysia plugin below while the request runs.
+// Project addition: Elysia matches the route after Bun.serve hands over the request, so a plugin
+// notes it here for the end of the request.
 const routes = new WeakMap<Request, string>();
 
 /** Tells the instrumentation which route matched; add it to the app as a global plugin. */
@@ -85,6 +87,7 @@ export function instrumentFetch(
 
   return async (request) => {
     const url = new URL(request.url);
+    // Project addition: probes stay out of traces and request metrics.
     if (untracedPaths.has(url.pathname)) return fetch(request);
 
     const started = performance.now();
