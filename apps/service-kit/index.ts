@@ -1,6 +1,7 @@
 // What both services share besides telemetry: JSON errors (never a stack trace), health probes,
 // user-id parsing, settings from the environment, and serving with a graceful SIGTERM (stop
 // accepting, drain, flush telemetry, exit 0).
+import { ATTR_ERROR_TYPE } from "@opentelemetry/semantic-conventions";
 import { routeRecorder, type Telemetry, writeJsonLine } from "@sandbox/telemetry";
 import { type AnyElysia, Elysia } from "elysia";
 
@@ -71,7 +72,7 @@ export function serviceApp(telemetry: Telemetry, lifecycle: Lifecycle) {
       }
       const message = error instanceof Error ? error.message : String(code);
       telemetry.log.error("unexpected error", {
-        "error.type": String(code),
+        [ATTR_ERROR_TYPE]: String(code),
         "error.message": message,
       });
       set.status = 500;

@@ -5,6 +5,7 @@
 // query strings or bodies, so credentials cannot leak. (Why not @elysia/opentelemetry:
 // docs/telemetry.md.)
 import {
+  type Attributes,
   context,
   type Meter,
   propagation,
@@ -15,6 +16,26 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  HTTP_REQUEST_METHOD_VALUE_CONNECT,
+  HTTP_REQUEST_METHOD_VALUE_DELETE,
+  HTTP_REQUEST_METHOD_VALUE_GET,
+  HTTP_REQUEST_METHOD_VALUE_HEAD,
+  HTTP_REQUEST_METHOD_VALUE_OPTIONS,
+  HTTP_REQUEST_METHOD_VALUE_OTHER,
+  HTTP_REQUEST_METHOD_VALUE_PATCH,
+  HTTP_REQUEST_METHOD_VALUE_POST,
+  HTTP_REQUEST_METHOD_VALUE_PUT,
+  HTTP_REQUEST_METHOD_VALUE_TRACE,
+  METRIC_HTTP_SERVER_REQUEST_DURATION,
+} from "@opentelemetry/semantic-conventions";
 import { Elysia } from "elysia";
 
 /** Semantic-convention buckets for HTTP durations (seconds). */
@@ -22,27 +43,26 @@ export const httpDurationBuckets = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
-const knownMethods = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "CONNECT",
-  "OPTIONS",
-  "TRACE",
-  "PATCH",
+// The methods the convention knows; anything else is recorded as _OTHER.
+const knownMethods = new Set<string>([
+  HTTP_REQUEST_METHOD_VALUE_CONNECT,
+  HTTP_REQUEST_METHOD_VALUE_DELETE,
+  HTTP_REQUEST_METHOD_VALUE_GET,
+  HTTP_REQUEST_METHOD_VALUE_HEAD,
+  HTTP_REQUEST_METHOD_VALUE_OPTIONS,
+  HTTP_REQUEST_METHOD_VALUE_PATCH,
+  HTTP_REQUEST_METHOD_VALUE_POST,
+  HTTP_REQUEST_METHOD_VALUE_PUT,
+  HTTP_REQUEST_METHOD_VALUE_TRACE,
 ]);
-
-/** Keeps metric cardinality bounded whatever method a client invents. */
-export const normalizeMethod = (method: string) => (knownMethods.has(method) ? method : "_OTHER");
 
 const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
   keys: (headers) => [...headers.keys()],
 };
 
-// The matched route, noted by the Elysia plugin below while the request runs.
+// Project addition: Elysia matches the route after Bun.serve hands over the request, so a plugin
+// notes it here for the end of the request.
 const routes = new WeakMap<Request, string>();
 
 /** Tells the instrumentation which route matched; add it to the app as a global plugin. */
@@ -55,68 +75,36 @@ export const routeRecorder = new Elysia({ name: "route-recorder" }).onTransform(
 
 export type Fetch = (request: Request) => Response | Promise<Response>;
 
-/**
- * The path of an absolute request URL ("http://host/a/b?q" → "/a/b"): what `new URL(url).pathname`
- * gives for the URLs Bun.serve hands over, without building a URL object per request.
- */
-export function pathOf(url: string): string {
-  const authority = url.indexOf("//");
-  const start = url.indexOf("/", authority < 0 ? 0 : authority + 2);
-  if (start < 0) return "/";
-  let end = url.indexOf("?", start);
-  if (end < 0) end = url.length;
-  const hash = url.indexOf("#", start);
-  if (hash >= 0 && hash < end) end = hash;
-  return url.slice(start, end);
-}
-
-type Attributes = Record<string, string | number>;
-
-/**
- * The end-of-request attributes for one (method, route, status): a bounded set (methods are
- * normalized, routes are the app's), so each is built once and shared by the span and the
- * histogram, which copy or hash it and never change it.
- */
-function endAttributesCache() {
-  const cache = new Map<string, Attributes>();
-  return (method: string, route: string | undefined, status: number): Attributes => {
-    const key = `${method} ${status} ${route ?? ""}`;
-    let attributes = cache.get(key);
-    if (!attributes) {
-      attributes = { "http.request.method": method, "http.response.status_code": status };
-      if (route) attributes["http.route"] = route;
-      if (status >= 500) attributes["error.type"] = String(status);
-      cache.set(key, attributes);
-    }
-    return attributes;
-  };
-}
-
 export function instrumentFetch(
   fetch: Fetch,
   { tracer, meter, untracedPaths }: { tracer: Tracer; meter: Meter; untracedPaths: Set<string> },
 ): Fetch {
-  const duration = meter.createHistogram("http.server.request.duration", {
+  const duration = meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
     description: "Duration of HTTP server requests.",
     unit: "s",
     advice: { explicitBucketBoundaries: httpDurationBuckets },
   });
-  const endAttributes = endAttributesCache();
 
   return async (request) => {
-    const url = request.url;
-    const path = pathOf(url);
-    if (untracedPaths.has(path)) return fetch(request);
+    const url = new URL(request.url);
+    // Project addition: probes stay out of traces and request metrics.
+    if (untracedPaths.has(url.pathname)) return fetch(request);
 
     const started = performance.now();
-    const method = normalizeMethod(request.method);
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
+    // An unknown method becomes _OTHER, so a client cannot grow the metric's series.
+    const method = knownMethods.has(request.method)
+      ? request.method
+      : HTTP_REQUEST_METHOD_VALUE_OTHER;
+    const scheme = url.protocol.slice(0, -1); // "https:" → "https"
     const startAttributes: Attributes = {
-      "http.request.method": method,
-      "url.path": path,
-      "url.scheme": url.startsWith("https:") ? "https" : "http",
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_URL_PATH]: url.pathname,
+      [ATTR_URL_SCHEME]: scheme,
     };
-    if (method === "_OTHER") startAttributes["http.request.method_original"] = request.method;
+    if (method === HTTP_REQUEST_METHOD_VALUE_OTHER)
+      startAttributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
+
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
     const span = tracer.startSpan(
       method,
       { kind: SpanKind.SERVER, attributes: startAttributes },
@@ -129,11 +117,22 @@ export function instrumentFetch(
       status = response.status;
       return response;
     } finally {
+      // The metric's attributes: the bounded ones (no url.path), shared with the span.
+      const attributes: Attributes = {
+        [ATTR_HTTP_REQUEST_METHOD]: method,
+        [ATTR_URL_SCHEME]: scheme,
+        [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
+      };
       const route = routes.get(request);
-      const attributes = endAttributes(method, route, status);
-      if (route) span.updateName(`${method} ${route}`);
+      if (route) {
+        attributes[ATTR_HTTP_ROUTE] = route;
+        span.updateName(`${method} ${route}`);
+      }
       // A 4xx is the client's mistake, not a server error (semantic conventions).
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (status >= 500) {
+        attributes[ATTR_ERROR_TYPE] = String(status);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
       span.setAttributes(attributes);
       span.end();
       duration.record((performance.now() - started) / 1000, attributes);

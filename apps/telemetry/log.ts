@@ -1,7 +1,7 @@
 // One log call → an OTel log record (trace/span ids come from the active context) and the same
 // record as a JSON line on stdout for `kubectl logs`. Works unchanged when the SDK is disabled.
-import { type Attributes, isSpanContextValid, trace } from "@opentelemetry/api";
-import { type AnyValueMap, logs, SeverityNumber } from "@opentelemetry/api-logs";
+import { isSpanContextValid, trace } from "@opentelemetry/api";
+import { logs, SeverityNumber } from "@opentelemetry/api-logs";
 import type { ServiceIdentity } from "./config.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -21,9 +21,9 @@ const severityText: Record<Level, string> = {
   error: "ERROR",
 };
 
-// A write to stdout is a system call, several microseconds each: under load the per-request
-// lines are joined and written together at most `flushDelayMs` later (or once `maxPendingChars`
-// are waiting). Errors, and whatever is pending when the process exits, are written at once.
+// Project addition: lines are joined and written together at most `flushDelayMs` later (or once
+// `maxPendingChars` wait). Saves 0.65 µs (file) to 0.9 µs (pipe) per line, as measured: 1–2% of
+// a request's CPU (docs/performance.md). Errors, and what waits when the process exits, go at once.
 const flushDelayMs = 10;
 const maxPendingChars = 32 * 1024;
 let pending = "";
@@ -31,10 +31,8 @@ let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Writes the lines waiting to go to stdout. */
 export function flushLines(): void {
-  if (flushTimer !== undefined) {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-  }
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
   if (!pending) return;
   const lines = pending;
   pending = "";
@@ -42,59 +40,37 @@ export function flushLines(): void {
 }
 process.on("exit", flushLines);
 
-function writeLine(line: string, now: boolean): void {
-  pending += line;
-  if (now || pending.length >= maxPendingChars) flushLines();
-  else if (flushTimer === undefined) {
-    flushTimer = setTimeout(flushLines, flushDelayMs);
-    flushTimer.unref();
-  }
-}
-
-// Many lines share a millisecond under load; format the timestamp once per millisecond.
-let isoMs = 0;
-let isoText = "";
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
-
 /** Writes one JSON object per line; the only place that touches stdout. */
 export function writeJsonLine(record: Record<string, unknown>): void {
-  writeLine(`${JSON.stringify({ time: isoNow(), ...record })}\n`, record.level === "error");
+  pending += `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`;
+  if (record.level === "error" || pending.length >= maxPendingChars) flushLines();
+  else flushTimer ??= setTimeout(flushLines, flushDelayMs).unref();
 }
-
-const noAttributes: LogAttributes = Object.freeze({});
 
 export function createLog(service: ServiceIdentity): Log {
   // The same instrumentation scope (name and version) as the service's tracer and meter.
   const logger = logs.getLogger(service.name, service.version);
   const emit =
     (level: Level) =>
-    (message: string, attributes: LogAttributes = noAttributes) => {
+    (message: string, attributes: LogAttributes = {}) => {
+      // The log record gets the trace context from the active context by itself; the JSON line
+      // gets it under the field names the specification gives for non-OTLP formats
+      // (specification/compatibility/logging_trace_context.md).
       const spanContext = trace.getActiveSpan()?.spanContext();
-      const line: Attributes =
+      const traceContext =
         spanContext && isSpanContextValid(spanContext)
           ? {
-              time: isoNow(),
-              level,
-              service: service.name,
-              msg: message,
               trace_id: spanContext.traceId,
               span_id: spanContext.spanId,
+              trace_flags: spanContext.traceFlags.toString(16).padStart(2, "0"), // W3C: "01"
             }
-          : { time: isoNow(), level, service: service.name, msg: message };
-      for (const key in attributes) line[key] = attributes[key];
-      writeLine(`${JSON.stringify(line)}\n`, level === "error");
+          : {};
+      writeJsonLine({ level, service: service.name, msg: message, ...traceContext, ...attributes });
       logger.emit({
         severityNumber: severity[level],
         severityText: severityText[level],
         body: message,
-        attributes: attributes as AnyValueMap,
+        attributes,
       });
     };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };

@@ -37,7 +37,13 @@ export const serverDuration: OtelMetric = {
   name: "http.server.request.duration",
   unit: "s",
   type: "histogram",
-  attributes: ["http.request.method", "http.route", "http.response.status_code", "error.type"],
+  attributes: [
+    "http.request.method",
+    "url.scheme",
+    "http.route",
+    "http.response.status_code",
+    "error.type",
+  ],
 };
 
 export const clientDuration: OtelMetric = {
@@ -55,7 +61,7 @@ export const clientDuration: OtelMetric = {
 
 export const userLookups: OtelMetric = {
   name: "user.lookups",
-  unit: "",
+  unit: "{lookup}",
   type: "counter",
   attributes: ["outcome"],
 };

@@ -313,6 +313,7 @@ describe("telemetry", () => {
           "http.route": "/user/:id",
           "http.request.method": "GET",
           "http.response.status_code": 200,
+          "url.scheme": "http",
         },
       ],
       [
@@ -348,7 +349,10 @@ describe("telemetry", () => {
     expect(ok?.count).toBeGreaterThan(0);
     const failed = latest("http.server.request.duration", { "http.response.status_code": 502 });
     expect(failed?.attributes["error.type"]).toBe("502");
-    expect(latest("user.lookups", { outcome: "found" })).toMatchObject({ type: "sum" });
+    expect(latest("user.lookups", { outcome: "found" })).toMatchObject({
+      type: "sum",
+      unit: "{lookup}",
+    });
     expect(latest("user.lookups", { outcome: "found" })?.value).toBeGreaterThan(0);
     expect(latest("user.lookups", { outcome: "found" })?.resource["service.name"]).toBe(
       "api-gateway",
@@ -383,8 +387,21 @@ describe("telemetry", () => {
       expect(record.scope.version).not.toBe("");
       const process = service === "api-gateway" ? gateway : userService;
       const line = await process.waitForLine((l) => l.trace_id === traceId);
-      expect(line).toMatchObject({ level: "info", msg: "user found", span_id: server.spanId });
+      expect(line).toMatchObject({
+        level: "info",
+        msg: "user found",
+        span_id: server.spanId,
+        trace_flags: "01", // sampled, in the W3C form, as the traceparent sent
+      });
     }
+
+    // An unsampled caller: the line still names the trace, with the flag cleared.
+    const unsampledTraceId = randomHex(16);
+    await fetch(`${gateway.url}/user/123`, {
+      headers: { traceparent: `00-${unsampledTraceId}-${randomHex(8)}-00` },
+    });
+    const unsampled = await gateway.waitForLine((l) => l.trace_id === unsampledTraceId);
+    expect(unsampled).toMatchObject({ msg: "user found", trace_flags: "00" });
 
     const failed = await tracedGet(gatewayToNowhere.url, "/user/123");
     await receiver.waitForLogs((logs) => logs.some((l) => l.traceId === failed.traceId));

@@ -1,6 +1,7 @@
 // The call to user-service: a CLIENT span with the W3C trace context injected by hand (Bun's
 // fetch is not instrumented), a bounded timeout, and http.client.request.duration.
 import {
+  type Attributes,
   context,
   type Meter,
   propagation,
@@ -8,6 +9,16 @@ import {
   SpanStatusCode,
   type Tracer,
 } from "@opentelemetry/api";
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+  HTTP_REQUEST_METHOD_VALUE_GET,
+  METRIC_HTTP_CLIENT_REQUEST_DURATION,
+} from "@opentelemetry/semantic-conventions";
 import { httpDurationBuckets } from "@sandbox/telemetry";
 
 export type Lookup =
@@ -22,8 +33,6 @@ export interface UserClientOptions {
   meter: Meter;
 }
 
-type Attributes = Record<string, string | number>;
-
 export function createUserClient({ baseUrl, timeoutMs, tracer, meter }: UserClientOptions) {
   const base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
   // A relative URL drops the base's query and fragment; so does joining strings to the href.
@@ -35,31 +44,17 @@ export function createUserClient({ baseUrl, timeoutMs, tracer, meter }: UserClie
   if (shownBase.password) shownBase.password = "REDACTED";
   const baseHref = base.href;
   const shownHref = shownBase.href;
-  const serverAddress = base.hostname;
-  const serverPort = Number(base.port) || (base.protocol === "https:" ? 443 : 80);
-  const duration = meter.createHistogram("http.client.request.duration", {
+  // The request and who is called: on the span and on every metric point.
+  const server: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: HTTP_REQUEST_METHOD_VALUE_GET,
+    [ATTR_SERVER_ADDRESS]: base.hostname,
+    [ATTR_SERVER_PORT]: Number(base.port) || (base.protocol === "https:" ? 443 : 80),
+  };
+  const duration = meter.createHistogram(METRIC_HTTP_CLIENT_REQUEST_DURATION, {
     description: "Duration of HTTP client requests.",
     unit: "s",
     advice: { explicitBucketBoundaries: httpDurationBuckets },
   });
-  // The outcome attributes for one (status, error.type): a small set, built once each and shared
-  // by the span (which copies them) and the histogram (which hashes them); never changed.
-  const outcomes = new Map<string, Attributes>();
-  const outcomeAttributes = (status: number | undefined, errorType: string | undefined) => {
-    const key = `${status ?? ""} ${errorType ?? ""}`;
-    let attributes = outcomes.get(key);
-    if (!attributes) {
-      attributes = {
-        "http.request.method": "GET",
-        "server.address": serverAddress,
-        "server.port": serverPort,
-      };
-      if (status) attributes["http.response.status_code"] = status;
-      if (errorType) attributes["error.type"] = errorType;
-      outcomes.set(key, attributes);
-    }
-    return attributes;
-  };
 
   async function call(
     url: string,
@@ -105,24 +100,20 @@ export function createUserClient({ baseUrl, timeoutMs, tracer, meter }: UserClie
     lookup(id: number): Promise<Lookup> {
       const path = `users/${id}`;
       return tracer.startActiveSpan(
-        "GET",
-        {
-          kind: SpanKind.CLIENT,
-          attributes: {
-            "http.request.method": "GET",
-            "server.address": serverAddress,
-            "server.port": serverPort,
-            "url.full": shownHref + path,
-          },
-        },
+        HTTP_REQUEST_METHOD_VALUE_GET,
+        { kind: SpanKind.CLIENT, attributes: { ...server, [ATTR_URL_FULL]: shownHref + path } },
         async (span) => {
           const started = performance.now();
           const { lookup, status, errorType } = await call(baseHref + path);
-          const outcome = outcomeAttributes(status, errorType);
-          span.setAttributes(outcome);
-          if (errorType) span.setStatus({ code: SpanStatusCode.ERROR });
+          const attributes: Attributes = { ...server };
+          if (status) attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+          if (errorType) {
+            attributes[ATTR_ERROR_TYPE] = errorType;
+            span.setStatus({ code: SpanStatusCode.ERROR });
+          }
+          span.setAttributes(attributes);
           span.end();
-          duration.record((performance.now() - started) / 1000, outcome);
+          duration.record((performance.now() - started) / 1000, attributes);
           return lookup;
         },
       );

@@ -1,6 +1,15 @@
 // The simulated database: a handful of users behind a query span that carries the database
 // semantic-convention attributes, with configurable latency and failure rate.
 import { SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import {
+  ATTR_DB_COLLECTION_NAME,
+  ATTR_DB_NAMESPACE,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_DB_QUERY_SUMMARY,
+  ATTR_DB_QUERY_TEXT,
+  ATTR_DB_SYSTEM_NAME,
+  ATTR_ERROR_TYPE,
+} from "@opentelemetry/semantic-conventions";
 
 export interface User {
   id: number;
@@ -29,14 +38,19 @@ export interface UserStoreOptions {
   random?: () => number;
 }
 
+// Names of the incubating (not yet stable) conventions are copied, not imported, as the package's
+// README recommends: that entry point may change them in a minor release.
+const ATTR_DB_RESPONSE_RETURNED_ROWS = "db.response.returned_rows";
+const DB_SYSTEM_NAME_VALUE_OTHER_SQL = "other_sql";
+
 // Parameterised text only: query values never reach telemetry.
 const queryAttributes = {
-  "db.system.name": "other_sql",
-  "db.namespace": "sandbox",
-  "db.collection.name": "users",
-  "db.operation.name": "SELECT",
-  "db.query.summary": "SELECT users",
-  "db.query.text": "SELECT id, name, email FROM users WHERE id = ?",
+  [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_OTHER_SQL,
+  [ATTR_DB_NAMESPACE]: "sandbox",
+  [ATTR_DB_COLLECTION_NAME]: "users",
+  [ATTR_DB_OPERATION_NAME]: "SELECT",
+  [ATTR_DB_QUERY_SUMMARY]: "SELECT users",
+  [ATTR_DB_QUERY_TEXT]: "SELECT id, name, email FROM users WHERE id = ?",
 };
 
 export function createUserStore({
@@ -55,10 +69,10 @@ export function createUserStore({
             if (latencyMs > 0) await Bun.sleep(latencyMs);
             if (random() < errorRate) throw new QueryFailed("simulated database failure");
             const user = users.get(id);
-            span.setAttribute("db.response.returned_rows", user ? 1 : 0);
+            span.setAttribute(ATTR_DB_RESPONSE_RETURNED_ROWS, user ? 1 : 0);
             return user;
           } catch (error) {
-            span.setAttribute("error.type", (error as Error).name);
+            span.setAttribute(ATTR_ERROR_TYPE, (error as Error).name);
             span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
             throw error;
           } finally {
