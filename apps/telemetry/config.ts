@@ -13,6 +13,14 @@ import {
   resourceFromAttributes,
   serviceInstanceIdDetector,
 } from "@opentelemetry/resources";
+import {
+  ATTR_DEPLOYMENT_ENVIRONMENT_NAME,
+  ATTR_K8S_NAMESPACE_NAME,
+  ATTR_K8S_NODE_NAME,
+  ATTR_K8S_POD_NAME,
+  ATTR_SERVICE_NAME,
+  ATTR_SERVICE_VERSION,
+} from "@opentelemetry/semantic-conventions";
 
 type Env = Record<string, string | undefined>;
 
@@ -196,18 +204,18 @@ export function buildResource(service: ServiceIdentity, env: Env = process.env):
   const k8s = Object.fromEntries(
     (
       [
-        ["k8s.pod.name", env.POD_NAME],
-        ["k8s.namespace.name", env.POD_NAMESPACE],
-        ["k8s.node.name", env.NODE_NAME],
+        [ATTR_K8S_POD_NAME, env.POD_NAME],
+        [ATTR_K8S_NAMESPACE_NAME, env.POD_NAMESPACE],
+        [ATTR_K8S_NODE_NAME, env.NODE_NAME],
       ] as const
     ).filter(([, value]) => value),
   );
   return defaultResource()
     .merge(
       resourceFromAttributes({
-        "service.name": service.name,
-        "service.version": service.version,
-        "deployment.environment.name": "local",
+        [ATTR_SERVICE_NAME]: service.name,
+        [ATTR_SERVICE_VERSION]: service.version,
+        [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: "local",
         ...k8s,
       }),
     )

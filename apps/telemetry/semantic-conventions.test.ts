@@ -9,9 +9,6 @@ const sources = [
   ...new Bun.Glob("{telemetry,service-kit}/*.ts").scanSync(root),
   ...new Bun.Glob("{api-gateway,user-service}/src/*.ts").scanSync(root),
 ].filter((file) => !/\.(test|bench)\.ts$/.test(file));
-// Still spelled out, converted together with the resource attributes they hold; the test below
-// fails once a listed file needs no exception any more, so the list cannot outlive its reason.
-const notYetConverted = new Set(["telemetry/config.ts"]);
 
 // The stable entry point's ATTR_* and METRIC_* names (ATTR_HTTP_REQUEST_HEADER and the like are
 // functions building a name, not names).
@@ -40,13 +37,6 @@ test("the scan sees the services' code and the stable names", () => {
   expect(stableNames.has("db.response.returned_rows")).toBe(false); // incubating
 });
 
-test.each(sources.filter((file) => !notYetConverted.has(file)))(
-  "%s names stable attributes and metrics by their constants",
-  async (file) => {
-    expect(await literalNames(file)).toEqual([]);
-  },
-);
-
-test.each([...notYetConverted])("%s still needs its exception", async (file) => {
-  expect(await literalNames(file)).not.toEqual([]);
+test.each(sources)("%s names stable attributes and metrics by their constants", async (file) => {
+  expect(await literalNames(file)).toEqual([]);
 });
