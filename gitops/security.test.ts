@@ -4,9 +4,12 @@
 // - the host ports: none lets a page stop or reconfigure a component.
 // Upstream charts cannot be rendered offline. Their cluster-scoped objects, namespaces and pod
 // security levels below were found by rendering each chart once at its pinned version (checked
-// out from its repository at the release tag) with both profiles' value files and valuesObject,
-// through gitops/testing/tree.ts and the pinned helm, with CRDs included, and running
-// gitops/testing/pod-security.ts on every pod template. The facts name what they depend on.
+// out from its repository at the release tag; kube-prometheus-stack with its pinned subcharts)
+// with the value files and valuesObject the Applications pass, laptop and cluster profile with
+// the bundled SeaweedFS, through gitops/testing/tree.ts and the pinned helm, then running
+// gitops/testing/pod-security.ts on every pod template. The CRDs are kube-prometheus-stack's
+// charts/crds/crds/*.yaml. A cluster with its own object storage differs only in S3 settings and
+// in having no SeaweedFS. The facts name the values they depend on.
 import { describe, expect, test } from "bun:test";
 import { dig, type KubeObject, loadYaml } from "./testing/load.ts";
 import { validateObject } from "./testing/models.ts";
@@ -23,9 +26,24 @@ const KPS = "gitops/values/kube-prometheus-stack.yaml";
 const KPS_CLUSTER = "gitops/profiles/cluster/kube-prometheus-stack.yaml";
 const PROJECT = "observability";
 const cluster = { profile: "cluster", imageRegistry: "registry.test/team" };
-const profiles: [string, Record<string, unknown>][] = [
-  ["laptop", {}],
-  ["cluster", cluster],
+/** What the renders depend on: the profile and whether the cluster profile bundles SeaweedFS. */
+type Case = { name: string; values: Record<string, unknown>; seaweedfs: boolean };
+const cases: Case[] = [
+  { name: "laptop", values: {}, seaweedfs: false },
+  { name: "cluster, bundled object storage", values: cluster, seaweedfs: true },
+  {
+    name: "cluster, own object storage",
+    values: {
+      ...cluster,
+      objectStorage: {
+        ...loadYaml<{ objectStorage: Record<string, unknown> }>("gitops/apps/values.yaml")
+          .objectStorage,
+        bundled: false,
+        endpoint: "s3.eu-west-1.amazonaws.com",
+      },
+    },
+    seaweedfs: false,
+  },
 ];
 
 // ---- Facts from the renders -----------------------------------------------------------------
@@ -34,8 +52,8 @@ type ClusterScoped = { group: string; kind: string; name: string };
 const rbac = (kind: string, ...names: string[]): ClusterScoped[] =>
   names.map((name) => ({ group: "rbac.authorization.k8s.io", kind, name }));
 
-/** Cluster-scoped objects the upstream charts create (both profiles unless `profile` says). */
-const upstreamClusterScoped: { chart: string; profile?: string; objects: ClusterScoped[] }[] = [
+/** Cluster-scoped objects the upstream charts create (every case unless `seaweedfs` says). */
+const upstreamClusterScoped: { chart: string; seaweedfs?: true; objects: ClusterScoped[] }[] = [
   {
     chart: "kube-prometheus-stack 88.5.3 (charts/crds, grafana 12.11.1, kube-state-metrics 8.4.0)",
     objects: [
@@ -86,10 +104,8 @@ const upstreamClusterScoped: { chart: string; profile?: string; objects: Cluster
     ],
   },
   {
-    // Read, not rendered: seaweedfs templates/shared/cluster-role.yaml (global.createClusterRole,
-    // default true), named <fullname>-rw-cr / -rw-crb with fullnameOverride seaweedfs.
-    chart: "seaweedfs 4.44.0",
-    profile: "cluster",
+    chart: "seaweedfs 4.44.0 (templates/shared/cluster-role.yaml, global.createClusterRole)",
+    seaweedfs: true,
     objects: [
       ...rbac("ClusterRole", "seaweedfs-rw-cr"),
       ...rbac("ClusterRoleBinding", "seaweedfs-rw-crb"),
@@ -110,6 +126,7 @@ const upstreamPods: {
   pod: string;
   namespace: string;
   level: Level;
+  seaweedfs?: true;
   requires?: { values: string; path: string[]; equals: unknown }[];
 }[] = [
   { chart: "kube-prometheus-stack", pod: "grafana", namespace: "monitoring", level: "restricted" },
@@ -178,6 +195,15 @@ const upstreamPods: {
       },
     ],
   },
+  // Root, no seccomp profile, privilege escalation allowed: the chart's allInOne and filer
+  // podSecurityContext / containerSecurityContext are empty by default.
+  ...["seaweedfs-all-in-one", "seaweedfs-bucket-hook (Job)"].map((pod) => ({
+    chart: "seaweedfs 4.44.0",
+    pod,
+    namespace: "monitoring",
+    level: "baseline" as Level,
+    seaweedfs: true as const,
+  })),
 ];
 
 // ---- A model of Argo CD's project checks ----------------------------------------------------
@@ -280,9 +306,8 @@ const admits = (namespace: Level, pod: Level) => order.indexOf(pod) >= order.ind
 
 // ---- Tests ----------------------------------------------------------------------------------
 
-describe.each(profiles)("the AppProject (%s profile)", (_profile, rootValues) => {
-  const profile = _profile;
-  const tree = () => loadTree(rootValues);
+describe.each(cases)("the AppProject ($name)", ({ values, seaweedfs }) => {
+  const tree = () => loadTree(values);
 
   test("every child is in it, and it is applied before any child (wave -1, in argocd)", async () => {
     const t = await tree();
@@ -342,9 +367,7 @@ describe.each(profiles)("the AppProject (%s profile)", (_profile, rootValues) =>
       expect(item.name ?? "", `${item.kind}: entries name what they allow`).not.toBe("");
     }
     const wanted: ClusterScoped[] = [
-      ...upstreamClusterScoped
-        .filter((u) => !u.profile || u.profile === profile)
-        .flatMap((u) => u.objects),
+      ...upstreamClusterScoped.filter((u) => !u.seaweedfs || seaweedfs).flatMap((u) => u.objects),
       // CreateNamespace=true creates each destination namespace (a Namespace the project must permit).
       ...t.children.map(({ app }) => ({
         group: "",
@@ -413,15 +436,15 @@ test("the project model matches like Argo CD's filepath.Match", () => {
   ).toBe(false);
 });
 
-describe.each(profiles)("Pod Security Admission (%s profile)", (_profile, rootValues) => {
-  const tree = () => loadTree(rootValues);
+describe.each(cases)("Pod Security Admission ($name)", ({ values, seaweedfs }) => {
+  const tree = () => loadTree(values);
 
-  test("apps and monitoring are restricted; only node-exporter's own namespace is privileged", async () => {
+  test("apps restricted, monitoring restricted (baseline beside SeaweedFS), node-exporter privileged", async () => {
     const t = await tree();
     const levels = namespaceLevels(t);
     expect(Object.fromEntries(levels)).toEqual({
       apps: "restricted",
-      monitoring: "restricted",
+      monitoring: seaweedfs ? "baseline" : "restricted",
       "node-exporter": "privileged",
     });
     // Every namespace the project allows has its level set by what syncs from git.
@@ -452,7 +475,7 @@ describe.each(profiles)("Pod Security Admission (%s profile)", (_profile, rootVa
         add(namespace, strictestLevel(template.spec, template.metadata));
       }
     }
-    for (const pod of upstreamPods) {
+    for (const pod of upstreamPods.filter((p) => !p.seaweedfs || seaweedfs)) {
       for (const r of pod.requires ?? [])
         expect(
           dig(loadYaml(r.values), r.path),
@@ -504,8 +527,8 @@ describe("host ports: nothing a web page can reach stops or reconfigures a compo
     const hostPorts = mappings.map((m) => m.hostPort);
     expect(hostPorts).not.toContain(3200);
     expect(hostPorts).not.toContain(3100);
-    for (const [, rootValues] of profiles) {
-      const { children } = await loadTree(rootValues);
+    for (const { values } of cases) {
+      const { children } = await loadTree(values);
       for (const { app, objects } of children) {
         if (app.metadata.name !== "tempo" && app.metadata.name !== "loki") continue;
         // No project-local source adds a Service next to the chart (the old tempo-nodeport).

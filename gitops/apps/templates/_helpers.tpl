@@ -24,11 +24,12 @@ observability
 The namespaces the stack deploys into, each with the strictest Pod Security Standard level its
 pods pass (checked on the rendered charts: gitops/security.test.ts). The AppProject allows only
 these. node-exporter needs the host's network, PIDs and filesystem: only privileged admits it,
-so it has a namespace of its own (gitops/manifests/node-exporter/).
+so it has a namespace of its own (gitops/manifests/node-exporter/). The bundled SeaweedFS
+(cluster profile) runs as root, which baseline admits and restricted does not.
 */}}
 {{- define "apps.podSecurity" -}}
 apps: restricted
-monitoring: restricted
+monitoring: {{ if and (include "apps.cluster" .) .Values.objectStorage.bundled }}baseline{{ else }}restricted{{ end }}
 node-exporter: privileged
 {{- end -}}
 
@@ -36,11 +37,11 @@ node-exporter: privileged
 Sync policy shared by every child: automated with prune and self-heal, the namespace created on
 first sync with its Pod Security Admission labels, retries with exponential backoff (CRDs and
 Services of other children may not exist yet on a fresh cluster). Call with
-(dict "namespace" <destination namespace>), adding "serverSideApply" true where objects are too
-large for client-side apply.
+(dict "root" . "namespace" <destination namespace>), adding "serverSideApply" true where objects
+are too large for client-side apply.
 */}}
 {{- define "apps.syncPolicy" -}}
-{{- $level := get (include "apps.podSecurity" . | fromYaml) .namespace -}}
+{{- $level := get (include "apps.podSecurity" .root | fromYaml) .namespace -}}
 {{- if not $level -}}
 {{- fail (printf "namespace %q has no Pod Security level in apps.podSecurity" .namespace) -}}
 {{- end -}}
