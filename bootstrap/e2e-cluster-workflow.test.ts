@@ -76,17 +76,18 @@ describe("e2e-cluster workflow", () => {
     expect(options.revision).toBe(github["github.sha"] as string);
   });
 
-  test("open.ts forwards every API verify.ts reads, on the ports it reads them", () => {
+  test("open.ts forwards the UIs verify.ts reads, on the ports it reads them; verify forwards Loki and Tempo on the same cluster", () => {
     const args = argsOf("open.ts");
     expect(args.slice(args.indexOf("--context") + 1)[0]).toBe(`kind-${kindConfig.name}`);
     const names = args.slice(0, args.indexOf("--context"));
     const verify = parseVerifyOptions(argsOf("verify.ts"));
     expect(verify.timeoutMs).toBe(300_000);
+    expect(verify.context).toBe(`kind-${kindConfig.name}`);
+    expect(verify.loki).toBeUndefined();
+    expect(verify.tempo).toBeUndefined();
     for (const [api, name] of [
       ["gateway", "gateway"],
       ["prometheus", "prometheus"],
-      ["loki", "loki"],
-      ["tempo", "tempo"],
       ["grafana", "grafana"],
     ] as const) {
       expect(names).toContain(name);

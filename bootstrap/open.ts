@@ -1,7 +1,8 @@
 // `bun bootstrap/open.ts <ui...>`: the UIs of a cluster without NodePorts (the cluster profile),
 // through `kubectl port-forward`, on the same local ports the laptop profile maps, so the URLs
 // (and verify.ts's defaults) are the same. Prints each URL and how to read its login; Ctrl-C
-// stops the forwards.
+// stops the forwards. Loki and Tempo are published on neither profile (their APIs can stop
+// them): `loki` and `tempo` forward them for your own queries; verify.ts forwards them itself.
 import { resolve } from "node:path";
 import { parseFlags } from "./lib/cli.ts";
 import { ARGOCD, GRAFANA_SECRET } from "./lib/names.ts";
@@ -59,14 +60,14 @@ export const TARGETS: Record<string, Target> = {
     service: "loki-gateway",
     localPort: 3100,
     servicePort: 80,
-    what: "Loki API (for verify.ts)",
+    what: "Loki API",
   },
   tempo: {
     namespace: "monitoring",
     service: "tempo",
     localPort: 3200,
     servicePort: 3200,
-    what: "Tempo API (for verify.ts)",
+    what: "Tempo API",
   },
 };
 

@@ -2,6 +2,9 @@
 // APIs. The stand-ins answer in those APIs' real response formats, and only with data for the
 // trace ids the gateway actually received, so verify must ask for the right things.
 import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "../apps/telemetry/testing/process.ts";
 import { BootstrapError } from "./lib/run.ts";
 import { flags, parseOptions, type VerifyOptions, verify } from "./verify.ts";
@@ -178,9 +181,14 @@ function fakeStack(behaviour: StackBehaviour = {}) {
 
 /** Runs verify.ts to its end without blocking the event loop the other tests' timers run on. */
 async function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+async function cliWith(env: Record<string, string>, ...args: string[]) {
   const p = Bun.spawn(["bun", `${import.meta.dir}/verify.ts`, ...args], {
     stdout: "pipe",
     stderr: "pipe",
+    env: { ...process.env, ...env },
   });
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(p.stdout).text(),
@@ -312,7 +320,10 @@ describe("verify", () => {
   test.concurrent("CLI: with nothing running at the gateway it fails within seconds, naming it", async () => {
     const gateway = `http://127.0.0.1:${await freePort()}`;
     const started = performance.now();
-    const r = await cli("--gateway", gateway, "--timeout", "2s");
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const r = await cli(
+      ...["--gateway", gateway, "--loki", dead, "--tempo", dead, "--timeout", "2s"],
+    );
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(r.exitCode).toBe(1);
     const [error, fix] = r.stderr.split("\n");
@@ -339,18 +350,104 @@ describe("verify", () => {
     for (const flag of Object.keys(flags)) expect(text).toContain(`--${flag}`);
   });
 
-  test.concurrent("defaults point at the kind cluster's host ports", () => {
+  test.concurrent("defaults: the kind cluster's host ports; Loki and Tempo by port-forward", () => {
     const o = parseOptions([]);
     expect(o).toMatchObject({
       gateway: "http://localhost:8000",
       prometheus: "http://localhost:9090",
-      loki: "http://localhost:3100",
-      tempo: "http://localhost:3200",
       grafana: "http://localhost:3000",
       timeoutMs: 180_000,
+    });
+    // Not published on the host (docs/cluster.md#what-is-protected): no address, a port-forward.
+    expect(o.loki).toBeUndefined();
+    expect(o.tempo).toBeUndefined();
+    expect(o.context).toBeUndefined();
+    expect(parseOptions(["--loki", "http://localhost:3100", "--context", "kind-x"])).toMatchObject({
+      loki: "http://localhost:3100",
+      context: "kind-x",
     });
     expect(() => parseOptions(["--tempo", "ftp://x"])).toThrow(
       '--tempo must be an http(s) URL, got "ftp://x"',
     );
+  });
+});
+
+describe("Loki and Tempo through kubectl port-forward", () => {
+  /** A PATH whose kubectl is bootstrap/testing/fake-port-forward.ts, and its call log. */
+  function fakeKubectl() {
+    const dir = mkdtempSync(join(tmpdir(), "verify-kubectl-"));
+    const kubectl = join(dir, "kubectl");
+    writeFileSync(
+      kubectl,
+      `#!/bin/sh\nexec bun ${import.meta.dir}/testing/fake-port-forward.ts "$@"\n`,
+    );
+    chmodSync(kubectl, 0o755);
+    const logFile = join(dir, "calls.log");
+    writeFileSync(logFile, "");
+    return {
+      env: { PATH: `${dir}:${process.env.PATH}`, FAKE_KUBECTL_LOG: logFile },
+      calls: () => readFileSync(logFile, "utf8").trim().split("\n"),
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+
+  test.concurrent("without --loki and --tempo it forwards both for its run, then stops them", async () => {
+    const stack = fakeStack();
+    const o = stack.options;
+    const kubectl = fakeKubectl();
+    try {
+      const r = await cliWith(
+        { ...kubectl.env, FAKE_FORWARD_LOKI_GATEWAY: o.loki, FAKE_FORWARD_TEMPO: o.tempo },
+        ...["--gateway", o.gateway, "--prometheus", o.prometheus, "--context", "kind-sandbox"],
+        ...["--timeout", "3s", "--poll-interval", "20ms", "--requests", "2"],
+      );
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toMatch(/^PASS logs/m);
+      expect(r.stdout).toMatch(/^PASS traces/m);
+      // The Services of the charts (bootstrap/open.ts TARGETS), on a local port kubectl picks.
+      expect(kubectl.calls()).toEqual(
+        expect.arrayContaining([
+          "--context kind-sandbox port-forward svc/loki-gateway :80 --address 127.0.0.1 --namespace monitoring",
+          "--context kind-sandbox port-forward svc/tempo :3200 --address 127.0.0.1 --namespace monitoring",
+        ]),
+      );
+      expect(stack.seen.lokiQueries.length).toBeGreaterThan(0);
+      // Both forwards are stopped before verify exits (they log it on SIGTERM).
+      await Bun.sleep(200);
+      expect(kubectl.calls()).toEqual(
+        expect.arrayContaining(["stopped svc/loki-gateway", "stopped svc/tempo"]),
+      );
+    } finally {
+      kubectl.cleanup();
+    }
+  });
+
+  test.concurrent("a forward that fails names the Service, kubectl's reason and the fix", async () => {
+    const stack = fakeStack();
+    const o = stack.options;
+    const kubectl = fakeKubectl();
+    try {
+      // Loki forwards; the cluster has no tempo Service.
+      const r = await cliWith(
+        { ...kubectl.env, FAKE_FORWARD_LOKI_GATEWAY: o.loki },
+        ...["--gateway", o.gateway, "--prometheus", o.prometheus, "--timeout", "2s"],
+      );
+      expect(r.exitCode).toBe(1);
+      const [error, fix, ...rest] = r.stderr.trimEnd().split("\n");
+      expect(error).toBe(
+        'error: cannot port-forward to monitoring/tempo: Error from server (NotFound): services "tempo" not found',
+      );
+      expect(fix).toStartWith("  fix: is the stack up there? bun bootstrap/status.ts");
+      expect(fix).toContain("--context picks another");
+      expect(rest).toEqual([]);
+      expect(stack.seen.gatewayCalls).toBe(0);
+      // No --context: kubectl's current one, so no --context flag is passed.
+      expect(kubectl.calls()[0]).toStartWith("port-forward svc/loki-gateway :80");
+      await Bun.sleep(200);
+      expect(kubectl.calls()).toContain("stopped svc/loki-gateway");
+    } finally {
+      kubectl.cleanup();
+    }
   });
 });

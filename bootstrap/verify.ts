@@ -2,10 +2,14 @@
 // Sends lookups to the gateway, each carrying a `traceparent` with a fresh trace id (the
 // gateway's server span continues it), then polls Prometheus, Loki and Tempo until they hold
 // those requests' metrics, log lines and trace (spans from both services), or the time is up.
+// Loki and Tempo are not published on the host (their APIs can stop them): unless --loki and
+// --tempo say where they are, verify reaches them through `kubectl port-forward` for its run.
 import { ROUTE, SERVER, services as SERVICES } from "../gitops/dashboards/telemetry-names.ts";
 import { parseDuration, parseFlags, parseHttpUrl, parseNumber } from "./lib/cli.ts";
+import { type Forward, portForward } from "./lib/port-forward.ts";
 import { silent } from "./lib/reach.ts";
 import { BootstrapError, exitWithError } from "./lib/run.ts";
+import { TARGETS } from "./open.ts";
 
 const GATEWAY_ROUTE = "/user/:id";
 const FOUND_USER_ID = 42;
@@ -23,11 +27,17 @@ export interface VerifyOptions {
   reachMs?: number;
 }
 
-export const defaults: VerifyOptions = {
+/** The command line's options: Loki and Tempo without an address are port-forwarded. */
+export type CliOptions = Omit<VerifyOptions, "loki" | "tempo"> & {
+  loki?: string;
+  tempo?: string;
+  /** The kube context of those port-forwards (undefined: kubectl's current context). */
+  context?: string;
+};
+
+export const defaults: Omit<VerifyOptions, "loki" | "tempo"> = {
   gateway: "http://localhost:8000",
   prometheus: "http://localhost:9090",
-  loki: "http://localhost:3100",
-  tempo: "http://localhost:3200",
   grafana: "http://localhost:3000",
   timeoutMs: 180_000,
   pollMs: 2_000,
@@ -379,8 +389,9 @@ const usage = `usage: bun bootstrap/verify.ts [flags]
   --requests <n>              tagged lookups to send (default 5)
   --gateway <url>             api-gateway (default ${defaults.gateway})
   --prometheus <url>          Prometheus (default ${defaults.prometheus})
-  --loki <url>                Loki (default ${defaults.loki})
-  --tempo <url>               Tempo (default ${defaults.tempo})
+  --loki <url>                Loki (default: a kubectl port-forward to svc/loki-gateway)
+  --tempo <url>               Tempo (default: a kubectl port-forward to svc/tempo)
+  --context <ctx>             the cluster of those port-forwards (default: kubectl's current context)
   --grafana <url>             Grafana, for the trace link (default ${defaults.grafana})
   -h, --help                  show this help
 
@@ -394,6 +405,7 @@ export const flags = {
   prometheus: { type: "string" },
   loki: { type: "string" },
   tempo: { type: "string" },
+  context: { type: "string" },
   grafana: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -401,19 +413,24 @@ export const flags = {
 const COMMAND = "bun bootstrap/verify.ts";
 
 /** Options from the command line; throws a BootstrapError (problem and fix) on bad input. */
-export function parseOptions(argv: string[]): VerifyOptions {
+export function parseOptions(argv: string[]): CliOptions {
   const { values } = parseFlags(COMMAND, argv, flags);
-  const url = (name: "gateway" | "prometheus" | "loki" | "tempo" | "grafana") =>
+  const url = (name: "gateway" | "prometheus" | "grafana") =>
     parseHttpUrl(
       values[name] ?? defaults[name],
       `--${name}`,
       `${COMMAND} --${name} ${defaults[name]}`,
     );
+  const forwardable = (name: "loki" | "tempo", example: string) =>
+    values[name] === undefined
+      ? undefined
+      : parseHttpUrl(values[name], `--${name}`, `${COMMAND} --${name} ${example}`);
   return {
     gateway: url("gateway"),
     prometheus: url("prometheus"),
-    loki: url("loki"),
-    tempo: url("tempo"),
+    loki: forwardable("loki", "http://localhost:3100"),
+    tempo: forwardable("tempo", "http://localhost:3200"),
+    context: values.context,
     grafana: url("grafana"),
     timeoutMs: values.timeout
       ? parseDuration(values.timeout, "--timeout", { min: 1000 })
@@ -431,19 +448,56 @@ export function parseOptions(argv: string[]): VerifyOptions {
   };
 }
 
-if (import.meta.main) {
+/**
+ * The addresses of Loki and Tempo: the given ones, or port-forwards (stopped by `stop`) on the
+ * chosen context. The Services are the charts' (bootstrap/open.ts TARGETS).
+ */
+export async function reachBackends(
+  o: CliOptions,
+  cwd: string,
+): Promise<{ options: VerifyOptions; stop: () => void }> {
+  const forwards: Forward[] = [];
+  const stop = () => {
+    for (const f of forwards) f.stop();
+  };
+  const address = async (name: "loki" | "tempo") => {
+    const given = o[name];
+    if (given) return given;
+    const forward = await portForward(TARGETS[name] as (typeof TARGETS)[string], o.context, {
+      cwd,
+      fix: `is the stack up there? bun bootstrap/status.ts${o.context ? ` --context ${o.context}` : ""} (verify port-forwards Loki and Tempo with kubectl${o.context ? "" : " on its current context; --context picks another"}; or give --loki and --tempo)`,
+    });
+    forwards.push(forward);
+    return forward.url;
+  };
   try {
-    const options = parseOptions(process.argv.slice(2));
+    const [loki, tempo] = [await address("loki"), await address("tempo")];
+    return { options: { ...o, loki, tempo }, stop };
+  } catch (error) {
+    stop();
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  let stop = () => {};
+  try {
+    const cli = parseOptions(process.argv.slice(2));
     if (process.argv.includes("--help") || process.argv.includes("-h")) {
       console.log(usage);
       process.exit(0);
     }
+    const reached = await reachBackends(cli, import.meta.dir);
+    stop = reached.stop;
+    const options = reached.options;
     console.log(
       `verify: tagged requests → ${options.gateway}; waiting up to ${options.timeoutMs / 1000} s for metrics, logs and traces`,
     );
     const { ok } = await verify(options);
+    stop();
     process.exit(ok ? 0 : 1);
   } catch (error) {
+    stop();
     exitWithError(error);
   }
 }

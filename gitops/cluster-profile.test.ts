@@ -192,7 +192,11 @@ describe("the cluster profile renders", () => {
         expect(source.helm?.valuesObject, app.metadata.name).toBeUndefined();
       }
     }
-    expect(rendered(laptop.children).some((o) => o.metadata.name === "tempo-nodeport")).toBe(true);
+    expect(
+      rendered(laptop.children).some(
+        (o) => o.kind === "Service" && dig(o, ["spec", "type"]) === "NodePort",
+      ),
+    ).toBe(true);
   });
 });
 

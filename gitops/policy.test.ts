@@ -400,7 +400,9 @@ describe("the root reaches every child", () => {
     const templates = readdirSync(join(gitopsDir, "apps", "templates")).filter((f) =>
       /\.ya?ml$/.test(f),
     );
-    for (const template of templates) {
+    // project.yaml renders the children's AppProject, not an Application.
+    expect(cluster.projects.map((p) => p.kind)).toEqual(["AppProject"]);
+    for (const template of templates.filter((t) => t !== "project.yaml")) {
       expect(
         [...children, ...cluster.children].some((c) => c.template === `apps/templates/${template}`),
         `${template} renders nothing`,
@@ -490,7 +492,9 @@ describe("sync policy", () => {
       const name = app.metadata.name;
       const policy = app.spec.syncPolicy;
       expect(app.metadata.namespace, name).toBe("argocd");
-      expect(app.spec.project, name).toBe("default");
+      expect(app.spec.project, `${name}: the stack's AppProject (gitops/security.test.ts)`).toBe(
+        "observability",
+      );
       expect(app.spec.destination.server, name).toBe("https://kubernetes.default.svc");
       expect(app.spec.destination.namespace, `${name}: destination namespace`).toMatch(
         /^[a-z0-9-]+$/,

@@ -88,12 +88,7 @@ const upstreamServices: ServiceFact[] = [
     name: "loki-gateway",
     namespace: "monitoring",
     ports: [80],
-    nodePorts: { 80: 30100 },
-    requires: [
-      { values: LOKI, path: ["gateway", "enabled"], equals: true },
-      { values: LOKI, path: ["gateway", "service", "type"], equals: "NodePort" },
-      { values: LOKI, path: ["gateway", "service", "nodePort"], equals: 30100 },
-    ],
+    requires: [{ values: LOKI, path: ["gateway", "enabled"], equals: true }],
     read: "loki 18.11.0 templates/gateway/service.yaml: <fullname>-gateway, port gateway.service.port (80); nginx routes /otlp/v1/logs and /loki/api to loki:3100 (templates/_helpers.tpl loki.nginxFile)",
   },
   {
@@ -153,8 +148,6 @@ const hostPorts: Record<number, number> = {
   3000: 30030, // Grafana
   9090: 30090, // Prometheus
   8000: 30000, // api-gateway
-  3100: 30100, // Loki
-  3200: 30200, // Tempo
   8300: 30300, // git server
 };
 
@@ -650,26 +643,11 @@ describe("host ports", () => {
       ).toBe(true);
     }
     expect(declared.get(30000)).toBe("api-gateway");
-    expect(declared.get(30200)).toBe("tempo-nodeport");
   });
 
   test("no two Services claim the same NodePort", async () => {
     const claimed = (await knownServices()).flatMap((s) => s.nodePorts);
-    expect(claimed.length).toBeGreaterThanOrEqual(6);
+    expect(claimed.length).toBeGreaterThanOrEqual(4);
     expect(new Set(claimed).size).toBe(claimed.length);
-  });
-
-  test("the Tempo NodePort Service selects the tempo chart's pods on its HTTP port", async () => {
-    const { children } = await loadTree();
-    const tempoChild = children.find((c) => c.app.metadata.name === "tempo");
-    const service = tempoChild?.objects.find(({ object }) => object.kind === "Service")?.object;
-    // tempo 2.2.4 templates/_helpers.tpl tempo.selectorLabels: name=tempo (chart name), instance=<release>.
-    expect(dig(service, ["spec", "selector"])).toEqual({
-      "app.kubernetes.io/name": "tempo",
-      "app.kubernetes.io/instance": "tempo",
-    });
-    expect(dig(service, ["spec", "ports"])).toEqual([
-      expect.objectContaining({ port: 3200, targetPort: 3200, nodePort: 30200 }),
-    ]);
   });
 });

@@ -76,7 +76,8 @@ export const anExistingCluster = (overrides: Partial<ExistingCluster> = {}): Exi
 export const CLUSTER_ONLY_APPS = ["seaweedfs"];
 /** The app-of-apps' children in the cluster profile: one template per child Application. */
 export const CLUSTER_CHILD_APPS = readdirSync(join(import.meta.dir, "../../gitops/apps/templates"))
-  .filter((file) => file.endsWith(".yaml"))
+  // project.yaml renders the children's AppProject, not an Application.
+  .filter((file) => file.endsWith(".yaml") && file !== "project.yaml")
   .map((file) => file.slice(0, -".yaml".length))
   .sort();
 /** The laptop profile's children. */

@@ -139,7 +139,8 @@ async function localObjects(app: Application, source: AppSource): Promise<Child[
   return objects;
 }
 
-export type Tree = { root: Application; children: Child[] };
+/** The AppProjects the app-of-apps renders beside the children (gitops/apps/templates/project.yaml). */
+export type Tree = { root: Application; children: Child[]; projects: KubeObject[] };
 
 const cached = new Map<string, Promise<Tree>>();
 
@@ -170,15 +171,20 @@ async function buildTree(rootValues: Record<string, unknown>): Promise<Tree> {
     values: source.helm?.valuesObject,
   });
   const children: Child[] = [];
+  const projects: KubeObject[] = [];
   for (const { source: template, object } of rendered) {
+    if (object.kind === "AppProject") {
+      projects.push(object);
+      continue;
+    }
     if (object.kind !== "Application") {
       throw new Error(
-        `${template}: the app-of-apps chart renders only Applications, found ${object.kind}`,
+        `${template}: the app-of-apps chart renders only Applications and AppProjects, found ${object.kind}`,
       );
     }
     const app = object as Application;
     const objects = (await Promise.all(sourcesOf(app).map((s) => localObjects(app, s)))).flat();
     children.push({ app, template, objects });
   }
-  return { root, children };
+  return { root, children, projects };
 }

@@ -15,17 +15,46 @@ The `$values` source: this repository, so upstream charts can read gitops/values
   ref: values
 {{- end -}}
 
+{{/* The AppProject of every child (templates/project.yaml). */}}
+{{- define "apps.project" -}}
+observability
+{{- end -}}
+
+{{/*
+The namespaces the stack deploys into, each with the strictest Pod Security Standard level its
+pods pass (checked on the rendered charts: gitops/security.test.ts). The AppProject allows only
+these. node-exporter needs the host's network, PIDs and filesystem: only privileged admits it,
+so it has a namespace of its own (gitops/manifests/node-exporter/). The bundled SeaweedFS
+(cluster profile) runs as root, which baseline admits and restricted does not.
+*/}}
+{{- define "apps.podSecurity" -}}
+apps: restricted
+monitoring: {{ if and (include "apps.cluster" .) .Values.objectStorage.bundled }}baseline{{ else }}restricted{{ end }}
+node-exporter: privileged
+{{- end -}}
+
 {{/*
 Sync policy shared by every child: automated with prune and self-heal, the namespace created on
-first sync, retries with exponential backoff (CRDs and Services of other children may not exist
-yet on a fresh cluster). Call with (dict "serverSideApply" true) where objects are too large for
-client-side apply.
+first sync with its Pod Security Admission labels, retries with exponential backoff (CRDs and
+Services of other children may not exist yet on a fresh cluster). Call with
+(dict "root" . "namespace" <destination namespace>), adding "serverSideApply" true where objects
+are too large for client-side apply.
 */}}
 {{- define "apps.syncPolicy" -}}
+{{- $level := get (include "apps.podSecurity" .root | fromYaml) .namespace -}}
+{{- if not $level -}}
+{{- fail (printf "namespace %q has no Pod Security level in apps.podSecurity" .namespace) -}}
+{{- end -}}
 syncPolicy:
   automated:
     prune: true
     selfHeal: true
+  # Every child in a namespace sets the same labels (Argo CD applies them server-side).
+  managedNamespaceMetadata:
+    labels:
+      pod-security.kubernetes.io/enforce: {{ $level }}
+      pod-security.kubernetes.io/warn: {{ $level }}
+      pod-security.kubernetes.io/audit: {{ $level }}
   syncOptions:
     - CreateNamespace=true
     {{- if .serverSideApply }}
