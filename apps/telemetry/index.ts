@@ -20,6 +20,7 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import {
   BatchSpanProcessor,
+  type BufferConfig,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
@@ -70,20 +71,6 @@ export function startTelemetry(
   // Resource: who is sending, on every span, metric point and log record.
   const resource = buildResource(service, env);
 
-  // Traces. Span queues are bounded (OTEL_BSP_MAX_QUEUE_SIZE, default 2048) and exported off the
-  // request path, so a dead collector costs dropped spans, not latency or memory. Console output
-  // is for a terminal: printed as each span ends, as NodeSDK does.
-  const tracerProvider = new NodeTracerProvider({
-    resource,
-    spanProcessors: config.exporters.traces.map((name) =>
-      name === "console"
-        ? new SimpleSpanProcessor(new ConsoleSpanExporter())
-        : new BatchSpanProcessor(new OTLPTraceExporter()),
-    ),
-  });
-  // Installs the AsyncLocalStorage context manager and the W3C propagators too.
-  if (config.exporters.traces.length) tracerProvider.register();
-
   // Metrics. The periodic reader does not read OTEL_METRIC_EXPORT_*: config.ts does.
   const meterProvider = new MeterProvider({
     resource,
@@ -108,9 +95,35 @@ export function startTelemetry(
       .addCallback((result) => result.observe(process.uptime()));
   }
 
+  // The SDK's own metrics (otel.sdk.*), where metrics are exported: spans and log records made,
+  // queued, exported, dropped on a full queue (error.type=queue_full) or lost in a failed export
+  // (error.type=OTLPExporterError, Error...). Providers and processors take it at construction.
+  const sdkMetrics = config.exporters.metrics.length ? meterProvider : undefined;
+  // sdk-trace-base 2.12.1's BatchSpanProcessor forwards its config to sdk-trace's, which reads
+  // selfObsMeterProvider; the shim's BufferConfig type does not list that option.
+  const spanQueue: BufferConfig & { selfObsMeterProvider?: MeterProvider } = {
+    selfObsMeterProvider: sdkMetrics,
+  };
+
+  // Traces. Span queues are bounded (OTEL_BSP_MAX_QUEUE_SIZE, default 2048) and exported off the
+  // request path, so a dead collector costs dropped spans, not latency or memory. Console output
+  // is for a terminal: printed as each span ends, as NodeSDK does.
+  const tracerProvider = new NodeTracerProvider({
+    resource,
+    meterProvider: sdkMetrics,
+    spanProcessors: config.exporters.traces.map((name) =>
+      name === "console"
+        ? new SimpleSpanProcessor(new ConsoleSpanExporter())
+        : new BatchSpanProcessor(new OTLPTraceExporter(), spanQueue),
+    ),
+  });
+  // Installs the AsyncLocalStorage context manager and the W3C propagators too.
+  if (config.exporters.traces.length) tracerProvider.register();
+
   // Logs. The batch processor does not read OTEL_BLRP_*: config.ts does. Queue bounded as above.
   const loggerProvider = new LoggerProvider({
     resource,
+    meterProvider: sdkMetrics,
     processors: config.exporters.logs.map((name) =>
       name === "console"
         ? new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() })
@@ -120,6 +133,7 @@ export function startTelemetry(
             maxQueueSize: config.logMaxQueueSize,
             maxExportBatchSize: config.logMaxExportBatchSize,
             exportTimeoutMillis: config.logExportTimeoutMs,
+            selfObsMeterProvider: sdkMetrics,
           }),
     ),
   });
