@@ -136,7 +136,7 @@ const entries: Record<Service, string> = {
 };
 
 // Only the export timing differs from a pod (so the test waits milliseconds, not a minute), the
-// queue sizes (so a burst of 150 requests overflows them, not thousands), and the addresses: the
+// queue sizes (so a burst of 200 requests overflows them, not thousands), and the addresses: the
 // OTLP endpoint is the receiver, the upstream is the local user-service.
 const fastExport = {
   OTEL_METRIC_EXPORT_INTERVAL: "200",
@@ -208,7 +208,7 @@ async function run(): Promise<Capture> {
     // error.type=OTLPExporterError). The SDK's metrics, still exported, count both.
     const refuse = receiver.stallTracesAndLogs();
     await Promise.all(
-      Array.from({ length: 150 }, () =>
+      Array.from({ length: 200 }, () =>
         fetch(`${gateway.url}/user/42`).then((response) => response.arrayBuffer()),
       ),
     );

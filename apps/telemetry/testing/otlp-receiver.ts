@@ -265,7 +265,7 @@ export function startOtlpReceiver(): OtlpReceiver {
     waitForLogs: (match, timeoutMs = 5000) =>
       waitUntil("log records", () => match(logs), timeoutMs),
     stallTracesAndLogs() {
-      stalled = new Promise((resolve) => {
+      stalled ??= new Promise((resolve) => {
         refuse = () => {
           stalled = undefined;
           resolve();
