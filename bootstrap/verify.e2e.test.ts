@@ -173,8 +173,10 @@ test("the services emit exactly the metrics the dashboards and alerts are writte
     const points = receiver.dataPoints.filter((p) => p.metric === declared.name);
     expect(points[0]?.unit, declared.name).toBe(declared.unit);
     expect(points[0]?.type, declared.name).toBe(
-      declared.type === "counter" ? "sum" : declared.type,
+      declared.type === "counter" || declared.type === "updowncounter" ? "sum" : declared.type,
     );
+    if (declared.type !== "histogram")
+      expect(points[0]?.monotonic, declared.name).toBe(declared.type === "counter");
     const keys = new Set(points.flatMap((p) => Object.keys(p.attributes)));
     for (const key of keys)
       expect(declared.attributes, `${declared.name} attribute`).toContain(key);

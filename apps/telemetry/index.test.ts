@@ -258,3 +258,65 @@ test.concurrent(
   },
   processTimeoutMs,
 );
+
+test.concurrent(
+  "the SDK's own metrics count spans and log records dropped on a full queue and failed exports",
+  async () => {
+    const receiver = startReceiver();
+    const service = await startService(userService, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRIC_EXPORT_INTERVAL: "100",
+      OTEL_BSP_SCHEDULE_DELAY: "20",
+      OTEL_BLRP_SCHEDULE_DELAY: "20",
+      OTEL_BSP_MAX_QUEUE_SIZE: "4",
+      OTEL_BLRP_MAX_QUEUE_SIZE: "4",
+    });
+    services.push(service);
+    // The collector stalls: the first batch of each queue hangs in export, the queues fill up and
+    // what else the requests produce is dropped. Then the stalled exports are refused.
+    const refuse = receiver.stallTracesAndLogs();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetch(`${service.url}/users/${i + 1}`).then((r) => r.arrayBuffer()),
+      ),
+    );
+    refuse();
+    const point = (metric: string, attributes: Record<string, unknown> = {}) =>
+      receiver.dataPoints.findLast(
+        (p) =>
+          p.metric === metric &&
+          Object.entries(attributes).every(([key, value]) => p.attributes[key] === value),
+      );
+    const signals = [
+      { processor: "otel.sdk.processor.span", unit: "{span}", type: "batching_span_processor" },
+      { processor: "otel.sdk.processor.log", unit: "{log_record}", type: "batching_log_processor" },
+    ];
+    const failure = (error: string) => ({ "error.type": error });
+    await receiver.waitForDataPoints(() =>
+      signals.every(
+        ({ processor }) =>
+          point(`${processor}.processed`, failure("queue_full")) &&
+          point(`${processor}.processed`, failure("OTLPExporterError")),
+      ),
+    );
+    for (const { processor, unit, type } of signals) {
+      const component = { "otel.component.type": type, "otel.component.name": `${type}/0` };
+      const dropped = point(`${processor}.processed`, { ...component, ...failure("queue_full") });
+      expect(dropped).toMatchObject({ unit, type: "sum", monotonic: true });
+      expect(dropped?.value).toBeGreaterThan(0);
+      expect(point(`${processor}.processed`, failure("OTLPExporterError"))?.value).toBeGreaterThan(
+        0,
+      );
+      expect(point(`${processor}.queue.capacity`, component)).toMatchObject({
+        unit,
+        monotonic: false,
+        value: 4,
+      });
+      expect(point(`${processor}.queue.size`, component)?.value).toBeLessThanOrEqual(4);
+    }
+    // Every log record the service made; spans are not counted as they start (a cost per span).
+    expect(point("otel.sdk.log.created")?.value).toBeGreaterThanOrEqual(20);
+    expect(point("otel.sdk.span.started")).toBeUndefined();
+  },
+  processTimeoutMs,
+);

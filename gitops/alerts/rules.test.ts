@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
 import { readRunbooks, runbookUrl } from "../dashboards/runbooks.ts";
+import { SDK } from "../dashboards/telemetry-names.ts";
 import { captureServices } from "../pipeline/capture.ts";
 import { backends, prometheusValues } from "../pipeline/model.ts";
 import { loadYaml } from "../testing/load.ts";
@@ -101,22 +102,66 @@ function trafficSeries(service: Service, traffic: Traffic | Phase[]) {
   ];
 }
 
+/** Whether a service's metrics reach Prometheus at a minute (not while the collector is down). */
+type Arrives = (minute: number) => boolean;
+const always: Arrives = () => true;
+
+/** Values minute by minute; "_" where there is no sample. */
+const perMinute = (value: (minute: number) => number | undefined) =>
+  Array.from({ length: MINUTES + 1 }, (_, minute) => String(value(minute) ?? "_")).join(" ");
+
 // target_info as the OTLP receiver writes it while a service sends metrics.
-const targetInfo = (service: Service, minutes = MINUTES) => ({
+const targetInfo = (service: Service, arrives: Arrives) => ({
   series: selector(
     "target_info",
     modelSeries(service, "target_info", () => true),
   ),
-  values: `1x${minutes}`,
+  values: perMinute((minute) => (arrives(minute) ? 1 : undefined)),
 });
+
+// The SDK's counts of processed spans and log records, by error_type.
+type Signal = "traces" | "logs";
+const processed: Record<Signal, string> = {
+  traces: SDK.spans.processed,
+  logs: SDK.logs.processed,
+};
+
+/** A loss counter of a service's SDK: its total at each minute; none before the first loss. */
+interface Loss {
+  service: Service;
+  signal: Signal;
+  error: "queue_full" | "OTLPExporterError";
+  total: (minute: number) => number | undefined;
+}
+
+function sdkSeries(service: Service, arrives: Arrives, losses: Loss[]) {
+  const series = (signal: Signal, error: string | undefined, total: Loss["total"]) => ({
+    series: selector(
+      processed[signal],
+      modelSeries(service, processed[signal], (l) => l.error_type === error),
+    ),
+    values: perMinute((minute) => (arrives(minute) ? total(minute) : undefined)),
+  });
+  return [
+    // Exported: 600 a minute.
+    ...(["traces", "logs"] as const).map((signal) =>
+      series(signal, undefined, (minute) => 600 * minute),
+    ),
+    ...losses
+      .filter((loss) => loss.service === service)
+      .map((loss) => series(loss.signal, loss.error, loss.total)),
+  ];
+}
 
 function input(
   traffic: Partial<Record<Job, Traffic | Phase[]>>,
-  telemetryMinutes: Partial<Record<Job, number>> = {},
+  arrives: Partial<Record<Job, Arrives>> = {},
+  losses: Loss[] = [],
 ) {
   return SERVICES.flatMap((service) => [
     ...trafficSeries(service, traffic[service] ?? healthy),
-    targetInfo(service, telemetryMinutes[service] ?? MINUTES),
+    targetInfo(service, arrives[service] ?? always),
+    ...sdkSeries(service, arrives[service] ?? always, losses),
   ]);
 }
 
@@ -127,16 +172,18 @@ const alertNames = [
 ];
 
 /** The alert as promtool reports it: labels from the rule, annotations with $labels.job filled. */
-function firing(alert: string, job: Job, severity: "critical" | "warning") {
+function firing(alert: string, job: Job, severity: "critical" | "warning", labels: Labels = {}) {
   const rule = groups
     .flatMap((g) => g.rules)
     .find(
       (r) =>
         r.alert === alert &&
         r.labels?.severity === severity &&
-        (r.labels.job === undefined || r.labels.job === jobOf(job)),
+        (r.labels.job === undefined || r.labels.job === jobOf(job)) &&
+        Object.entries(labels).every(([k, v]) => r.labels?.[k] === v),
     );
-  if (!rule) throw new Error(`no rule ${alert} with severity ${severity}`);
+  if (!rule)
+    throw new Error(`no rule ${alert} with severity ${severity} ${JSON.stringify(labels)}`);
   const annotations = Object.fromEntries(
     Object.entries(rule.annotations ?? {}).map(([k, v]) => [
       k,
@@ -351,12 +398,65 @@ describe("alert rules (promtool)", () => {
     const result = await promtoolTest(
       "telemetry-stops",
       // user-service's metrics stop at minute 30; api-gateway keeps sending.
-      input({ "user-service": { ok: 0, errors: 0, slow: 0 } }, { "user-service": 30 }),
+      input({ "user-service": { ok: 0, errors: 0, slow: 0 } }, { "user-service": (m) => m <= 30 }),
       [
         ...expectAt("40m"), // last sample 10m ago: still inside the window
         ...expectAt("60m", [
           ["ServiceTelemetryAbsent", [firing("ServiceTelemetryAbsent", "user-service", "warning")]],
         ]),
+      ],
+    );
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  const dropped = (job: Job, signal: Signal) =>
+    firing("ServiceTelemetryDropped", job, "warning", { signal });
+
+  test.concurrent("a 20-minute collector outage: afterwards the SDK's losses arrive and ServiceTelemetryDropped fires for 15 minutes", async () => {
+    // user-service's metrics stop at minute 60 and come back at 80 with the loss counters,
+    // which are born already high: nothing of them reached Prometheus before.
+    const back = (total: number) => (minute: number) => (minute >= 80 ? total : undefined);
+    const result = await promtoolTest(
+      "collector-outage",
+      input({}, { "user-service": (m) => m < 60 || m >= 80 }, [
+        { service: "user-service", signal: "traces", error: "queue_full", total: back(4000) },
+        { service: "user-service", signal: "traces", error: "OTLPExporterError", total: back(512) },
+        { service: "user-service", signal: "logs", error: "queue_full", total: back(2000) },
+      ]),
+      [
+        ...expectAt("50m"),
+        ...expectAt("78m", [
+          ["ServiceTelemetryAbsent", [firing("ServiceTelemetryAbsent", "user-service", "warning")]],
+        ]),
+        ...expectAt("81m", [
+          [
+            "ServiceTelemetryDropped",
+            [dropped("user-service", "traces"), dropped("user-service", "logs")],
+          ],
+        ]),
+        ...expectAt("94m", [
+          [
+            "ServiceTelemetryDropped",
+            [dropped("user-service", "traces"), dropped("user-service", "logs")],
+          ],
+        ]),
+        ...expectAt("96m"),
+      ],
+    );
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  test.concurrent("a span queue too small for the load: fires with the first drop, resolves 15 minutes after the last", async () => {
+    // The collector is up; api-gateway drops 10 spans a minute from minute 30 to 60.
+    const total = (minute: number) => (minute < 30 ? undefined : 10 * (Math.min(minute, 60) - 29));
+    const result = await promtoolTest(
+      "queue-too-small",
+      input({}, {}, [{ service: "api-gateway", signal: "traces", error: "queue_full", total }]),
+      [
+        ...expectAt("20m"),
+        ...expectAt("30m", [["ServiceTelemetryDropped", [dropped("api-gateway", "traces")]]]),
+        ...expectAt("70m", [["ServiceTelemetryDropped", [dropped("api-gateway", "traces")]]]),
+        ...expectAt("80m"),
       ],
     );
     expect(result.output).toContain("SUCCESS");

@@ -51,6 +51,7 @@ describe("runbooks", () => {
       "ServiceAvailabilityBudgetBurn",
       "ServiceLatencyBudgetBurn",
       "ServiceTelemetryAbsent",
+      "ServiceTelemetryDropped",
     ]);
   });
 });

@@ -1,6 +1,7 @@
 // What the "Service overview" panels query, read from the built dashboard JSON.
 import { describe, expect, test } from "bun:test";
 import { serviceOverview } from "./service-overview.ts";
+import { SDK } from "./telemetry-names.ts";
 
 interface Panel {
   type: string;
@@ -31,5 +32,18 @@ describe("service overview", () => {
         });
       }
     }
+  });
+
+  test("the SDK's losses of $service: spans and log records dropped or failed, and its queues", () => {
+    const [dropped, queues, ...more] = rowPanels("Telemetry $service's SDK lost");
+    expect(more).toEqual([]);
+    expect(dropped?.title).toBe("Telemetry the SDK dropped");
+    expect(dropped?.targets?.map((t) => t.expr)).toEqual([
+      `sum by (error_type) (${SDK.spans.processed}{job="$service", error_type!=""})`,
+      `sum by (error_type) (${SDK.logs.processed}{job="$service", error_type!=""})`,
+    ]);
+    const queried = queues?.targets?.map((t) => t.expr ?? "") ?? [];
+    for (const metric of [SDK.spans, SDK.logs].flatMap((m) => [m.queueSize, m.queueCapacity]))
+      expect(queried).toContain(`max by (job) (${metric}{job="$service"})`);
   });
 });

@@ -1,5 +1,6 @@
 // "Service overview": RED per service and route, the gateway's upstream calls, lookups by
-// outcome, latency with exemplars (trace links), the service's logs and the service graph.
+// outcome, latency with exemplars (trace links), telemetry the SDK lost, the service's logs and
+// the service graph.
 import {
   DashboardBuilder,
   DashboardCursorSync,
@@ -22,7 +23,7 @@ import {
   DataqueryBuilder as TempoQuery,
 } from "@grafana/grafana-foundation-sdk/tempo";
 import { PanelBuilder as TimeseriesPanel } from "@grafana/grafana-foundation-sdk/timeseries";
-import { CLIENT, LOOKUPS, ROUTE, SERVER, STATUS } from "./telemetry-names.ts";
+import { CLIENT, ERROR_TYPE, LOOKUPS, ROUTE, SDK, SERVER, STATUS } from "./telemetry-names.ts";
 
 // Datasource UIDs provisioned in gitops/values/kube-prometheus-stack.yaml.
 export const datasources = {
@@ -228,6 +229,49 @@ export function serviceOverview(): DashboardBuilder {
             `histogram_quantile(0.95, sum by (le, span_name) (rate(traces_spanmetrics_latency_bucket{service="$service", span_kind="SPAN_KIND_SERVER"}[$__rate_interval])))`,
             "{{span_name}}",
           ).exemplar(true),
+        ),
+    )
+
+    .withRow(new RowBuilder("Telemetry $service's SDK lost"))
+    .withPanel(
+      timeseries(
+        "Telemetry the SDK dropped",
+        "short",
+        "Spans and log records $service's OpenTelemetry SDK lost since its pod started, by error_type: " +
+          "queue_full = dropped because the batch queue was full; an exporter error's name " +
+          "(OTLPExporterError, Error) = lost in an export that failed. A line that appears or steps up " +
+          "is a loss. During a collector outage nothing arrives; the counts show once it is back.",
+      )
+        .span(12)
+        .withTarget(
+          prom(
+            `sum by (${ERROR_TYPE}) (${SDK.spans.processed}{job="$service", ${ERROR_TYPE}!=""})`,
+            `spans {{${ERROR_TYPE}}}`,
+          ),
+        )
+        .withTarget(
+          prom(
+            `sum by (${ERROR_TYPE}) (${SDK.logs.processed}{job="$service", ${ERROR_TYPE}!=""})`,
+            `log records {{${ERROR_TYPE}}}`,
+          ),
+        ),
+    )
+    .withPanel(
+      timeseries(
+        "SDK queues: size vs capacity",
+        "short",
+        "Spans and log records waiting in $service's batch processors for export, at each metric " +
+          "export, against the queue's capacity (OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_QUEUE_SIZE). " +
+          "A queue at capacity drops what comes next: the collector is slow or gone, or the load too high.",
+      )
+        .span(12)
+        .withTarget(prom(`max by (job) (${SDK.spans.queueSize}{job="$service"})`, "span queue"))
+        .withTarget(
+          prom(`max by (job) (${SDK.spans.queueCapacity}{job="$service"})`, "span queue capacity"),
+        )
+        .withTarget(prom(`max by (job) (${SDK.logs.queueSize}{job="$service"})`, "log queue"))
+        .withTarget(
+          prom(`max by (job) (${SDK.logs.queueCapacity}{job="$service"})`, "log queue capacity"),
         ),
     )
 

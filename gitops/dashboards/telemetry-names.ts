@@ -7,7 +7,8 @@
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
 import { labelName, metricName } from "../pipeline/prometheus-otlp.ts";
 
-export type InstrumentType = "histogram" | "counter" | "gauge";
+/** An up-down counter is an OTLP non-monotonic sum, which Prometheus stores as a gauge. */
+export type InstrumentType = "histogram" | "counter" | "updowncounter" | "gauge";
 
 export interface OtelMetric {
   name: string;
@@ -18,7 +19,11 @@ export interface OtelMetric {
 
 /** Prometheus metric family name for an OTLP metric (histograms add _bucket/_sum/_count). */
 export function prometheusMetricName(metric: Pick<OtelMetric, "name" | "unit" | "type">): string {
-  return metricName(metric.name, metric.unit, metric.type);
+  return metricName(
+    metric.name,
+    metric.unit,
+    metric.type === "updowncounter" ? "gauge" : metric.type,
+  );
 }
 
 /** Prometheus label name for an OTLP attribute. */
@@ -74,7 +79,34 @@ export const processUptime: OtelMetric = {
   attributes: [],
 };
 
-export const emittedMetrics = [serverDuration, clientDuration, userLookups, processUptime];
+// The SDK's own metrics (apps/telemetry turns them on), per batch processor: the items whose
+// processing ended, exported or lost (error.type: queue_full when dropped on a full queue, the
+// exporter error's name when an export failed), and how full its queue is.
+const processor = (signal: "span" | "log", unit: string) => {
+  const component = ["otel.component.type", "otel.component.name"];
+  const metric = (name: string, type: InstrumentType, attributes: string[]): OtelMetric => ({
+    name: `otel.sdk.processor.${signal}.${name}`,
+    unit,
+    type,
+    attributes,
+  });
+  return {
+    processed: metric("processed", "counter", [...component, "error.type"]),
+    queueSize: metric("queue.size", "updowncounter", component),
+    queueCapacity: metric("queue.capacity", "updowncounter", component),
+  };
+};
+export const spanProcessor = processor("span", "{span}");
+export const logProcessor = processor("log", "{log_record}");
+
+export const emittedMetrics = [
+  serverDuration,
+  clientDuration,
+  userLookups,
+  processUptime,
+  ...Object.values(spanProcessor),
+  ...Object.values(logProcessor),
+];
 
 // service.name of each service: the project's one list of services.
 export const services = SERVICES;
@@ -86,3 +118,16 @@ export const CLIENT = prometheusMetricName(clientDuration);
 export const LOOKUPS = prometheusMetricName(userLookups);
 export const ROUTE = prometheusLabelName("http.route");
 export const STATUS = prometheusLabelName("http.response.status_code");
+export const ERROR_TYPE = prometheusLabelName("error.type");
+export const SDK = {
+  spans: {
+    processed: prometheusMetricName(spanProcessor.processed),
+    queueSize: prometheusMetricName(spanProcessor.queueSize),
+    queueCapacity: prometheusMetricName(spanProcessor.queueCapacity),
+  },
+  logs: {
+    processed: prometheusMetricName(logProcessor.processed),
+    queueSize: prometheusMetricName(logProcessor.queueSize),
+    queueCapacity: prometheusMetricName(logProcessor.queueCapacity),
+  },
+};

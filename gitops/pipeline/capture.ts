@@ -135,13 +135,29 @@ const entries: Record<Service, string> = {
   "user-service": `${import.meta.dir}/../../apps/user-service/src/index.ts`,
 };
 
-// Only the export timing differs from a pod (so the test waits milliseconds, not a minute),
-// and the addresses: the OTLP endpoint is the receiver, the upstream is the local user-service.
+// Only the export timing differs from a pod (so the test waits milliseconds, not a minute), the
+// queue sizes (so a burst of 200 requests overflows them, not thousands), and the addresses: the
+// OTLP endpoint is the receiver, the upstream is the local user-service.
 const fastExport = {
   OTEL_METRIC_EXPORT_INTERVAL: "200",
   OTEL_BSP_SCHEDULE_DELAY: "50",
   OTEL_BLRP_SCHEDULE_DELAY: "50",
+  OTEL_BSP_MAX_QUEUE_SIZE: "64",
+  OTEL_BLRP_MAX_QUEUE_SIZE: "64",
 };
+
+// What each service's SDK reports when telemetry is lost (otel.sdk.processor.*.processed).
+const lossReported = (points: ReceivedDataPoint[], service: Service) =>
+  ["otel.sdk.processor.span.processed", "otel.sdk.processor.log.processed"].every((metric) =>
+    ["queue_full", "OTLPExporterError"].every((error) =>
+      points.some(
+        (p) =>
+          p.metric === metric &&
+          p.resource["service.name"] === service &&
+          p.attributes["error.type"] === error,
+      ),
+    ),
+  );
 
 async function run(): Promise<Capture> {
   const receiver = startOtlpReceiver();
@@ -187,6 +203,20 @@ async function run(): Promise<Capture> {
       }
       await Bun.sleep(50);
     }
+    // Then a collector in trouble: trace and log exports hang, a burst overflows the services'
+    // queues (dropped: error.type=queue_full), and the hung exports are refused (failed:
+    // error.type=OTLPExporterError). The SDK's metrics, still exported, count both.
+    const refuse = receiver.stallTracesAndLogs();
+    await Promise.all(
+      Array.from({ length: 200 }, () =>
+        fetch(`${gateway.url}/user/42`).then((response) => response.arrayBuffer()),
+      ),
+    );
+    refuse();
+    await receiver.waitForDataPoints(
+      (points) => SERVICES.every((service) => lossReported(points, service)),
+      10_000,
+    );
     // One more metric interval, so every instrument has reported after the traffic.
     await Bun.sleep(400);
   } finally {

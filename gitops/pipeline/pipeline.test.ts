@@ -10,6 +10,7 @@ import { SERVICES } from "../../bootstrap/lib/names.ts";
 import { logsQuery, requestCountQuery } from "../../bootstrap/verify.ts";
 import { loadRuleGroups } from "../alerts/rules.ts";
 import { dashboards } from "../dashboards/generate.ts";
+import { SDK } from "../dashboards/telemetry-names.ts";
 import { loadYaml } from "../testing/load.ts";
 import { captureServices } from "./capture.ts";
 import { collectorModel } from "./collector.ts";
@@ -89,6 +90,27 @@ describe("what the services' telemetry becomes", () => {
       expect(labels.service_version).toBeTruthy();
       expect(labels.instance).toBeTruthy();
       expect(labels.service_namespace).toBeUndefined();
+    }
+  });
+
+  test("the SDK's own counts of lost spans and log records reach Prometheus, per error_type", () => {
+    for (const service of SERVICES) {
+      for (const metric of [SDK.spans.processed, SDK.logs.processed]) {
+        const errors = model.prometheus
+          .filter((s) => s.service === service && s.name === metric)
+          .map((s) => s.labels.error_type ?? "(exported)");
+        expect(errors.sort(), `${metric} of ${service}`).toEqual(
+          ["(exported)", "OTLPExporterError", "queue_full"].sort(),
+        );
+      }
+      for (const gauge of [SDK.spans.queueCapacity, SDK.logs.queueCapacity]) {
+        const labels = model.prometheus
+          .filter((s) => s.service === service && s.name === gauge)
+          .map((s) => `${s.labels.job} ${s.labels.otel_component_type}`);
+        expect(labels, `${gauge} of ${service}`).toEqual([
+          `${service} batching_${gauge.includes("_span_") ? "span" : "log"}_processor`,
+        ]);
+      }
     }
   });
 

@@ -204,6 +204,12 @@ export interface OtlpReceiver {
     timeoutMs?: number,
   ): Promise<void>;
   waitForLogs(match: (logs: ReceivedLog[]) => boolean, timeoutMs?: number): Promise<void>;
+  /**
+   * A collector in trouble: trace and log exports go unanswered until the returned function
+   * answers them HTTP 500 (and what follows normally again). Metrics still go through, so the
+   * services' SDK metrics report what was dropped and what failed.
+   */
+  stallTracesAndLogs(): () => void;
   stop(): Promise<void>;
 }
 
@@ -220,6 +226,8 @@ export function startOtlpReceiver(): OtlpReceiver {
   const dataPoints: ReceivedDataPoint[] = [];
   const logs: ReceivedLog[] = [];
   const rawBodies: Uint8Array[] = [];
+  let stalled: Promise<void> | undefined;
+  let refuse = () => {};
 
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -229,6 +237,10 @@ export function startOtlpReceiver(): OtlpReceiver {
       if (request.method !== "POST" || !Object.hasOwn(decoders, path))
         return new Response("not found", { status: 404 });
       const body = new Uint8Array(await request.arrayBuffer());
+      if (stalled && path !== "/v1/metrics") {
+        await stalled;
+        return new Response("stalled, then refused", { status: 500 });
+      }
       rawBodies.push(body);
       const decoded = decodeExportRequest(path as keyof typeof decoders, body);
       if (path === "/v1/traces") spans.push(...flattenTraces(decoded));
@@ -252,6 +264,18 @@ export function startOtlpReceiver(): OtlpReceiver {
       waitUntil("metric data points", () => match(dataPoints), timeoutMs),
     waitForLogs: (match, timeoutMs = 5000) =>
       waitUntil("log records", () => match(logs), timeoutMs),
-    stop: () => server.stop(true),
+    stallTracesAndLogs() {
+      stalled ??= new Promise((resolve) => {
+        refuse = () => {
+          stalled = undefined;
+          resolve();
+        };
+      });
+      return () => refuse();
+    },
+    stop: () => {
+      refuse(); // nothing left hanging
+      return server.stop(true);
+    },
   };
 }
