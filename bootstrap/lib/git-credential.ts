@@ -69,12 +69,11 @@ export function tokenStored(file: string, url: string): boolean {
   return readFileSync(file, "utf8")
     .split("\n")
     .some((line) => {
-      try {
-        const entry = new URL(line.trim());
-        return entry.protocol === protocol && entry.host === host && entry.password !== "";
-      } catch {
-        return false;
-      }
+      // git's store percent-encodes what it writes back, the port's colon included.
+      const entry = /^(\w+:)\/\/[^:@/]*:([^@/]+)@([^/]+)\/?$/.exec(line.trim());
+      if (!entry) return false;
+      const [, scheme, password, entryHost = ""] = entry;
+      return scheme === protocol && password !== "" && decodeURIComponent(entryHost) === host;
     });
 }
 

@@ -35,6 +35,8 @@ export interface FakeState {
   degradedApp?: string;
   /** Where the in-cluster git server keeps repositories (a bare repo dir per path). */
   gitServerDir?: string;
+  /** Push tokens the git server has minted (`token create` through `kubectl exec`). */
+  gitServerTokens?: string[];
   /** An API server under load: `get applications` answers only after this long. */
   appsQueryDelayMs?: number;
   /** Existing clusters by kube context (`up.ts --context`), none of them kind's. */
@@ -615,6 +617,25 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
         : []
       : [name ?? ""];
     return { out: names.map((n) => `application.argoproj.io/${n} annotated\n`).join("") };
+  }
+  if (verb === "exec") {
+    // Soft Serve's `token create` run in the git server's pod (git-credential.ts): the token
+    // on stdout, the notice on stderr (pkg/ssh/cmd/token.go, v0.12.2).
+    const target = kindName ?? "";
+    const script = rest.at(-1) ?? "";
+    if (target !== "deployment/git-server" || ns !== "argocd")
+      return { err: `fake kubectl: unsupported exec ${target}\n`, code: 2 };
+    if (!s.deployments["argocd/git-server"]) {
+      return {
+        err: `Error from server (NotFound): deployments.apps "git-server" not found\n`,
+        code: 1,
+      };
+    }
+    if (!/ token create \S+$/.test(script))
+      return { err: `fake kubectl: unsupported script ${script}\n`, code: 2 };
+    const token = `ss_${Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString("hex")}`;
+    s.gitServerTokens = [...(s.gitServerTokens ?? []), token];
+    return { out: `${token}\n`, err: "Access token created\n" };
   }
   if (verb === "rollout" && kindName === "status") {
     return { out: `deployment "${name?.split("/")[1]}" successfully rolled out\n` };
