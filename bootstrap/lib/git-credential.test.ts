@@ -10,7 +10,15 @@
 // as the basic-auth password as its source reads (pkg/web/git.go, pkg/web/auth.go), and that
 // `token create` in the pod works with the init container's key.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeFixture } from "../testing/fixture.ts";
@@ -18,11 +26,13 @@ import { startGitServer } from "../testing/git-http-server.ts";
 import {
   credentialFile,
   helperCommands,
+  mintTokenCommand,
   parseToken,
   readHelpers,
   saveToken,
   tokenStored,
 } from "./git-credential.ts";
+import { GIT_SERVER } from "./names.ts";
 import { exec } from "./run.ts";
 
 setDefaultTimeout(60_000);
@@ -170,6 +180,49 @@ describe("the push token", () => {
     );
     expect(served.stdout.trim()).toBe(await f.git("rev-parse", "HEAD"));
     expect(`${pushed.stdout}${refused.stdout}`).not.toContain(t.tokens[0] as string);
+  });
+
+  test.concurrent("the mint script in the pod: a private key copy, the admin key added, only the token on stdout", async () => {
+    // The script as kubectl exec runs it, under sh, with a stand-in ssh that answers like
+    // Soft Serve (add-pubkey fails once the admin holds the key; token create prints the token).
+    // Its two absolute paths point into a temp dir instead of the pod's volume and /tmp.
+    const dir = mkdtempSync(join(tmpdir(), "mint-script-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const key = join(dir, "admin_ed25519");
+    writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n", { mode: 0o660 });
+    writeFileSync(`${key}.pub`, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStandIn git-server-admin\n");
+    const token = newToken();
+    const log = join(dir, "ssh.log");
+    mkdirSync(join(dir, "bin"));
+    writeFileSync(
+      join(dir, "bin", "ssh"),
+      `#!/bin/sh
+key=""; while [ $# -gt 0 ]; do case "$1" in -i) key="$2"; shift 2;; -o|-p|-F) shift 2;; localhost) shift; break;; *) shift;; esac; done
+printf '%s mode=%s\\n' "$*" "$(stat -c %a "$key")" >> '${log}'
+case "$1 $2" in
+  "user add-pubkey") echo "Error: public key already exists" >&2; exit 1;;
+  "token create") echo "Access token created" >&2; echo "${token}";;
+  *) exit 2;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    const command = mintTokenCommand("kind-observability-sandbox");
+    const script = (command.argv.at(-1) ?? "")
+      .replaceAll(GIT_SERVER.adminKey, key)
+      .replaceAll("/tmp/admin-key", join(dir, "copy"));
+    const ran = await exec(
+      { argv: ["sh", "-c", script] },
+      { env: { PATH: `${join(dir, "bin")}:/usr/bin:/bin` } },
+    );
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toBe(`${token}\n`);
+    expect(parseToken(ran.stdout)).toBe(token);
+    expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toEqual([
+      "user add-pubkey admin ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStandIn git-server-admin mode=600",
+      "token create bootstrap-push mode=600",
+    ]);
+    expect(existsSync(join(dir, "copy"))).toBe(false); // the copy is gone
   });
 
   test("the token is read from `token create`'s output and nothing else", () => {

@@ -100,16 +100,21 @@ export function removeToken(file: string): boolean {
  */
 export function mintTokenCommand(context: string): Command {
   const key = GIT_SERVER.adminKey;
-  // Host key checks are off for the pod's own loopback, the only place this ssh connects to.
+  // ssh refuses a key others may read; a volume's fsGroup handling can add group bits, so it
+  // uses a private copy in the pod's /tmp. Host key checks are off for the pod's own loopback,
+  // the only place this ssh connects to.
+  const copy = "/tmp/admin-key";
   const ssh = [
     "ssh -F /dev/null",
-    `-i ${key} -o IdentitiesOnly=yes -o BatchMode=yes`,
+    `-i ${copy} -o IdentitiesOnly=yes -o BatchMode=yes`,
     "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
     `-p ${GIT_SERVER.sshPort} localhost`,
   ].join(" ");
   const script = [
+    `umask 077 && cp ${key} ${copy} || exit 1`,
+    `trap 'rm -f ${copy}' EXIT`,
     `${ssh} user add-pubkey ${GIT_SERVER.adminUser} "$(cat ${key}.pub)" >/dev/null 2>&1 || true`,
-    `exec ${ssh} token create ${GIT_SERVER.tokenName}`,
+    `${ssh} token create ${GIT_SERVER.tokenName}`,
   ].join("\n");
   const argv = [
     "kubectl",
