@@ -75,7 +75,14 @@ describe("objects bootstrap creates", () => {
   });
 
   test("the git server: PVC, Deployment, NodePort 30300 Service and NetworkPolicy, schema-valid, pinned image", () => {
-    const [pvc, deployment, service, policy] = gitServerObjects();
+    const objects = gitServerObjects();
+    expect(objects.map((o) => o.kind)).toEqual([
+      "PersistentVolumeClaim",
+      "Deployment",
+      "Service",
+      "NetworkPolicy",
+    ]);
+    const [pvc, deployment, service, policy] = objects;
     new NetworkPolicy(policy as never).validate();
     new PersistentVolumeClaim(pvc as never).validate();
     new Deployment(deployment as never).validate();

@@ -283,6 +283,7 @@ function gitServerNetworkPolicy(labels: Record<string, string>): Json {
           ports: [{ protocol: "TCP", port: GIT_SERVER.httpPort }],
         },
         {
+          // Also the kubelet's readiness probe, which comes from the node.
           from: [{ ipBlock: { cidr: "0.0.0.0/0", except: [KIND_POD_SUBNET] } }],
           ports: [{ protocol: "TCP", port: GIT_SERVER.httpPort }],
         },
