@@ -346,6 +346,8 @@ describe("delivery through the in-cluster git server", () => {
     const f = await fixture({
       origin: "https://github.com/someone-else/private.git",
       publishOrigin: false,
+      // The server's SSH port opens a moment after its HTTP port: the mint is tried again.
+      state: { gitServerSshNotReady: 1 },
     });
     const r = await f.run("up.ts", FAST);
     expect(r.stderr).toBe("");
@@ -361,6 +363,9 @@ describe("delivery through the in-cluster git server", () => {
     // The push token: minted in the git server's pod, stored in a 0600 file under your state
     // directory, handed to git only for the remote's URL, and shown nowhere.
     const [token] = f.state().gitServerTokens ?? [];
+    expect(
+      f.calls().filter(([tool, ...args]) => tool === "kubectl" && args.includes("exec")),
+    ).toHaveLength(2);
     const tokenFile = join(
       f.dir,
       ".local/state/observability-sandbox/observability-sandbox/git-credentials",
@@ -431,6 +436,26 @@ describe("delivery through the in-cluster git server", () => {
     expect(existsSync(tokenFile)).toBe(false);
     expect(f.state().clusters).toEqual([]);
     for (const text of [...secretFree(), down.stdout]) expect(text).not.toContain(second as string);
+  });
+
+  test.concurrent("a git server that never mints a token: one error and its fix, nothing pushed", async () => {
+    const f = await fixture({ state: { gitServerSshNotReady: 99 } });
+    const r = await f.run("up.ts", [...FAST, "--local-git"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n")).toEqual([
+      "error: could not mint the git server's push token (exit 255: command terminated with exit code 255)",
+      "  fix: check the git server: kubectl -n argocd logs deploy/git-server --all-containers; then run up.ts again",
+      "",
+    ]);
+    expect(
+      f.calls().filter(([tool, ...args]) => tool === "kubectl" && args.includes("exec")),
+    ).toHaveLength(5);
+    // up.ts stopped there: no remote, nothing on the server.
+    expect(await f.git("remote")).toBe("origin");
+    const served = join(f.gitServer, "observability-sandbox.git");
+    const refs = Bun.spawnSync(["git", "--git-dir", served, "for-each-ref"]);
+    expect(refs.exitCode).toBe(0);
+    expect(refs.stdout.toString()).toBe("");
   });
 
   test.concurrent("a readable, pushable remote is used by default; --local-git switches to the git server", async () => {

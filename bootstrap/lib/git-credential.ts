@@ -145,15 +145,24 @@ export function parseToken(stdout: string): string | undefined {
     .find((line) => /^ss_[0-9a-f]{40}$/.test(line));
 }
 
-/** Runs the mint command and saves what it prints; on failure shows stderr only (never stdout). */
+/**
+ * Runs the mint command and saves what it prints; on failure shows stderr only (never stdout).
+ * A few attempts: the server opens its SSH port a moment after the HTTP port its readiness
+ * probe checks.
+ */
 export async function mintAndSave(
   root: string,
   command: Command,
   file: string,
   url: string,
   timeoutMs: number,
+  retry = { attempts: 5, pauseMs: 1000 },
 ): Promise<void> {
-  const result = await exec(command, { cwd: root, timeoutMs });
+  let result = await exec(command, { cwd: root, timeoutMs });
+  for (let attempt = 1; attempt < retry.attempts && result.code !== 0; attempt++) {
+    await Bun.sleep(retry.pauseMs);
+    result = await exec(command, { cwd: root, timeoutMs });
+  }
   const token = result.code === 0 ? parseToken(result.stdout) : undefined;
   if (!token) {
     throw new BootstrapError(

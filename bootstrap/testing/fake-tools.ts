@@ -37,6 +37,8 @@ export interface FakeState {
   gitServerDir?: string;
   /** Push tokens the git server has minted (`token create` through `kubectl exec`). */
   gitServerTokens?: string[];
+  /** `kubectl exec` calls that find the git server's SSH port not listening yet. */
+  gitServerSshNotReady?: number;
   /** An API server under load: `get applications` answers only after this long. */
   appsQueryDelayMs?: number;
   /** Existing clusters by kube context (`up.ts --context`), none of them kind's. */
@@ -633,6 +635,13 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
     }
     if (!/ token create \S+$/.test(script))
       return { err: `fake kubectl: unsupported script ${script}\n`, code: 2 };
+    if (s.gitServerSshNotReady) {
+      s.gitServerSshNotReady--;
+      return {
+        err: "ssh: connect to host localhost port 23231: Connection refused\ncommand terminated with exit code 255\n",
+        code: 255,
+      };
+    }
     const token = `ss_${Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString("hex")}`;
     s.gitServerTokens = [...(s.gitServerTokens ?? []), token];
     return { out: `${token}\n`, err: "Access token created\n" };
