@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       exists && `kind cluster ${name}`,
       ours && `git remote ${GIT_SERVER.remote}`,
       token && `the git server's push token (${tokenFile})`,
+      helpers && !ours && `the credential helper for ${gitServerHostUrl()}`,
     ]
       .filter(Boolean)
       .join(" and ");
