@@ -374,6 +374,9 @@ describe("delivery through the in-cluster git server", () => {
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     expect(await readHelpers(f.repo, url)).toEqual(["", `store --file '${tokenFile}'`]);
     expect(r.stdout).toContain(`saved to ${tokenFile} (mode 0600)`);
+    expect(r.stdout).toContain(
+      `The git server's push token (git uses it for git push cluster): ${tokenFile}`,
+    );
     const secretFree = () => [
       r.stdout,
       r.stderr,

@@ -11,6 +11,7 @@ import { randomPassword, rootApplication } from "./lib/manifests.ts";
 import {
   ARGOCD,
   DEFAULT_CLUSTER,
+  GIT_SERVER,
   GRAFANA_SECRET,
   gitServerHostUrl,
   kubeContext,
@@ -326,7 +327,7 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
 Deliver a change: edit apps/<service>, then
   bun bootstrap/release.ts <service> -m "<what you changed>"${named} --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
 Status: bun bootstrap/status.ts${named} --watch
-Tear down: bun bootstrap/down.ts${named}`);
+Tear down: bun bootstrap/down.ts${named}${want.delivery.mode === "local" ? `\nThe git server's push token (git uses it for git push ${GIT_SERVER.remote}): ${want.pushTokenFile}` : ""}`);
 }
 
 await main().catch(exitWithError);
