@@ -197,7 +197,7 @@ describe("the push token", () => {
     writeFileSync(
       join(dir, "bin", "ssh"),
       `#!/bin/sh
-key=""; while [ $# -gt 0 ]; do case "$1" in -i) key="$2"; shift 2;; -o|-p|-F) shift 2;; localhost) shift; break;; *) shift;; esac; done
+key=""; while [ $# -gt 0 ]; do case "$1" in -i) key="$2"; shift 2;; -o|-p|-F) shift 2;; 127.0.0.1) shift; break;; *) shift;; esac; done
 printf '%s mode=%s\\n' "$*" "$(stat -c %a "$key")" >> '${log}'
 case "$1 $2" in
   "user add-pubkey") echo "Error: public key already exists" >&2; exit 1;;

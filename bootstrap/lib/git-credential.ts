@@ -102,13 +102,13 @@ export function mintTokenCommand(context: string): Command {
   const key = GIT_SERVER.adminKey;
   // ssh refuses a key others may read; a volume's fsGroup handling can add group bits, so it
   // uses a private copy in the pod's /tmp. Host key checks are off for the pod's own loopback,
-  // the only place this ssh connects to.
+  // the only address the server's SSH listens on (manifests.ts).
   const copy = "/tmp/admin-key";
   const ssh = [
     "ssh -F /dev/null",
     `-i ${copy} -o IdentitiesOnly=yes -o BatchMode=yes`,
     "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
-    `-p ${GIT_SERVER.sshPort} localhost`,
+    `-p ${GIT_SERVER.sshPort} 127.0.0.1`,
   ].join(" ");
   const script = [
     `umask 077 && cp ${key} ${copy} || exit 1`,

@@ -158,6 +158,9 @@ describe("objects bootstrap creates", () => {
     // Keyless (no credential) requests get ANON_ACCESS; false would turn Argo CD's anonymous
     // clone away with a 401.
     expect(env.SOFT_SERVE_ALLOW_KEYLESS).toBe("true");
+    // SSH (where tokens are minted) only on the pod's loopback; no git:// daemon.
+    expect(env.SOFT_SERVE_SSH_LISTEN_ADDR).toBe("127.0.0.1:23231");
+    expect(env.SOFT_SERVE_GIT_ENABLED).toBe("false");
     // The admin key is a file the init container makes on the volume, not a value in the spec.
     const keyFile = "/soft-serve/bootstrap/admin_ed25519";
     expect(env.SOFT_SERVE_INITIAL_ADMIN_KEYS).toBe(`${keyFile}.pub`);

@@ -196,6 +196,14 @@ export function gitServerObjects(): Json[] {
                   { name: "SOFT_SERVE_INITIAL_ADMIN_KEYS", value: `${GIT_SERVER.adminKey}.pub` },
                   { name: "SOFT_SERVE_HTTP_LISTEN_ADDR", value: `:${GIT_SERVER.httpPort}` },
                   { name: "SOFT_SERVE_HTTP_PUBLIC_URL", value: GIT_SERVER.hostUrl },
+                  // SSH only on the pod's loopback: up.ts mints the token there, through
+                  // kubectl exec, and no other pod can reach it, NetworkPolicy or not.
+                  {
+                    name: "SOFT_SERVE_SSH_LISTEN_ADDR",
+                    value: `127.0.0.1:${GIT_SERVER.sshPort}`,
+                  },
+                  // No git:// daemon (read-only, but one more door).
+                  { name: "SOFT_SERVE_GIT_ENABLED", value: "false" },
                   { name: "SOFT_SERVE_STATS_ENABLED", value: "false" },
                   { name: "SOFT_SERVE_LFS_ENABLED", value: "false" },
                 ],
