@@ -1,11 +1,14 @@
 // down.ts as a process against the stand-in tools.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { makeRunningStack, removedAfterAll } from "./testing/fixture.ts";
+import { existsSync } from "node:fs";
+import { credentialFile, helperCommands, saveToken } from "./lib/git-credential.ts";
+import { makeFixture, makeRunningStack, removedAfterAll } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.
 setDefaultTimeout(60_000);
 
 const runningStack = removedAfterAll(makeRunningStack);
+const fixture = removedAfterAll(makeFixture);
 
 describe("down.ts", () => {
   test.concurrent("without --yes and no terminal to ask on, it refuses and deletes nothing", async () => {
@@ -38,5 +41,21 @@ describe("down.ts", () => {
     expect(r.code).toBe(0);
     expect((await f.git("remote")).split("\n")).toEqual(["cluster", "origin"]);
     expect(r.stdout).toContain("leaving git remote cluster (https://example.com/mine.git)");
+  });
+
+  test.concurrent("the cluster already gone: the push token and its helper are still removed", async () => {
+    const f = await fixture();
+    const url = "http://localhost:8300/observability-sandbox.git";
+    const file = credentialFile({ HOME: f.dir }, "observability-sandbox");
+    saveToken(file, url, `ss_${"0".repeat(40)}`);
+    for (const command of helperCommands(url, file)) await f.git(...command.argv.slice(1));
+    const r = await f.run("down.ts", ["--yes"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`==> removed the push token ${file}`);
+    expect(r.stdout).not.toContain(`ss_${"0".repeat(40)}`);
+    expect(existsSync(file)).toBe(false);
+    expect(await f.git("config", "--local", "--list")).not.toContain("credential.");
+    const again = await f.run("down.ts", ["--yes"]);
+    expect(again.stdout).toContain("nothing to do");
   });
 });

@@ -1,8 +1,10 @@
 // `bun bootstrap/down.ts`: deletes the kind cluster (asks first unless --yes) and removes the
 // `cluster` git remote that up.ts added for the in-cluster git server. With --context (an
 // existing cluster) it removes what up.ts installed there and never deletes the cluster.
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseClusterName, parseFlags } from "./lib/cli.ts";
+import { credentialFile, readHelpers, removeToken } from "./lib/git-credential.ts";
 import { ARGOCD, GIT_SERVER, gitServerHostUrl, ROOT_APP } from "./lib/names.ts";
 import { BootstrapError, exec, exitWithError, lastLine } from "./lib/run.ts";
 
@@ -11,8 +13,9 @@ const root = resolve(import.meta.dir, "..");
 export const STACK_NAMESPACES = ["apps", "monitoring", ARGOCD.namespace];
 const HELP = `Usage: bun bootstrap/down.ts [--yes] [--cluster-name <name> | --context <ctx>]
 
-Deletes the kind cluster (everything in it: Argo CD, the stack, the in-cluster git server)
-and the git remote "${GIT_SERVER.remote}" that up.ts added. Your commits and other remotes stay.
+Deletes the kind cluster (everything in it: Argo CD, the stack, the in-cluster git server),
+the git remote "${GIT_SERVER.remote}" that up.ts added with its credential helper, and the git
+server's push token in your state directory. Your commits and other remotes stay.
 
 With --context (a cluster up.ts --context deployed to): removes the stack, Argo CD and the
 namespaces ${STACK_NAMESPACES.join(", ")} (their volumes and Secrets with them); the cluster stays.
@@ -50,12 +53,20 @@ async function main(): Promise<void> {
     )
   ).stdout.trim();
   const ours = remote === gitServerHostUrl();
-  if (!exists && !ours) {
+  const tokenFile = credentialFile(process.env, name);
+  const helpers = await readHelpers(root, gitServerHostUrl());
+  const token = existsSync(tokenFile);
+  if (!exists && !ours && !token && !helpers) {
     console.log(`nothing to do: no kind cluster named ${name}, no "${GIT_SERVER.remote}" remote`);
     return;
   }
   if (!values.yes) {
-    const what = [exists && `kind cluster ${name}`, ours && `git remote ${GIT_SERVER.remote}`]
+    const what = [
+      exists && `kind cluster ${name}`,
+      ours && `git remote ${GIT_SERVER.remote}`,
+      token && `the git server's push token (${tokenFile})`,
+      helpers && !ours && `the credential helper for ${gitServerHostUrl()}`,
+    ]
       .filter(Boolean)
       .join(" and ");
     if (!process.stdin.isTTY) {
@@ -86,6 +97,17 @@ async function main(): Promise<void> {
   } else if (remote) {
     console.log(`note: leaving git remote ${GIT_SERVER.remote} (${remote}): up.ts did not add it`);
   }
+  if (helpers) {
+    console.log(`==> removing the credential helper for ${gitServerHostUrl()}`);
+    await exec(
+      {
+        argv: ["git", "config", "--local", "--remove-section", `credential.${gitServerHostUrl()}`],
+      },
+      { cwd: root },
+    );
+  }
+  // The token dies with the cluster's git server; the file would only be a stale secret.
+  if (removeToken(tokenFile)) console.log(`==> removed the push token ${tokenFile}`);
   console.log("done: bun bootstrap/up.ts brings it all back");
 }
 

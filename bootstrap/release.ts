@@ -68,7 +68,7 @@ const FLAGS = {
 } as const;
 
 // Builds and pushes can take minutes: their output is shown as it comes, under a generous limit.
-async function run(command: Command, what: string): Promise<string> {
+async function run(command: Command, what: string, fix?: string): Promise<string> {
   console.log(`    $ ${show(command)}`);
   const timeoutMs = 20 * 60_000;
   const result = await exec(command, {
@@ -85,7 +85,7 @@ async function run(command: Command, what: string): Promise<string> {
   if (result.code !== 0) {
     throw new BootstrapError(
       `${what} failed (exit ${result.code}; its output is above)`,
-      "fix the cause above and run release.ts again; finished steps are skipped",
+      fix ?? "fix the cause above and run release.ts again; finished steps are skipped",
     );
   }
   return result.stdout;
@@ -246,8 +246,15 @@ async function main(): Promise<void> {
     if (!branch)
       throw new BootstrapError("HEAD is detached; nothing to push", "git switch <branch> first");
     await run(
-      { argv: ["git", "push", remote, `HEAD:refs/heads/${branch}`] },
+      {
+        argv: ["git", "push", remote, `HEAD:refs/heads/${branch}`],
+        // No prompt: a missing or refused credential fails here, with its fix.
+        env: { GIT_TERMINAL_PROMPT: "0" },
+      },
       `git push to ${remote}`,
+      remote === GIT_SERVER.remote
+        ? `a refused push (Authentication failed) means the git server's push token is missing or stale: run bun bootstrap/up.ts${values["cluster-name"] ? ` --cluster-name ${values["cluster-name"]}` : ""} (it mints a new one), then ${again} --push`
+        : undefined,
     );
     if (clusterExists || target) await askArgoToRefresh(target?.context ?? kubeContext(cluster));
     console.log("pushed: Argo CD rolls it out; watch with bun bootstrap/status.ts --watch");

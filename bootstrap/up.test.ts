@@ -1,9 +1,19 @@
 // The real up.ts, run as a process against stand-in docker/kind/kubectl/helm (bootstrap/testing)
 // and real git, in a throw-away clone whose "GitHub" is a local bare repository.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { readHelpers } from "./lib/git-credential.ts";
 import { contentTag } from "./lib/image-tag.ts";
 import { CHILD_APPS } from "./testing/fake-tools.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
@@ -336,6 +346,8 @@ describe("delivery through the in-cluster git server", () => {
     const f = await fixture({
       origin: "https://github.com/someone-else/private.git",
       publishOrigin: false,
+      // The server's SSH port opens a moment after its HTTP port: the mint is tried again.
+      state: { gitServerSshNotReady: 1 },
     });
     const r = await f.run("up.ts", FAST);
     expect(r.stderr).toBe("");
@@ -346,9 +358,32 @@ describe("delivery through the in-cluster git server", () => {
     expect(f.state().deployments["argocd/git-server"]?.image).toBe(
       "docker.io/charmcli/soft-serve:v0.12.2",
     );
-    expect(await f.git("config", "--get", "remote.cluster.url")).toBe(
-      "http://localhost:8300/observability-sandbox.git",
+    const url = "http://localhost:8300/observability-sandbox.git";
+    expect(await f.git("config", "--get", "remote.cluster.url")).toBe(url);
+    // The push token: minted in the git server's pod, stored in a 0600 file under your state
+    // directory, handed to git only for the remote's URL, and shown nowhere.
+    const [token] = f.state().gitServerTokens ?? [];
+    expect(
+      f.calls().filter(([tool, ...args]) => tool === "kubectl" && args.includes("exec")),
+    ).toHaveLength(2);
+    const tokenFile = join(
+      f.dir,
+      ".local/state/observability-sandbox/observability-sandbox/git-credentials",
     );
+    expect(readFileSync(tokenFile, "utf8")).toBe(`http://admin:${token}@localhost:8300\n`);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(await readHelpers(f.repo, url)).toEqual(["", `store --file '${tokenFile}'`]);
+    expect(r.stdout).toContain(`saved to ${tokenFile} (mode 0600)`);
+    expect(r.stdout).toContain(
+      `The git server's push token (git uses it for git push cluster): ${tokenFile}`,
+    );
+    const secretFree = () => [
+      r.stdout,
+      r.stderr,
+      readFileSync(f.logPath, "utf8"),
+      readFileSync(join(f.repo, ".git/config"), "utf8"),
+    ];
+    for (const text of secretFree()) expect(text).not.toContain(token as string);
     // The branch reached the server.
     expect(await f.git("ls-remote", "cluster", "refs/heads/main")).toStartWith(
       await f.git("rev-parse", "HEAD"),
@@ -369,8 +404,11 @@ describe("delivery through the in-cluster git server", () => {
     expect(changingCalls(f.calls().slice(before))).toEqual([]);
     expect((await f.git("remote")).split("\n")).toEqual(["cluster", "origin"]);
     expect(again.stdout).toContain(
-      "git remote cluster → http://localhost:8300/observability-sandbox.git: skip (already added)",
+      "git remote cluster → http://localhost:8300/observability-sandbox.git: skip (already added, with its credential helper)",
     );
+    // The token is kept: no second one is minted.
+    expect(again.stdout).toContain(`push token for cluster (${tokenFile}): skip (stored, kept)`);
+    expect(f.state().gitServerTokens).toEqual([token as string]);
     expect(again.stdout).toContain("push main to cluster: skip (cluster/main is at HEAD)");
 
     // A new commit is pushed on the next run.
@@ -383,11 +421,44 @@ describe("delivery through the in-cluster git server", () => {
       await f.git("rev-parse", "HEAD"),
     );
 
-    // down.ts removes the remote it added (and deletes the cluster).
+    // A lost token file is renewed, and the remote keeps working.
+    rmSync(tokenFile);
+    const renewed = await f.run("up.ts", FAST);
+    expect(renewed.code).toBe(0);
+    expect(renewed.stdout).toContain("none stored: mint one in the git server");
+    const [, second] = f.state().gitServerTokens ?? [];
+    expect(readFileSync(tokenFile, "utf8")).toBe(`http://admin:${second}@localhost:8300\n`);
+    expect(renewed.stdout).not.toContain(second as string);
+
+    // down.ts removes the remote it added, its credential helper and the token (and deletes
+    // the cluster).
     const down = await f.run("down.ts", ["--yes"]);
     expect(down.code).toBe(0);
     expect(await f.git("remote")).toBe("origin");
+    expect(await f.git("config", "--local", "--list")).not.toContain("credential.");
+    expect(existsSync(tokenFile)).toBe(false);
     expect(f.state().clusters).toEqual([]);
+    for (const text of [...secretFree(), down.stdout]) expect(text).not.toContain(second as string);
+  });
+
+  test.concurrent("a git server that never mints a token: one error and its fix, nothing pushed", async () => {
+    const f = await fixture({ state: { gitServerSshNotReady: 99 } });
+    const r = await f.run("up.ts", [...FAST, "--local-git"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n")).toEqual([
+      "error: could not mint the git server's push token (exit 255: command terminated with exit code 255)",
+      "  fix: check the git server: kubectl -n argocd logs deploy/git-server --all-containers; then run up.ts again",
+      "",
+    ]);
+    expect(
+      f.calls().filter(([tool, ...args]) => tool === "kubectl" && args.includes("exec")),
+    ).toHaveLength(5);
+    // up.ts stopped there: no remote, nothing on the server.
+    expect(await f.git("remote")).toBe("origin");
+    const served = join(f.gitServer, "observability-sandbox.git");
+    const refs = Bun.spawnSync(["git", "--git-dir", served, "for-each-ref"]);
+    expect(refs.exitCode).toBe(0);
+    expect(refs.stdout.toString()).toBe("");
   });
 
   test.concurrent("a readable, pushable remote is used by default; --local-git switches to the git server", async () => {

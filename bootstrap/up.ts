@@ -5,12 +5,15 @@ import { join, resolve } from "node:path";
 import { parseUpArgs, UP_HELP, type UpOptions } from "./lib/cli.ts";
 import { checkExistingCluster } from "./lib/existing-cluster.ts";
 import { chooseDelivery, type GitFacts, probeRemote, readGitFacts, toHttpsUrl } from "./lib/git.ts";
+import { credentialFile, mintAndSave } from "./lib/git-credential.ts";
 import { contentTag, imageRef } from "./lib/image-tag.ts";
 import { randomPassword, rootApplication } from "./lib/manifests.ts";
 import {
   ARGOCD,
   DEFAULT_CLUSTER,
+  GIT_SERVER,
   GRAFANA_SECRET,
+  gitServerHostUrl,
   kubeContext,
   OBJECT_STORAGE_SECRET,
   ROOT_APP,
@@ -122,6 +125,16 @@ async function main(): Promise<void> {
     }
     console.log(`==> ${step.title}: ${step.reason}`);
     changed = true;
+    if (step.id === "git-credential") {
+      // Its output is the token: saved to the file, never shown.
+      const [mint] = step.commands;
+      if (mint) {
+        console.log(`    $ ${show(mint)}`);
+        await mintAndSave(root, mint, want.pushTokenFile, gitServerHostUrl(), step.timeoutMs);
+        console.log(`    saved to ${want.pushTokenFile} (mode 0600)`);
+      }
+      continue;
+    }
     await runStep(step, { root, print: (line) => console.log(line) });
     if (step.id === "cluster") {
       // The cluster is reachable now: look again, so the remaining steps act on facts.
@@ -193,6 +206,7 @@ async function desired(
     head: facts.head,
     rootApp,
     grafanaPassword: randomPassword(),
+    pushTokenFile: credentialFile(process.env, options.clusterName),
     // verify.ts reads the NodePorts kind maps; on an existing cluster it runs behind open.ts.
     verify: !registry && !options.skipVerify && existsSync(join(root, "bootstrap", "verify.ts")),
   };
@@ -313,7 +327,7 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy.
 Deliver a change: edit apps/<service>, then
   bun bootstrap/release.ts <service> -m "<what you changed>"${named} --push${want.delivery.mode === "local" ? '   (pushes to the in-cluster git server: remote "cluster")' : ""}
 Status: bun bootstrap/status.ts${named} --watch
-Tear down: bun bootstrap/down.ts${named}`);
+Tear down: bun bootstrap/down.ts${named}${want.delivery.mode === "local" ? `\nThe git server's push token (git uses it for git push ${GIT_SERVER.remote}): ${want.pushTokenFile}` : ""}`);
 }
 
 await main().catch(exitWithError);

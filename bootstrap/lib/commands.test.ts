@@ -30,6 +30,8 @@ const want: Desired = {
     spec: { project: "default", source: { repoURL: gitServerInClusterUrl(), path: "gitops/apps" } },
   },
   grafanaPassword: "not-a-real-password",
+  pushTokenFile:
+    "/home/you/.local/state/observability-sandbox/observability-sandbox/git-credentials",
   verify: false,
 };
 const fresh: State = { cluster: false, images: {} };

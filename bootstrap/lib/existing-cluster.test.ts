@@ -104,6 +104,8 @@ describe("existing-cluster command lines against the real kubectl and helm", () 
       },
     },
     grafanaPassword: "not-a-real-password",
+    pushTokenFile:
+      "/home/you/.local/state/observability-sandbox/observability-sandbox/git-credentials",
     verify: false,
     target: {
       registry: "ghcr.io/acme",

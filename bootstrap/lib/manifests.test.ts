@@ -2,27 +2,43 @@ import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 import {
+  ARGOCD_REPO_SERVER,
   gitServerObjects,
   grafanaSecret,
   isSubset,
   randomPassword,
   rootApplication,
 } from "./manifests.ts";
+import { KIND_POD_SUBNET } from "./names.ts";
 
 const root = resolve(import.meta.dir, "..", "..");
 
+interface Container {
+  image: string;
+  command?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  ports?: { containerPort: number }[];
+  securityContext: unknown;
+  resources: Record<"requests" | "limits", Record<string, string>>;
+  volumeMounts: { name: string; mountPath: string }[];
+}
 interface PodSpec {
   automountServiceAccountToken?: boolean;
   securityContext: Record<string, unknown> & { runAsUser: number };
-  containers: {
-    securityContext: unknown;
-    resources: Record<"requests" | "limits", Record<string, string>>;
-    volumeMounts: { name: string; mountPath: string }[];
-  }[];
+  containers: Container[];
+  initContainers?: Container[];
   volumes: { name: string; persistentVolumeClaim?: unknown; emptyDir?: unknown }[];
 }
+
+const gitServerPod = () =>
+  (
+    gitServerObjects().find((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: PodSpec } };
+    }
+  ).spec.template.spec;
 
 describe("objects bootstrap creates", () => {
   test("the root Application from gitops/root.yaml: repoURL and revision filled in, schema-valid", async () => {
@@ -58,8 +74,16 @@ describe("objects bootstrap creates", () => {
     expect(randomPassword()).not.toBe(randomPassword());
   });
 
-  test("the git server: PVC, Deployment and NodePort 30300 Service, schema-valid, pinned image", () => {
-    const [pvc, deployment, service] = gitServerObjects();
+  test("the git server: PVC, Deployment, NodePort 30300 Service and NetworkPolicy, schema-valid, pinned image", () => {
+    const objects = gitServerObjects();
+    expect(objects.map((o) => o.kind)).toEqual([
+      "PersistentVolumeClaim",
+      "Deployment",
+      "Service",
+      "NetworkPolicy",
+    ]);
+    const [pvc, deployment, service, policy] = objects;
+    new NetworkPolicy(policy as never).validate();
     new PersistentVolumeClaim(pvc as never).validate();
     new Deployment(deployment as never).validate();
     new Service(service as never).validate();
@@ -83,7 +107,6 @@ describe("objects bootstrap creates", () => {
       requests: { cpu: "20m", memory: "32Mi" },
       limits: { cpu: "500m", memory: "256Mi" },
     });
-    expect(container?.env).toContainEqual({ name: "SOFT_SERVE_ANON_ACCESS", value: "read-write" });
     expect((service as { spec: { ports: { nodePort: number }[] } }).spec.ports[0]?.nodePort).toBe(
       30300,
     );
@@ -101,7 +124,7 @@ describe("objects bootstrap creates", () => {
     });
     // The image has no USER: without an explicit uid, runAsNonRoot would refuse to start it.
     expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
-    for (const container of pod.containers) {
+    for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
       expect(container.securityContext).toEqual({
         allowPrivilegeEscalation: false,
         readOnlyRootFilesystem: true,
@@ -112,14 +135,86 @@ describe("objects bootstrap creates", () => {
       for (const kind of ["requests", "limits"] as const) {
         expect(Object.keys(container.resources[kind]).sort(), kind).toEqual(["cpu", "memory"]);
       }
-      // With a read-only root, the paths Soft Serve writes are volumes: its data path (the
-      // image's SOFT_SERVE_DATA_PATH and WORKDIR) on the PVC, and the temp dir.
-      const mounts = Object.fromEntries(container.volumeMounts.map((m) => [m.mountPath, m.name]));
-      expect(mounts).toEqual({ "/soft-serve": "data", "/tmp": "tmp" });
-      const volumes = Object.fromEntries(pod.volumes.map((v) => [v.name, v]));
-      expect(volumes.data?.persistentVolumeClaim).toEqual({ claimName: "git-server" });
-      expect(volumes.tmp?.emptyDir).toBeDefined();
     }
+    // With a read-only root, the paths Soft Serve writes are volumes: its data path (the
+    // image's SOFT_SERVE_DATA_PATH and WORKDIR) on the PVC, and the temp dir.
+    const mounts = (c: PodSpec["containers"][number] | undefined) =>
+      Object.fromEntries((c?.volumeMounts ?? []).map((m) => [m.mountPath, m.name]));
+    expect(mounts(pod.containers[0])).toEqual({ "/soft-serve": "data", "/tmp": "tmp" });
+    // The init container writes only the admin key, on the same volume.
+    expect(mounts(pod.initContainers?.[0])).toEqual({ "/soft-serve": "data" });
+    const volumes = Object.fromEntries(pod.volumes.map((v) => [v.name, v]));
+    expect(volumes.data?.persistentVolumeClaim).toEqual({ claimName: "git-server" });
+    expect(volumes.tmp?.emptyDir).toBeDefined();
+  });
+
+  test("the git server lets anyone read and only the admin push: no secret in its spec", () => {
+    const pod = gitServerPod();
+    const env = Object.fromEntries(
+      (pod.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]),
+    );
+    // Soft Serve v0.12.2's access levels: no-access, read-only, read-write, admin-access.
+    expect(env.SOFT_SERVE_ANON_ACCESS).toBe("read-only");
+    // Keyless (no credential) requests get ANON_ACCESS; false would turn Argo CD's anonymous
+    // clone away with a 401.
+    expect(env.SOFT_SERVE_ALLOW_KEYLESS).toBe("true");
+    // SSH (where tokens are minted) only on the pod's loopback; no git:// daemon.
+    expect(env.SOFT_SERVE_SSH_LISTEN_ADDR).toBe("127.0.0.1:23231");
+    expect(env.SOFT_SERVE_GIT_ENABLED).toBe("false");
+    // The admin key is a file the init container makes on the volume, not a value in the spec.
+    const keyFile = "/soft-serve/bootstrap/admin_ed25519";
+    expect(env.SOFT_SERVE_INITIAL_ADMIN_KEYS).toBe(`${keyFile}.pub`);
+    const init = pod.initContainers?.[0];
+    expect(init?.image).toBe(pod.containers[0]?.image as string);
+    const script = init?.command?.at(-1) ?? "";
+    expect(script).toStartWith(`test -f ${keyFile} ||`); // kept across restarts
+    expect(script).toContain(`ssh-keygen -q -t ed25519 -N '' -C git-server-admin -f ${keyFile}`);
+    // Nothing secret is in the spec: no Secret needed, nothing a `get deployment` could show.
+    expect(JSON.stringify(pod)).not.toMatch(/ss_[0-9a-f]{10}|PRIVATE KEY|ssh-ed25519 AAAA/);
+    expect(gitServerObjects().map((o) => o.kind)).not.toContain("Secret");
+  });
+
+  test("NetworkPolicy: only Argo CD's repo-server and traffic from outside the pod network reach the HTTP port", async () => {
+    const policy = gitServerObjects().find((o) => o.kind === "NetworkPolicy") as {
+      metadata: { namespace: string };
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: {
+          from: { podSelector?: unknown; namespaceSelector?: unknown; ipBlock?: unknown }[];
+          ports: { protocol: string; port: number }[];
+        }[];
+      };
+    };
+    const pod = gitServerPod();
+    const deployment = gitServerObjects().find((o) => o.kind === "Deployment") as {
+      spec: { template: { metadata: { labels: Record<string, string> } } };
+    };
+    // It selects the git server's pods, in their namespace, and restricts ingress.
+    expect(policy.metadata.namespace).toBe("argocd");
+    expect(deployment.spec.template.metadata.labels).toMatchObject(
+      policy.spec.podSelector.matchLabels,
+    );
+    expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+    const httpPort = (pod.containers[0]?.ports ?? [])[0]?.containerPort;
+    expect(policy.spec.ingress).toEqual([
+      {
+        // Same namespace (no namespaceSelector): Argo CD's repo-server only.
+        from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": ARGOCD_REPO_SERVER } } }],
+        ports: [{ protocol: "TCP", port: httpPort as number }],
+      },
+      {
+        // The NodePort behind localhost:8300: the host, never another pod.
+        from: [{ ipBlock: { cidr: "0.0.0.0/0", except: [KIND_POD_SUBNET] } }],
+        ports: [{ protocol: "TCP", port: httpPort as number }],
+      },
+    ]);
+    expect(ARGOCD_REPO_SERVER).toBe("argocd-repo-server");
+    // The excepted subnet is the cluster's: kind's default, as kind-config.yaml changes no networking.
+    const config = Bun.YAML.parse(await Bun.file(resolve(root, "kind-config.yaml")).text()) as {
+      networking?: { podSubnet?: string };
+    };
+    expect(config.networking?.podSubnet ?? "10.244.0.0/16").toBe(KIND_POD_SUBNET);
   });
 
   test("kind-config.yaml publishes the git server's NodePort on localhost:8300 only", async () => {

@@ -1,5 +1,12 @@
 // Kubernetes objects bootstrap creates itself (everything else comes from git via Argo CD).
-import { GIT_SERVER, GRAFANA_SECRET, OBJECT_STORAGE_SECRET, ROOT_APP } from "./names.ts";
+import { dirname } from "node:path";
+import {
+  GIT_SERVER,
+  GRAFANA_SECRET,
+  KIND_POD_SUBNET,
+  OBJECT_STORAGE_SECRET,
+  ROOT_APP,
+} from "./names.ts";
 import { BootstrapError } from "./run.ts";
 
 type Json = Record<string, unknown>;
@@ -98,11 +105,6 @@ export function randomPassword(): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
 }
 
-/**
- * The in-cluster git server (local delivery mode): Soft Serve over HTTP with anonymous read-write, reachable
- * only inside the cluster and on localhost:8300 through kind's port mapping. Its repositories
- * live on a PersistentVolumeClaim (kind's local-path storage), so they last as long as the cluster.
- */
 /** The git server Deployment's pod spec (what state.ts compares the live one with). */
 export function gitServerPodSpec() {
   const deployment = gitServerObjects()[1] as {
@@ -111,6 +113,14 @@ export function gitServerPodSpec() {
   return deployment.spec.template.spec;
 }
 
+/**
+ * The in-cluster git server (local delivery mode): Soft Serve over HTTP. Anyone it lets in may
+ * read (Argo CD needs no credential); only the admin pushes, with the token up.ts mints (see
+ * git-credential.ts). A NetworkPolicy lets in only Argo CD's repo-server and traffic from
+ * outside the pod network (your pushes through kind's port mapping on 127.0.0.1:8300). Its
+ * repositories live on a PersistentVolumeClaim (kind's local-path storage), so they last as
+ * long as the cluster.
+ */
 export function gitServerObjects(): Json[] {
   const labels = {
     "app.kubernetes.io/name": GIT_SERVER.name,
@@ -146,18 +156,54 @@ export function gitServerObjects(): Json[] {
               fsGroup: GIT_SERVER.uid,
               seccompProfile: { type: "RuntimeDefault" },
             },
+            // The admin key is made where it is used, on the server's own volume: no private
+            // key leaves the cluster, none goes through git or a Secret. Kept across restarts.
+            initContainers: [
+              {
+                name: "admin-key",
+                image: GIT_SERVER.image,
+                command: [
+                  "sh",
+                  "-c",
+                  `test -f ${GIT_SERVER.adminKey} || { mkdir -p ${dirname(GIT_SERVER.adminKey)} && ssh-keygen -q -t ed25519 -N '' -C git-server-admin -f ${GIT_SERVER.adminKey}; }`,
+                ],
+                resources: {
+                  requests: { cpu: "10m", memory: "16Mi" },
+                  limits: { cpu: "200m", memory: "64Mi" },
+                },
+                securityContext: CONTAINER_SECURITY,
+                volumeMounts: [{ name: "data", mountPath: "/soft-serve" }],
+              },
+            ],
             containers: [
               {
                 name: "soft-serve",
                 image: GIT_SERVER.image,
+                // Soft Serve v0.12.2 (pkg/config/config.go): these two override the settings
+                // stored in the server's database on every read.
                 env: [
-                  // Anonymous pushes: the port is published on 127.0.0.1 only, and nothing
-                  // here is secret; no credential to generate, store or leak. Since 0.12 these
-                  // two override the settings stored in the server's database on every read.
-                  { name: "SOFT_SERVE_ANON_ACCESS", value: "read-write" },
+                  // Anonymous users may read, never push: AccessLevelForUser
+                  // (pkg/backend/user.go) gives them exactly this level, and receive-pack needs
+                  // read-write (withAccess, pkg/web/git.go). An authenticated user may also
+                  // create a missing repository; anonymous ones no longer can.
+                  { name: "SOFT_SERVE_ANON_ACCESS", value: "read-only" },
+                  // Keyless = without an SSH key or HTTP credential. Without it every anonymous
+                  // HTTP request gets 401 (withAccess), and Argo CD would need a credential to read.
                   { name: "SOFT_SERVE_ALLOW_KEYLESS", value: "true" },
+                  // A path works as well as a key (parseAuthKeys, pkg/config/config.go): the key
+                  // the init container generated. Its holder is admin (IsPublicKeyAdmin); on a new
+                  // database the first user, admin, gets it too (migrate/0001_create_tables.go).
+                  { name: "SOFT_SERVE_INITIAL_ADMIN_KEYS", value: `${GIT_SERVER.adminKey}.pub` },
                   { name: "SOFT_SERVE_HTTP_LISTEN_ADDR", value: `:${GIT_SERVER.httpPort}` },
                   { name: "SOFT_SERVE_HTTP_PUBLIC_URL", value: GIT_SERVER.hostUrl },
+                  // SSH only on the pod's loopback: up.ts mints the token there, through
+                  // kubectl exec, and no other pod can reach it, NetworkPolicy or not.
+                  {
+                    name: "SOFT_SERVE_SSH_LISTEN_ADDR",
+                    value: `127.0.0.1:${GIT_SERVER.sshPort}`,
+                  },
+                  // No git:// daemon (read-only, but one more door).
+                  { name: "SOFT_SERVE_GIT_ENABLED", value: "false" },
                   { name: "SOFT_SERVE_STATS_ENABLED", value: "false" },
                   { name: "SOFT_SERVE_LFS_ENABLED", value: "false" },
                 ],
@@ -170,13 +216,7 @@ export function gitServerObjects(): Json[] {
                 // Soft Serve 0.12 writes only under SOFT_SERVE_DATA_PATH (/soft-serve: config,
                 // database, keys, repositories; the PVC) and os.TempDir() (a scratch git index
                 // for attribute checks), so the root filesystem can be read-only.
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  privileged: false,
-                  runAsNonRoot: true,
-                  capabilities: { drop: ["ALL"] },
-                },
+                securityContext: CONTAINER_SECURITY,
                 volumeMounts: [
                   { name: "data", mountPath: "/soft-serve" },
                   { name: "tmp", mountPath: "/tmp" },
@@ -208,7 +248,56 @@ export function gitServerObjects(): Json[] {
         ],
       },
     },
+    gitServerNetworkPolicy(labels),
   ];
+}
+
+/** The pods that clone for Argo CD. */
+export const ARGOCD_REPO_SERVER = "argocd-repo-server";
+
+const CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  privileged: false,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+};
+
+/**
+ * Who may open a connection to the git server: Argo CD's repo-server (it clones), and anything
+ * from outside the pod network, which on kind is your machine through the NodePort (the node
+ * or Docker's gateway is the source address). Every other pod is refused, so a compromised
+ * workload can neither read the repository nor try the push token. Only the HTTP port: SSH is
+ * for `kubectl exec` inside the pod. A CNI that does not enforce NetworkPolicy ignores this
+ * object; the push token still guards pushes (docs/bootstrap.md).
+ */
+function gitServerNetworkPolicy(labels: Record<string, string>): Json {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: GIT_SERVER.name, namespace: GIT_SERVER.namespace, labels },
+    spec: {
+      podSelector: { matchLabels: { "app.kubernetes.io/name": GIT_SERVER.name } },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          // The argo-cd chart labels its repo-server pods app.kubernetes.io/name:
+          // <nameOverride>-<repoServer.name> (argo-cd.selectorLabels in templates/_helpers.tpl,
+          // argo-helm); values.yaml sets nameOverride: argocd, repoServer.name: repo-server,
+          // and bootstrap/argocd-values.yaml changes neither.
+          from: [
+            { podSelector: { matchLabels: { "app.kubernetes.io/name": ARGOCD_REPO_SERVER } } },
+          ],
+          ports: [{ protocol: "TCP", port: GIT_SERVER.httpPort }],
+        },
+        {
+          // Also the kubelet's readiness probe, which comes from the node.
+          from: [{ ipBlock: { cidr: "0.0.0.0/0", except: [KIND_POD_SUBNET] } }],
+          ports: [{ protocol: "TCP", port: GIT_SERVER.httpPort }],
+        },
+      ],
+    },
+  };
 }
 
 export const asList = (items: Json[]): Json => ({ apiVersion: "v1", kind: "List", items });

@@ -27,13 +27,26 @@ export const GIT_SERVER = {
   namespace: "argocd",
   image: "docker.io/charmcli/soft-serve:v0.12.2",
   httpPort: 23232,
+  /** Soft Serve's SSH port: not in the Service; up.ts reaches it only from inside the pod. */
+  sshPort: 23231,
   nodePort: 30300,
   hostUrl: "http://localhost:8300",
   repoPath: "/observability-sandbox.git",
   remote: "cluster",
   /** Alpine's `nobody`: the image would otherwise run as root. */
   uid: 65534,
+  /**
+   * The server's admin SSH key, generated in the pod (init container) on its volume: it never
+   * leaves the cluster. up.ts uses it, through `kubectl exec`, to mint the push token.
+   */
+  adminKey: "/soft-serve/bootstrap/admin_ed25519",
+  /** Soft Serve's first user, the admin (pkg/db/migrate/0001_create_tables.go, v0.12.2). */
+  adminUser: "admin",
+  /** Name of the access token up.ts mints (`token list` in the server shows it). */
+  tokenName: "bootstrap-push",
 } as const;
+/** kind's default pod subnet (kind-config.yaml sets no `networking.podSubnet`). */
+export const KIND_POD_SUBNET = "10.244.0.0/16";
 export const gitServerInClusterUrl = () =>
   `http://${GIT_SERVER.name}.${GIT_SERVER.namespace}.svc:${GIT_SERVER.httpPort}${GIT_SERVER.repoPath}`;
 export const gitServerHostUrl = () => `${GIT_SERVER.hostUrl}${GIT_SERVER.repoPath}`;

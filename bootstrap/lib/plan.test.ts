@@ -23,6 +23,8 @@ const want: Desired = {
   head: "c".repeat(40),
   rootApp: { kind: "Application", spec: { source: { repoURL: "https://github.com/u/r.git" } } },
   grafanaPassword: "s3cret-password-value",
+  pushTokenFile:
+    "/home/you/.local/state/observability-sandbox/observability-sandbox/git-credentials",
   verify: false,
 };
 
@@ -158,24 +160,66 @@ describe("plan", () => {
     expect(steps[0]?.reason).toContain("Docker not reachable");
   });
 
-  test("local delivery: git server, remote, push, and the root points in-cluster", () => {
+  test("local delivery: git server, push token, remote with its helper, push, and the root points in-cluster", () => {
     const local: Desired = {
       ...want,
       delivery: { mode: "local", repoURL: gitServerInClusterUrl(), revision: "main", why: "test" },
     };
     const steps = plan(local, { ...healthy, rootApp: "differs" });
-    expect(running(steps)).toEqual(["git-server", "git-remote", "git-push", "root-app"]);
+    expect(running(steps)).toEqual([
+      "git-server",
+      "git-credential",
+      "git-remote",
+      "git-push",
+      "root-app",
+    ]);
+    const url = "http://localhost:8300/observability-sandbox.git";
+    expect(commands(steps)).toContain(`git remote add cluster ${url}`);
+    // The helper is scoped to the remote's URL: "" drops your own helpers for it, then git's
+    // store reads the token file.
     expect(commands(steps)).toContain(
-      "git remote add cluster http://localhost:8300/observability-sandbox.git",
+      `git config --local --replace-all credential.${url}.helper ''`,
     );
-    expect(commands(steps)).toContain("git push cluster HEAD:refs/heads/main");
+    expect(commands(steps)).toContain(
+      `git config --local --add credential.${url}.helper 'store --file '\\''${want.pushTokenFile}'\\'''`,
+    );
+    const push = steps.find((step) => step.id === "git-push")?.commands[0];
+    expect(push?.argv.join(" ")).toBe("git push cluster HEAD:refs/heads/main");
+    expect(push?.env).toEqual({ GIT_TERMINAL_PROMPT: "0" });
+    // The mint prints no token: its display says where the token goes.
+    const mint = steps.find((step) => step.id === "git-credential");
+    expect(mint?.commands.map(show)).toEqual([
+      "kubectl --context kind-observability-sandbox exec deployment/git-server --namespace argocd -- ssh … token create bootstrap-push   # the token goes to a 0600 file, not to the screen",
+    ]);
     const done: State = {
       ...healthy,
       gitServer: true,
-      clusterRemoteUrl: "http://localhost:8300/observability-sandbox.git",
+      gitServerSpec: "matches",
+      pushTokenStored: true,
+      clusterRemoteUrl: url,
+      clusterRemoteHelpers: ["", `store --file '${want.pushTokenFile}'`],
       gitServerCommit: want.head,
     };
     expect(running(plan(local, done))).toEqual([]);
+    // Keep or renew: a token is minted when none is stored, or when the server is new (its
+    // database never saw the stored one); the remote is fixed when only its helper is missing.
+    const reasonOf = (state: State, id: string) =>
+      plan(local, state).find((step) => step.id === id);
+    expect(reasonOf({ ...done, pushTokenStored: false }, "git-credential")).toMatchObject({
+      run: true,
+      reason: "none stored: mint one in the git server",
+    });
+    expect(reasonOf({ ...done, gitServerSpec: undefined }, "git-credential")).toMatchObject({
+      run: true,
+      reason: "the git server is new: mint a new one",
+    });
+    expect(reasonOf({ ...done, gitServerSpec: "differs" }, "git-credential")?.run).toBe(false);
+    const helperOnly = reasonOf({ ...done, clusterRemoteHelpers: undefined }, "git-remote");
+    expect(helperOnly?.reason).toBe("added; point its credential helper at the push token");
+    expect(helperOnly?.commands.map((c) => c.argv.slice(0, 3).join(" "))).toEqual([
+      "git config --local",
+      "git config --local",
+    ]);
     // A changed spec is applied in place.
     const gitServerCommands = (state: State) =>
       plan(local, state)

@@ -3,6 +3,7 @@
 
 import { buildxPush } from "./existing-cluster.ts";
 import type { Delivery } from "./git.ts";
+import { helperCommands, helperValues, mintTokenCommand } from "./git-credential.ts";
 import { asList, gitServerObjects, grafanaSecret, objectStorageSecret } from "./manifests.ts";
 import {
   ARGOCD,
@@ -34,6 +35,8 @@ export interface Desired {
   /** Used only when the Secret is absent; never printed. */
   grafanaPassword: string;
   verify: boolean;
+  /** The file holding the in-cluster git server's push token (git-credential.ts). */
+  pushTokenFile: string;
   /** An existing cluster (`--context`, `--registry`) instead of kind. */
   target?: ExistingCluster;
 }
@@ -64,6 +67,10 @@ export interface State {
   /** How the live git server's pod spec compares with the wanted one, when it exists. */
   gitServerSpec?: "matches" | "differs";
   clusterRemoteUrl?: string;
+  /** The credential helpers this clone has for the git server's URL (git config --get-all). */
+  clusterRemoteHelpers?: string[];
+  /** A push token is stored for the git server (its file exists, mode 0600). */
+  pushTokenStored?: boolean;
   gitServerCommit?: string;
   rootApp?: "absent" | "differs" | "matches";
   appsReady?: boolean;
@@ -302,7 +309,7 @@ export function plan(want: Desired, state: State): Step[] {
         {
           argv: apply,
           stdin: JSON.stringify(asList(gitServerObjects())),
-          display: `${apply.join(" ")}   # PVC, Deployment, Service ${GIT_SERVER.namespace}/${GIT_SERVER.name}`,
+          display: `${apply.join(" ")}   # PVC, Deployment, Service, NetworkPolicy ${GIT_SERVER.namespace}/${GIT_SERVER.name}`,
         },
         {
           argv: [
@@ -320,22 +327,45 @@ export function plan(want: Desired, state: State): Step[] {
         },
       ],
     );
+    // A token belongs to one server's database: a server that did not exist before this run
+    // (a new cluster) has never seen the stored one, so it gets a new one.
+    const newServer = state.gitServerSpec === undefined;
+    change(
+      "git-credential",
+      `push token for ${GIT_SERVER.remote} (${want.pushTokenFile})`,
+      !state.pushTokenStored || newServer,
+      !state.pushTokenStored
+        ? "none stored: mint one in the git server"
+        : newServer
+          ? "the git server is new: mint a new one"
+          : "stored, kept",
+      [mintTokenCommand(ctx)],
+    );
     const url = gitServerHostUrl();
+    const remoteOk = state.clusterRemoteUrl === url;
+    const helpersOk = Bun.deepEquals(state.clusterRemoteHelpers, helperValues(want.pushTokenFile));
     change(
       "git-remote",
       `git remote ${GIT_SERVER.remote} → ${url}`,
-      state.clusterRemoteUrl !== url,
-      state.clusterRemoteUrl === url
-        ? "already added"
-        : state.clusterRemoteUrl
-          ? `points at ${state.clusterRemoteUrl}: repoint it`
-          : "absent: add it",
+      !remoteOk || !helpersOk,
+      remoteOk && helpersOk
+        ? "already added, with its credential helper"
+        : remoteOk
+          ? "added; point its credential helper at the push token"
+          : state.clusterRemoteUrl
+            ? `points at ${state.clusterRemoteUrl}: repoint it`
+            : "absent: add it",
       [
-        {
-          argv: state.clusterRemoteUrl
-            ? ["git", "remote", "set-url", GIT_SERVER.remote, url]
-            : ["git", "remote", "add", GIT_SERVER.remote, url],
-        },
+        ...(remoteOk
+          ? []
+          : [
+              {
+                argv: state.clusterRemoteUrl
+                  ? ["git", "remote", "set-url", GIT_SERVER.remote, url]
+                  : ["git", "remote", "add", GIT_SERVER.remote, url],
+              },
+            ]),
+        ...helperCommands(url, want.pushTokenFile),
       ],
     );
     const branch = want.branch ?? want.delivery.revision;
@@ -348,7 +378,13 @@ export function plan(want: Desired, state: State): Step[] {
         : state.gitServerCommit
           ? `${GIT_SERVER.remote}/${branch} is at ${state.gitServerCommit.slice(0, 12)}: push HEAD`
           : `${GIT_SERVER.remote} has no ${branch} yet`,
-      [{ argv: ["git", "push", GIT_SERVER.remote, `HEAD:refs/heads/${branch}`] }],
+      [
+        {
+          argv: ["git", "push", GIT_SERVER.remote, `HEAD:refs/heads/${branch}`],
+          // A refused token fails the push instead of asking on the terminal.
+          env: { GIT_TERMINAL_PROMPT: "0" },
+        },
+      ],
     );
   }
 

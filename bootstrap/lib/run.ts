@@ -7,6 +7,8 @@ export interface Command {
   stdin?: string;
   /** What to print instead of argv when argv would leak a secret or a long manifest. */
   display?: string;
+  /** Environment variables for this command, over the process's own. */
+  env?: Record<string, string>;
 }
 
 export interface Result {
@@ -33,7 +35,7 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 export async function exec(command: Command, options: ExecOptions = {}): Promise<Result> {
   const [tool, ...args] = command.argv;
   if (!tool) throw new Error("exec: empty command");
-  const env = { ...process.env, ...options.env };
+  const env = { ...process.env, ...command.env, ...options.env };
   const path = Bun.which(tool, { PATH: env.PATH ?? "" });
   if (!path) return { code: 127, stdout: "", stderr: `${tool}: command not found` };
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -2,6 +2,7 @@
 // Application. Every question is a read-only tool call; a failed call means "unknown".
 import { allReady, parseApplications } from "./apps.ts";
 import { registryImageQuery } from "./existing-cluster.ts";
+import { readHelpers, tokenStored } from "./git-credential.ts";
 import { gitServerPodSpec, isSubset } from "./manifests.ts";
 import {
   ARGOCD,
@@ -63,6 +64,10 @@ export async function detectState(
   if (want.target)
     return detectExistingCluster(root, want, argocdValues, dockerReachable, clusterRemoteUrl);
   const state: State = { images: {}, clusterRemoteUrl };
+  if (want.delivery.mode === "local") {
+    state.pushTokenStored = tokenStored(want.pushTokenFile, gitServerHostUrl());
+    state.clusterRemoteHelpers = await readHelpers(root, gitServerHostUrl());
+  }
   if (!dockerReachable) return state;
   const run = (argv: string[]) => exec({ argv }, { cwd: root });
 

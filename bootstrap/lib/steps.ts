@@ -71,7 +71,7 @@ function fixFor(stepId: string, command: Command): string {
     argocd:
       "check network access to https://argoproj.github.io/argo-helm; `kubectl get pods -n argocd` shows stuck pods",
     "git-push":
-      "check that localhost:8300 answers (git ls-remote cluster); if you rewrote history: git push --force cluster HEAD:<branch>",
+      "check that localhost:8300 answers (git ls-remote cluster); `Authentication failed`: the push token was refused and dropped, so run up.ts again to mint a new one; if you rewrote history: git push --force cluster HEAD:<branch>",
   };
   const pushTo = command.argv.includes("--push")
     ? command.argv[command.argv.indexOf("--tag") + 1]?.split("/")[0]

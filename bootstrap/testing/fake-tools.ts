@@ -35,6 +35,10 @@ export interface FakeState {
   degradedApp?: string;
   /** Where the in-cluster git server keeps repositories (a bare repo dir per path). */
   gitServerDir?: string;
+  /** Push tokens the git server has minted (`token create` through `kubectl exec`). */
+  gitServerTokens?: string[];
+  /** `kubectl exec` calls that find the git server's SSH port not listening yet. */
+  gitServerSshNotReady?: number;
   /** An API server under load: `get applications` answers only after this long. */
   appsQueryDelayMs?: number;
   /** Existing clusters by kube context (`up.ts --context`), none of them kind's. */
@@ -616,6 +620,32 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
         : []
       : [name ?? ""];
     return { out: names.map((n) => `application.argoproj.io/${n} annotated\n`).join("") };
+  }
+  if (verb === "exec") {
+    // Soft Serve's `token create` run in the git server's pod (git-credential.ts): the token
+    // on stdout, the notice on stderr (pkg/ssh/cmd/token.go, v0.12.2).
+    const target = kindName ?? "";
+    const script = rest.at(-1) ?? "";
+    if (target !== "deployment/git-server" || ns !== "argocd")
+      return { err: `fake kubectl: unsupported exec ${target}\n`, code: 2 };
+    if (!s.deployments["argocd/git-server"]) {
+      return {
+        err: `Error from server (NotFound): deployments.apps "git-server" not found\n`,
+        code: 1,
+      };
+    }
+    if (!/ token create \S+$/.test(script))
+      return { err: `fake kubectl: unsupported script ${script}\n`, code: 2 };
+    if (s.gitServerSshNotReady) {
+      s.gitServerSshNotReady--;
+      return {
+        err: "ssh: connect to host localhost port 23231: Connection refused\ncommand terminated with exit code 255\n",
+        code: 255,
+      };
+    }
+    const token = `ss_${Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString("hex")}`;
+    s.gitServerTokens = [...(s.gitServerTokens ?? []), token];
+    return { out: `${token}\n`, err: "Access token created\n" };
   }
   if (verb === "rollout" && kindName === "status") {
     return { out: `deployment "${name?.split("/")[1]}" successfully rolled out\n` };
