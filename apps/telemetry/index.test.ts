@@ -280,7 +280,7 @@ test.concurrent(
         fetch(`${service.url}/users/${i + 1}`).then((r) => r.arrayBuffer()),
       ),
     );
-    refuse();
+    await refuse();
     const point = (metric: string, attributes: Record<string, unknown> = {}) =>
       receiver.dataPoints.findLast(
         (p) =>

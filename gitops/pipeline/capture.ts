@@ -212,7 +212,7 @@ async function run(): Promise<Capture> {
         fetch(`${gateway.url}/user/42`).then((response) => response.arrayBuffer()),
       ),
     );
-    refuse();
+    await refuse(SERVICES.length);
     await receiver.waitForDataPoints(
       (points) => SERVICES.every((service) => lossReported(points, service)),
       10_000,

@@ -207,9 +207,11 @@ export interface OtlpReceiver {
   /**
    * A collector in trouble: trace and log exports go unanswered until the returned function
    * answers them HTTP 500 (and what follows normally again). Metrics still go through, so the
-   * services' SDK metrics report what was dropped and what failed.
+   * services' SDK metrics report what was dropped and what failed. The function first waits until
+   * `held` trace exports and as many log exports are held (one per sending service: a batch
+   * processor exports one batch at a time), so an export still on its way is not let through.
    */
-  stallTracesAndLogs(): () => void;
+  stallTracesAndLogs(): (held?: number) => Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -227,7 +229,8 @@ export function startOtlpReceiver(): OtlpReceiver {
   const logs: ReceivedLog[] = [];
   const rawBodies: Uint8Array[] = [];
   let stalled: Promise<void> | undefined;
-  let refuse = () => {};
+  let release = () => {};
+  const held = new Map<string, number>();
 
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -238,6 +241,7 @@ export function startOtlpReceiver(): OtlpReceiver {
         return new Response("not found", { status: 404 });
       const body = new Uint8Array(await request.arrayBuffer());
       if (stalled && path !== "/v1/metrics") {
+        held.set(path, (held.get(path) ?? 0) + 1);
         await stalled;
         return new Response("stalled, then refused", { status: 500 });
       }
@@ -265,16 +269,24 @@ export function startOtlpReceiver(): OtlpReceiver {
     waitForLogs: (match, timeoutMs = 5000) =>
       waitUntil("log records", () => match(logs), timeoutMs),
     stallTracesAndLogs() {
+      held.clear();
       stalled ??= new Promise((resolve) => {
-        refuse = () => {
+        release = () => {
           stalled = undefined;
           resolve();
         };
       });
-      return () => refuse();
+      return async (count = 1) => {
+        await waitUntil(
+          `${count} stalled trace and log export(s)`,
+          () => (held.get("/v1/traces") ?? 0) >= count && (held.get("/v1/logs") ?? 0) >= count,
+          5000,
+        );
+        release();
+      };
     },
     stop: () => {
-      refuse(); // nothing left hanging
+      release(); // nothing left hanging
       return server.stop(true);
     },
   };
