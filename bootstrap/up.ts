@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       continue;
     }
     if (step.id === "verify" && (step.run || changed)) {
-      await verifyStep(step.timeoutMs);
+      await verifyStep(step.timeoutMs, want.context);
       continue;
     }
     if (!step.run) {
@@ -268,9 +268,10 @@ async function waitStep(options: UpOptions, context: string): Promise<void> {
 }
 
 /** verify.ts reports its own progress, so it gets the terminal. */
-async function verifyStep(timeoutMs: number): Promise<void> {
-  console.log("==> end-to-end verification: bun bootstrap/verify.ts");
-  const child = Bun.spawn([process.execPath, join(root, "bootstrap", "verify.ts")], {
+async function verifyStep(timeoutMs: number, context: string): Promise<void> {
+  console.log(`==> end-to-end verification: bun bootstrap/verify.ts --context ${context}`);
+  const verify = [join(root, "bootstrap", "verify.ts"), "--context", context];
+  const child = Bun.spawn([process.execPath, ...verify], {
     cwd: root,
     stdio: ["inherit", "inherit", "inherit"],
   });
@@ -279,13 +280,13 @@ async function verifyStep(timeoutMs: number): Promise<void> {
   if (child.signalCode === "SIGTERM") {
     throw new BootstrapError(
       `verification hung: bootstrap/verify.ts was still running after ${formatDuration(timeoutMs)}`,
-      "run `bun bootstrap/verify.ts` alone to see where it stops, or skip it with --skip-verify",
+      `run \`bun bootstrap/verify.ts --context ${context}\` alone to see where it stops, or skip it with --skip-verify`,
     );
   }
   if (code !== 0) {
     throw new BootstrapError(
       `verification failed (bootstrap/verify.ts exited ${code}); the stack is up but telemetry did not arrive as expected`,
-      "read verify's output above; re-run it alone with `bun bootstrap/verify.ts`, or skip it with --skip-verify",
+      `read verify's output above; re-run it alone with \`bun bootstrap/verify.ts --context ${context}\`, or skip it with --skip-verify`,
     );
   }
 }
@@ -299,8 +300,8 @@ Done in ${Math.round(elapsedMs / 1000)}s. Everything is Synced and Healthy on ${
   The UIs have no NodePorts: each opens with a port-forward that prints its URL and login.
     bun bootstrap/open.ts argocd | grafana | prometheus | gateway --context ${ctx}
   Check telemetry end to end:
-    bun bootstrap/open.ts gateway prometheus loki tempo grafana --context ${ctx} &
-    bun bootstrap/verify.ts
+    bun bootstrap/open.ts gateway prometheus grafana --context ${ctx} &
+    bun bootstrap/verify.ts --context ${ctx}
   Object storage keys: Secret ${OBJECT_STORAGE_SECRET.namespace}/${OBJECT_STORAGE_SECRET.name} (docs/cluster.md).
 
 Deliver a change: edit apps/<service>, commit, then

@@ -234,7 +234,10 @@ describe("plan", () => {
   test("verify runs last after a change or on a stack that was not ready; skipped otherwise", () => {
     const verifyStep = (state: State) => plan({ ...want, verify: true }, state).at(-1);
     expect(verifyStep(fresh)).toMatchObject({ id: "verify", run: true });
-    expect(verifyStep(fresh)?.commands.map(show)).toEqual(["bun bootstrap/verify.ts"]);
+    // Its port-forwards reach the cluster up.ts just made, not kubectl's current context.
+    expect(verifyStep(fresh)?.commands.map(show)).toEqual([
+      `bun bootstrap/verify.ts --context ${want.context}`,
+    ]);
     // Only the Secret is missing: a change, so verify runs.
     expect(verifyStep({ ...healthy, grafanaSecret: false })?.run).toBe(true);
     // Nothing to change, but the Applications were still syncing: verify runs.

@@ -429,9 +429,10 @@ export function plan(want: Desired, state: State): Step[] {
       kind: "check",
       run,
       reason: run
-        ? "bootstrap/verify.ts"
-        : "nothing changed and every Application was Synced and Healthy; run bun bootstrap/verify.ts to check anyway",
-      commands: run ? [{ argv: ["bun", "bootstrap/verify.ts"] }] : [],
+        ? `bootstrap/verify.ts --context ${want.context}`
+        : `nothing changed and every Application was Synced and Healthy; run bun bootstrap/verify.ts --context ${want.context} to check anyway`,
+      // Its Loki and Tempo port-forwards must reach this cluster, not kubectl's current one.
+      commands: run ? [{ argv: ["bun", "bootstrap/verify.ts", "--context", want.context] }] : [],
       // verify.ts gives up after its own --timeout (default 180 s); this only catches a hang.
       timeoutMs: 10 * MINUTE,
       streamOutput: true,
