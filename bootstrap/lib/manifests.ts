@@ -97,11 +97,12 @@ const appProject = (name: string, description: string, spec: Json): Json => ({
 /**
  * The AppProjects bootstrap applies before the root Application (docs/cluster.md#what-is-protected).
  * They live outside git: the root syncs gitops/apps, so a project it synced could be widened by
- * the very commit it is meant to bound. Argo CD v3.4.4 refuses an Application whose source or
- * destination its project does not list (util/argo/argo.go ValidatePermissions, with
- * IsSourcePermitted and isDestinationMatched in pkg/apis/application/v1alpha1/app_project_types.go:
- * an empty list matches nothing) and, at sync, any object of a kind the project does not permit
- * (controller/sync.go validateSyncPermissions → IsGroupKindNamePermitted).
+ * the very commit it is meant to bound. Argo CD v3.4.4 does not sync an Application whose source
+ * or destination its project does not list: util/argo/argo.go ValidatePermissions sets an
+ * InvalidSpecError (IsSourcePermitted and isDestinationMatched in
+ * pkg/apis/application/v1alpha1/app_project_types.go match nothing on an empty list), and
+ * controller/sync.go SyncAppState stops on that condition. At sync it also refuses any object of
+ * a kind the project does not permit (validateSyncPermissions → IsGroupKindNamePermitted).
  */
 export function appProjects(repoURL: string, clusterProfile: boolean): Json[] {
   return [lockedDefaultProject(), rootProject(repoURL), stackProject(repoURL, clusterProfile)];
