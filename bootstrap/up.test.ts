@@ -142,6 +142,29 @@ describe("up.ts against stand-in tools", () => {
     expect(again.ms).toBeLessThan(5000);
   });
 
+  test.concurrent("a widened AppProject is put back on the next run, and nothing else changes", async () => {
+    const f = await fixture();
+    expect((await f.run("up.ts", FAST)).code).toBe(0);
+    const locked = f.state().projects?.default;
+    // Someone opened `default` again (an Argo CD admin, or argocd-server recreating it).
+    f.setState({
+      projects: {
+        ...f.state().projects,
+        default: { ...locked, sourceRepos: ["*"], destinations: [{ server: "*", namespace: "*" }] },
+      },
+    });
+    const before = f.calls().length;
+    const r = await f.run("up.ts", FAST);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      "AppProjects sandbox-root and observability, default locked: absent or changed: apply",
+    );
+    expect(lines(changingCalls(f.calls().slice(before)))).toEqual([
+      "kubectl --context kind-observability-sandbox apply -f -",
+    ]);
+    expect(f.state().projects?.default).toEqual(locked);
+  });
+
   test.concurrent("after a Docker restart (node stopped) and a lost kubeconfig: start, export, nothing else", async () => {
     const f = await fixture();
     expect((await f.run("up.ts", FAST)).code).toBe(0);
