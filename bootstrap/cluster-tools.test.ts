@@ -4,6 +4,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { contentTag } from "./lib/image-tag.ts";
+import { appProjects } from "./lib/manifests.ts";
 import { anExistingCluster, type FakeState } from "./testing/fake-tools.ts";
 import { changingCalls, type Fixture, makeFixture, removedAfterAll } from "./testing/fixture.ts";
 
@@ -11,7 +12,15 @@ setDefaultTimeout(60_000);
 
 const CTX = "staging";
 
-/** A cluster up.ts --context left behind: Argo CD, the Secrets, the root Application. */
+/** The AppProjects up.ts --context applied, as the fake keeps them (spec by name). */
+const projects = Object.fromEntries(
+  appProjects("https://github.com/acme/sandbox.git", true).map((p) => [
+    (p.metadata as { name: string }).name,
+    p.spec as Record<string, unknown>,
+  ]),
+);
+
+/** A cluster up.ts --context left behind: Argo CD, the Secrets, the AppProjects, the root Application. */
 const deployed = removedAfterAll(
   (state: Partial<FakeState> = {}): Promise<Fixture> =>
     makeFixture({
@@ -21,6 +30,7 @@ const deployed = removedAfterAll(
         helmRelease: { chart: "argo-cd-10.1.1", status: "deployed", values: {} },
         namespaces: ["default", "kube-system", "team-x", "argocd", "monitoring", "apps"],
         secrets: ["monitoring/grafana-admin", "monitoring/object-storage"],
+        projects,
         rootApp: { spec: { source: { helm: { valuesObject: { profile: "cluster" } } } } },
         polls: 10,
         ...state,
@@ -157,6 +167,8 @@ describe("down.ts --context", () => {
     expect(state.namespaces).toEqual(["default", "kube-system", "team-x"]);
     expect(state.secrets).toEqual([]);
     expect(state.helmRelease).toBeUndefined();
+    // The AppProjects lived in argocd and went with it: no step of their own.
+    expect(state.projects).toBeUndefined();
     expect(Object.keys(state.existing ?? {})).toEqual([CTX]);
     expect(r.stdout).toContain("CRDs");
 

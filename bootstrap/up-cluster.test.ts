@@ -97,7 +97,8 @@ describe("up.ts --context --registry", () => {
       "kubectl --context staging create namespace monitoring",
       "kubectl --context staging create -f -",
       "kubectl --context staging create -f -",
-      "kubectl --context staging apply -f -",
+      "kubectl --context staging apply -f -", // the AppProjects
+      "kubectl --context staging apply -f -", // the root Application
     ]);
     const state = f.state();
     expect(state.pushed?.[api as string]).toEqual(["linux/amd64", "linux/arm64"]);
@@ -107,6 +108,11 @@ describe("up.ts --context --registry", () => {
       profile: "cluster",
       imageRegistry: REGISTRY,
     });
+    // The children's project follows the profile: it lets in the bundled SeaweedFS chart.
+    expect(state.projects?.observability?.sourceRepos).toContain(
+      "https://seaweedfs.github.io/seaweedfs/helm",
+    );
+    expect(state.projects?.default?.sourceRepos).toEqual([]);
     // The wait covers the cluster profile's children, the bundled object storage included.
     expect(r.stdout).toContain(
       `all ${CLUSTER_CHILD_APPS.length + 1} Applications are Synced and Healthy`,

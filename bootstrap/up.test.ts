@@ -80,10 +80,24 @@ describe("up.ts against stand-in tools", () => {
       "helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm --version 10.1.1 --namespace argocd --create-namespace --values bootstrap/argocd-values.yaml --kube-context kind-observability-sandbox --wait --timeout 10m",
       "kubectl --context kind-observability-sandbox create namespace monitoring",
       "kubectl --context kind-observability-sandbox create -f -",
-      "kubectl --context kind-observability-sandbox apply -f -",
+      "kubectl --context kind-observability-sandbox apply -f -", // the AppProjects
+      "kubectl --context kind-observability-sandbox apply -f -", // the root Application
     ]);
     const state = f.state();
     expect(state.clusters).toEqual(["observability-sandbox"]);
+    // argocd-server's open `default` is locked; the root is in a project of its own.
+    expect(state.projects?.default).toMatchObject({
+      sourceRepos: [],
+      destinations: [],
+      clusterResourceWhitelist: [],
+    });
+    expect(state.projects?.["sandbox-root"]?.sourceRepos).toEqual([
+      "https://github.com/user/sandbox.git",
+    ]);
+    expect(state.projects?.observability?.sourceRepos).toContain(
+      "https://github.com/user/sandbox.git",
+    );
+    expect(state.rootApp).toMatchObject({ spec: { project: "sandbox-root" } });
     expect(state.helmRelease?.chart).toBe("argo-cd-10.1.1");
     expect(state.secrets).toEqual(["monitoring/grafana-admin"]);
     const source = rootSource(f);
@@ -119,13 +133,36 @@ describe("up.ts against stand-in tools", () => {
     const again = await f.run("up.ts", WITH_VERIFY);
     expect(again.code).toBe(0);
     expect(changingCalls(f.calls().slice(before))).toEqual([]);
-    expect(again.stdout.match(/: skip \(/g)?.length).toBe(7);
+    expect(again.stdout.match(/: skip \(/g)?.length).toBe(8);
     expect(again.stdout).toContain("end-to-end verification: skip (nothing changed");
     expect(again.stdout).not.toContain("verify: ran");
     expect(again.stdout).toContain(
       "Grafana admin Secret monitoring/grafana-admin: skip (exists; never overwritten)",
     );
     expect(again.ms).toBeLessThan(5000);
+  });
+
+  test.concurrent("a widened AppProject is put back on the next run, and nothing else changes", async () => {
+    const f = await fixture();
+    expect((await f.run("up.ts", FAST)).code).toBe(0);
+    const locked = f.state().projects?.default;
+    // Someone opened `default` again (an Argo CD admin, or argocd-server recreating it).
+    f.setState({
+      projects: {
+        ...f.state().projects,
+        default: { ...locked, sourceRepos: ["*"], destinations: [{ server: "*", namespace: "*" }] },
+      },
+    });
+    const before = f.calls().length;
+    const r = await f.run("up.ts", FAST);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      "AppProjects sandbox-root and observability, default locked: absent or changed: apply",
+    );
+    expect(lines(changingCalls(f.calls().slice(before)))).toEqual([
+      "kubectl --context kind-observability-sandbox apply -f -",
+    ]);
+    expect(f.state().projects?.default).toEqual(locked);
   });
 
   test.concurrent("after a Docker restart (node stopped) and a lost kubeconfig: start, export, nothing else", async () => {

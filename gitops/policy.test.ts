@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { PROJECTS } from "../bootstrap/lib/names.ts";
 import {
   dig,
   gitopsDir,
@@ -382,7 +383,7 @@ describe("the root reaches every child", () => {
   test("the root Application renders gitops/apps with its own repository and revision", () => {
     const root = loadYaml<Application>(rootFile);
     expect(root.metadata).toMatchObject({ name: "root", namespace: "argocd" });
-    expect(root.spec.project).toBe("default");
+    expect(root.spec.project, "bootstrap applies it (gitops/security.test.ts)").toBe(PROJECTS.root);
     const source = root.spec.source as AppSource;
     expect(source.path).toBe("gitops/apps");
     expect(source.repoURL).toBe(placeholderRepo);
@@ -400,9 +401,7 @@ describe("the root reaches every child", () => {
     const templates = readdirSync(join(gitopsDir, "apps", "templates")).filter((f) =>
       /\.ya?ml$/.test(f),
     );
-    // project.yaml renders the children's AppProject, not an Application.
-    expect(cluster.projects.map((p) => p.kind)).toEqual(["AppProject"]);
-    for (const template of templates.filter((t) => t !== "project.yaml")) {
+    for (const template of templates) {
       expect(
         [...children, ...cluster.children].some((c) => c.template === `apps/templates/${template}`),
         `${template} renders nothing`,

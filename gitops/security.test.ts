@@ -1,5 +1,7 @@
 // What a commit or a web page can do to the stack (docs/cluster.md#what-is-protected):
-// - the child Applications' AppProject: sources, destination namespaces and cluster-scoped kinds;
+// - the AppProjects bootstrap applies outside git (bootstrap/lib/manifests.ts): the root's, which
+//   allows only what gitops/apps renders; the children's (sources, destination namespaces and
+//   cluster-scoped kinds); and Argo CD's `default`, locked;
 // - Pod Security Admission: each namespace's level, and every pod passing it;
 // - the host ports: none lets a page stop or reconfigure a component.
 // Upstream charts cannot be rendered offline. Their cluster-scoped objects, namespaces and pod
@@ -11,6 +13,13 @@
 // charts/crds/crds/*.yaml. A cluster with its own object storage differs only in S3 settings and
 // in having no SeaweedFS. The facts name the values they depend on.
 import { describe, expect, test } from "bun:test";
+import {
+  lockedDefaultProject,
+  rootProject,
+  STACK_NAMESPACES,
+  stackProject,
+} from "../bootstrap/lib/manifests.ts";
+import { PROJECTS } from "../bootstrap/lib/names.ts";
 import { dig, type KubeObject, loadYaml } from "./testing/load.ts";
 import { validateObject } from "./testing/models.ts";
 import {
@@ -24,7 +33,6 @@ import { loadTree, sourcesOf, type Tree } from "./testing/tree.ts";
 
 const KPS = "gitops/values/kube-prometheus-stack.yaml";
 const KPS_CLUSTER = "gitops/profiles/cluster/kube-prometheus-stack.yaml";
-const PROJECT = "observability";
 const cluster = { profile: "cluster", imageRegistry: "registry.test/team" };
 /** What the renders depend on: the profile and whether the cluster profile bundles SeaweedFS. */
 type Case = { name: string; values: Record<string, unknown>; seaweedfs: boolean };
@@ -222,6 +230,7 @@ type ProjectSpec = {
   sourceRepos: string[];
   destinations: { server: string; namespace: string }[];
   clusterResourceWhitelist: { group: string; kind: string; name?: string }[];
+  namespaceResourceWhitelist?: { group: string; kind: string }[];
   clusterResourceBlacklist?: unknown[];
   namespaceResourceBlacklist?: unknown[];
 };
@@ -240,16 +249,38 @@ function clusterScopedPermitted(spec: ProjectSpec, object: ClusterScoped): boole
   );
 }
 
-const namespacePermitted = (spec: ProjectSpec, server: string, namespace: string) =>
-  spec.destinations.some((d) => globMatch(d.server, server) && globMatch(d.namespace, namespace));
-
-function projectOf(tree: Tree): KubeObject & { spec: ProjectSpec } {
-  const project = tree.projects.find((p) => p.metadata.name === PROJECT);
-  if (!project) throw new Error(`the app-of-apps renders no AppProject ${PROJECT}`);
-  return project as KubeObject & { spec: ProjectSpec };
+/**
+ * The same for a namespaced kind (IsGroupKindNamePermitted, namespaced branch): no whitelist
+ * permits every kind, an empty one none, else only what it lists.
+ */
+function namespacedKindPermitted(spec: ProjectSpec, group: string, kind: string): boolean {
+  const list = spec.namespaceResourceWhitelist;
+  if (list === undefined) return true;
+  return list.some((item) => globMatch(item.kind, kind) && globMatch(item.group, group));
 }
 
-const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
+/** Argo CD's globMatch (app_project_types.go): "*" alone matches anything, "/" included. */
+const projectMatch = (pattern: string, value: string) =>
+  pattern === "*" || globMatch(pattern, value);
+
+const namespacePermitted = (spec: ProjectSpec, server: string, namespace: string) =>
+  spec.destinations.some(
+    (d) => projectMatch(d.server, server) && projectMatch(d.namespace, namespace),
+  );
+
+/** IsSourcePermitted without negations: any entry matches. */
+const sourcePermitted = (spec: ProjectSpec, repoURL: string) =>
+  spec.sourceRepos.some((pattern) => projectMatch(pattern, repoURL));
+
+type Project = KubeObject & { spec: ProjectSpec };
+const rootRepo = (tree: Tree) => dig(tree.root, ["spec", "source", "repoURL"]) as string;
+const isCluster = (values: Record<string, unknown>) => values.profile === "cluster";
+/** The children's project as bootstrap applies it for this tree's repository and profile. */
+const projectOf = (tree: Tree, values: Record<string, unknown>) =>
+  stackProject(rootRepo(tree), isCluster(values)) as unknown as Project;
+
+const groupOf = (apiVersion: string) =>
+  apiVersion.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
 
 /** Kinds of the objects in this tree that are cluster-scoped (only these appear locally). */
 const clusterScopedKinds = new Set([
@@ -306,30 +337,103 @@ const admits = (namespace: Level, pod: Level) => order.indexOf(pod) >= order.ind
 
 // ---- Tests ----------------------------------------------------------------------------------
 
-describe.each(cases)("the AppProject ($name)", ({ values, seaweedfs }) => {
+describe.each(cases)("what the root may create ($name)", ({ values }) => {
   const tree = () => loadTree(values);
 
-  test("every child is in it, and it is applied before any child (wave -1, in argocd)", async () => {
+  test("git renders no AppProject; every Application is in a project bootstrap applies", async () => {
     const t = await tree();
-    const project = projectOf(t);
+    // A project the root synced could be widened by the commit it is meant to bound.
+    expect(t.projects.map((p) => p.metadata.name)).toEqual([]);
+    expect(t.root.spec.project).toBe(PROJECTS.root);
+    for (const { app } of t.children)
+      expect(app.spec.project, app.metadata.name).toBe(PROJECTS.stack);
+  });
+
+  test("the root's project: its repository, Applications in argocd, nothing cluster-scoped", async () => {
+    const t = await tree();
+    const project = rootProject(rootRepo(t)) as unknown as Project;
+    await validateObject(project);
+    const { spec } = project;
+    expect(spec.sourceRepos).toEqual([rootRepo(t)]);
+    const destination = t.root.spec.destination;
+    expect(namespacePermitted(spec, destination.server ?? "", destination.namespace ?? "")).toBe(
+      true,
+    );
+    expect(spec.clusterResourceWhitelist).toEqual([]);
+    // It lists exactly the kinds the root renders, and each rendered object passes.
+    const rendered = [...t.children.map(({ app }) => app), ...t.projects];
+    const kinds = new Set(rendered.map((o) => `${groupOf(o.apiVersion)}/${o.kind}`));
+    expect(new Set(spec.namespaceResourceWhitelist?.map((w) => `${w.group}/${w.kind}`))).toEqual(
+      kinds,
+    );
+    for (const object of rendered) {
+      const where = `${object.kind} ${object.metadata.name}`;
+      expect(namespacedKindPermitted(spec, groupOf(object.apiVersion), object.kind), where).toBe(
+        true,
+      );
+      expect(
+        namespacePermitted(spec, destination.server ?? "", object.metadata.namespace ?? "argocd"),
+        where,
+      ).toBe(true);
+    }
+    // What a commit to gitops/apps might add instead: refused.
+    for (const [group, kind] of [
+      ["argoproj.io", "AppProject"],
+      ["", "Pod"],
+      ["", "Secret"],
+      ["apps", "DaemonSet"],
+      ["rbac.authorization.k8s.io", "RoleBinding"],
+    ])
+      expect(namespacedKindPermitted(spec, group ?? "", kind ?? ""), kind).toBe(false);
+    for (const namespace of ["apps", "kube-system", "default"])
+      expect(namespacePermitted(spec, destination.server ?? "", namespace), namespace).toBe(false);
+    expect(sourcePermitted(spec, "https://github.com/someone-else/repo.git")).toBe(false);
+  });
+});
+
+test("Argo CD's default project is locked: no source, no destination, nothing cluster-scoped", async () => {
+  const project = lockedDefaultProject() as unknown as Project;
+  await validateObject(project);
+  expect(project.metadata).toMatchObject({ name: "default", namespace: "argocd" });
+  const { spec } = project;
+  const server = "https://kubernetes.default.svc";
+  expect(sourcePermitted(spec, "https://github.com/your-user/observability-sandbox.git")).toBe(
+    false,
+  );
+  for (const namespace of ["argocd", "apps", "kube-system"])
+    expect(namespacePermitted(spec, server, namespace), namespace).toBe(false);
+  expect(clusterScopedPermitted(spec, { group: "", kind: "Namespace", name: "kube-system" })).toBe(
+    false,
+  );
+  // argocd-server's own default (server/server.go initializeDefaultProject, v3.4.4), for contrast.
+  const open: ProjectSpec = {
+    sourceRepos: ["*"],
+    destinations: [{ server: "*", namespace: "*" }],
+    clusterResourceWhitelist: [{ group: "*", kind: "*" }],
+  };
+  expect(sourcePermitted(open, "https://github.com/someone-else/repo.git")).toBe(true);
+  expect(namespacePermitted(open, server, "kube-system")).toBe(true);
+});
+
+describe.each(cases)("the children's AppProject ($name)", ({ values, seaweedfs }) => {
+  const tree = () => loadTree(values);
+
+  test("bootstrap applies it in argocd, schema-valid, with no finalizer to outlive Argo CD", async () => {
+    const project = projectOf(await tree(), values);
     await validateObject(project);
     expect(project.metadata.namespace).toBe("argocd");
-    const wave = Number(project.metadata.annotations?.["argocd.argoproj.io/sync-wave"]);
-    for (const { app } of t.children) {
-      expect(app.spec.project, app.metadata.name).toBe(PROJECT);
-      expect(
-        Number(app.metadata.annotations?.["argocd.argoproj.io/sync-wave"]),
-        app.metadata.name,
-      ).toBeGreaterThan(wave);
-    }
-    // Its finalizer keeps it until the children (and their resource finalizers) are gone.
-    expect(project.metadata.finalizers).toContain("resources-finalizer.argocd.argoproj.io");
+    expect(project.metadata.name).toBe(PROJECTS.stack);
+    // down.ts --context deletes the argocd namespace after Argo CD: nothing would remove one.
+    expect(project.metadata.finalizers ?? []).toEqual([]);
+    expect(project.spec.destinations.map((d) => d.namespace)).toEqual([...STACK_NAMESPACES]);
   });
 
   test("sources: exactly this repository and the pinned chart repositories, no wildcard", async () => {
     const t = await tree();
-    const { spec } = projectOf(t);
+    const { spec } = projectOf(t, values);
     const used = new Set(t.children.flatMap(({ app }) => sourcesOf(app).map((s) => s.repoURL)));
+    // The cluster profile allows the bundled SeaweedFS's chart even where own storage leaves it out.
+    if (isCluster(values)) used.add("https://seaweedfs.github.io/seaweedfs/helm");
     expect(new Set(spec.sourceRepos)).toEqual(used);
     for (const repo of spec.sourceRepos) expect(repo).not.toMatch(/[*?[]/);
     // The root's repository (the `$values` source and every local path) is one of them.
@@ -338,7 +442,7 @@ describe.each(cases)("the AppProject ($name)", ({ values, seaweedfs }) => {
 
   test("destinations: only the stack's namespaces, in this cluster; never kube-system or argocd", async () => {
     const t = await tree();
-    const { spec } = projectOf(t);
+    const { spec } = projectOf(t, values);
     const server = "https://kubernetes.default.svc";
     for (const d of spec.destinations) {
       expect(d.server).toBe(server);
@@ -360,7 +464,7 @@ describe.each(cases)("the AppProject ($name)", ({ values, seaweedfs }) => {
 
   test("cluster-scoped: what the charts create, by name, and nothing else", async () => {
     const t = await tree();
-    const { spec } = projectOf(t);
+    const { spec } = projectOf(t, values);
     expect(spec.clusterResourceBlacklist ?? []).toEqual([]);
     for (const item of spec.clusterResourceWhitelist) {
       expect(item.kind, "a kind, not a pattern").toMatch(/^[A-Za-z]+$/);
@@ -378,7 +482,7 @@ describe.each(cases)("the AppProject ($name)", ({ values, seaweedfs }) => {
         objects
           .filter(({ object }) => clusterScopedKinds.has(object.kind))
           .map(({ object }) => ({
-            group: groupOf(object.apiVersion) ?? "",
+            group: groupOf(object.apiVersion),
             kind: object.kind,
             name: object.metadata.name,
           })),
@@ -448,7 +552,7 @@ describe.each(cases)("Pod Security Admission ($name)", ({ values, seaweedfs }) =
       "node-exporter": "privileged",
     });
     // Every namespace the project allows has its level set by what syncs from git.
-    expect(new Set(projectOf(t).spec.destinations.map((d) => d.namespace))).toEqual(
+    expect(new Set(projectOf(t, values).spec.destinations.map((d) => d.namespace))).toEqual(
       new Set(levels.keys()),
     );
     for (const { app } of t.children)

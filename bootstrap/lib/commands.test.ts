@@ -27,7 +27,10 @@ const want: Desired = {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
     metadata: { name: "root", namespace: "argocd" },
-    spec: { project: "default", source: { repoURL: gitServerInClusterUrl(), path: "gitops/apps" } },
+    spec: {
+      project: "sandbox-root",
+      source: { repoURL: gitServerInClusterUrl(), path: "gitops/apps" },
+    },
   },
   grafanaPassword: "not-a-real-password",
   pushTokenFile:

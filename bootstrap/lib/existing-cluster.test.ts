@@ -99,7 +99,7 @@ describe("existing-cluster command lines against the real kubectl and helm", () 
       kind: "Application",
       metadata: { name: "root", namespace: "argocd" },
       spec: {
-        project: "default",
+        project: "sandbox-root",
         source: { repoURL: "https://github.com/acme/sandbox.git", path: "gitops/apps" },
       },
     },

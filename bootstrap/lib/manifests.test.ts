@@ -1,11 +1,13 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
+import { Application, AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 import {
   ARGOCD_REPO_SERVER,
+  appProjects,
   gitServerObjects,
   grafanaSecret,
   isSubset,
@@ -243,5 +245,23 @@ describe("objects bootstrap creates", () => {
       isSubset(want, { source: { repoURL: "b", helm: { valuesObject: { revision: "main" } } } }),
     ).toBe(false);
     expect(isSubset({ list: [1, 2] }, { list: [1, 2, 3] })).toBe(false);
+    // Argo CD drops empty lists when it writes a project (omitempty): absent is empty.
+    expect(isSubset({ sourceRepos: [] }, {})).toBe(true);
+    expect(isSubset({ sourceRepos: [] }, { sourceRepos: ["*"] })).toBe(false);
+  });
+
+  test("the AppProjects: schema-valid, labelled as bootstrap's, in argocd, `default` first", () => {
+    const projects = appProjects("https://github.com/me/fork.git", false);
+    for (const project of projects) new AppProject(project as never).validate();
+    expect(projects.map((p) => p.metadata)).toEqual(
+      ["default", "sandbox-root", "observability"].map((name) => ({
+        name,
+        namespace: "argocd",
+        labels: { "app.kubernetes.io/managed-by": "bootstrap" },
+      })),
+    );
+    // The committed root Application names the root's project.
+    const committed = Bun.YAML.parse(readFileSync(resolve(root, "gitops/root.yaml"), "utf8"));
+    expect(committed).toMatchObject({ spec: { project: "sandbox-root" } });
   });
 });

@@ -1,10 +1,12 @@
 // Kubernetes objects bootstrap creates itself (everything else comes from git via Argo CD).
 import { dirname } from "node:path";
 import {
+  ARGOCD,
   GIT_SERVER,
   GRAFANA_SECRET,
   KIND_POD_SUBNET,
   OBJECT_STORAGE_SECRET,
+  PROJECTS,
   ROOT_APP,
 } from "./names.ts";
 import { BootstrapError } from "./run.ts";
@@ -41,9 +43,13 @@ export function rootApplication(
   return app;
 }
 
-/** True when every field of `want` is present and equal in `live` (server-added fields ignored). */
+/**
+ * True when every field of `want` is present and equal in `live` (server-added fields ignored).
+ * An absent list counts as an empty one: Argo CD writes its objects with Go's `omitempty`.
+ */
 export function isSubset(want: unknown, live: unknown): boolean {
   if (Array.isArray(want)) {
+    if (want.length === 0 && live === undefined) return true;
     return (
       Array.isArray(live) &&
       want.length === live.length &&
@@ -55,6 +61,120 @@ export function isSubset(want: unknown, live: unknown): boolean {
     return Object.entries(want).every(([k, v]) => isSubset(v, (live as Json)[k]));
   }
   return want === live;
+}
+
+/** Argo CD's name for the cluster it runs in. */
+const IN_CLUSTER = "https://kubernetes.default.svc";
+
+/**
+ * The namespaces the stack deploys into: the keys of `apps.podSecurity` in
+ * gitops/apps/templates/_helpers.tpl, which sets their Pod Security levels.
+ */
+export const STACK_NAMESPACES = ["apps", "monitoring", "node-exporter"] as const;
+
+/** The chart repositories the children pull from (gitops/apps/templates/*.yaml). */
+const CHART_REPOS = [
+  "https://prometheus-community.github.io/helm-charts",
+  "https://grafana-community.github.io/helm-charts",
+  "https://open-telemetry.github.io/opentelemetry-helm-charts",
+];
+/** The bundled object storage's chart: only the cluster profile renders it. */
+const SEAWEEDFS_REPO = "https://seaweedfs.github.io/seaweedfs/helm";
+
+const appProject = (name: string, description: string, spec: Json): Json => ({
+  apiVersion: "argoproj.io/v1alpha1",
+  kind: "AppProject",
+  metadata: {
+    name,
+    namespace: ARGOCD.namespace,
+    labels: { "app.kubernetes.io/managed-by": "bootstrap" },
+  },
+  // No finalizer: nothing prunes these, and down.ts --context deletes the argocd namespace after
+  // Argo CD is gone, when no controller is left to remove one.
+  spec: { description, ...spec },
+});
+
+/**
+ * The AppProjects bootstrap applies before the root Application (docs/cluster.md#what-is-protected).
+ * They live outside git: the root syncs gitops/apps, so a project it synced could be widened by
+ * the very commit it is meant to bound. Argo CD v3.4.4 does not sync an Application whose source
+ * or destination its project does not list: util/argo/argo.go ValidatePermissions sets an
+ * InvalidSpecError (IsSourcePermitted and isDestinationMatched in
+ * pkg/apis/application/v1alpha1/app_project_types.go match nothing on an empty list), and
+ * controller/sync.go SyncAppState stops on that condition. At sync it also refuses any object of
+ * a kind the project does not permit (validateSyncPermissions → IsGroupKindNamePermitted).
+ */
+export function appProjects(repoURL: string, clusterProfile: boolean): Json[] {
+  return [lockedDefaultProject(), rootProject(repoURL), stackProject(repoURL, clusterProfile)];
+}
+
+/** The AppProjects for an up.ts run: the root's repository, and the profile the root renders. */
+export const wantedProjects = (want: { delivery: { repoURL: string }; target?: unknown }) =>
+  appProjects(want.delivery.repoURL, want.target !== undefined);
+
+/**
+ * Argo CD's `default` project with nothing allowed. argocd-server creates it at start-up only when
+ * it is missing, allowing every source, destination and cluster-scoped kind (server/server.go
+ * initializeDefaultProject, v3.4.4), so it is overwritten rather than deleted. An Application a
+ * commit adds in `default` then syncs nothing.
+ */
+export function lockedDefaultProject(): Json {
+  return appProject(
+    PROJECTS.default,
+    `Locked by bootstrap: Applications belong in ${PROJECTS.root} or ${PROJECTS.stack}.`,
+    {
+      sourceRepos: [],
+      destinations: [],
+      clusterResourceWhitelist: [],
+    },
+  );
+}
+
+/**
+ * The root Application's project: your repository, Applications in argocd, nothing cluster-scoped.
+ * That is all gitops/apps renders (gitops/security.test.ts), so a commit there can add or change
+ * Applications, but only in projects it cannot change. A namespaced whitelist that is not empty
+ * permits only what it lists (IsGroupKindNamePermitted).
+ */
+export function rootProject(repoURL: string): Json {
+  return appProject(PROJECTS.root, "The app-of-apps (gitops/apps): Applications only.", {
+    sourceRepos: [repoURL],
+    destinations: [{ server: IN_CLUSTER, namespace: ARGOCD.namespace }],
+    clusterResourceWhitelist: [],
+    namespaceResourceWhitelist: [{ group: "argoproj.io", kind: "Application" }],
+  });
+}
+
+/**
+ * The children's project: sources only from your repository and the pinned chart repositories,
+ * objects only in the stack's namespaces, and of the cluster-scoped kinds only those the charts
+ * create, by name (the list and how it was found: gitops/security.test.ts). The cluster profile
+ * also allows the bundled SeaweedFS, whether or not objectStorage.bundled uses it.
+ */
+export function stackProject(repoURL: string, clusterProfile: boolean): Json {
+  const rbacNames = [
+    "kube-prometheus-stack-*",
+    "loki-*",
+    "otel-collector",
+    ...(clusterProfile ? ["seaweedfs-rw-*"] : []),
+  ];
+  return appProject(PROJECTS.stack, "The observability sandbox's components (gitops/apps).", {
+    sourceRepos: [repoURL, ...CHART_REPOS, ...(clusterProfile ? [SEAWEEDFS_REPO] : [])],
+    destinations: STACK_NAMESPACES.map((namespace) => ({ server: IN_CLUSTER, namespace })),
+    clusterResourceWhitelist: [
+      // CreateNamespace=true and gitops/manifests/node-exporter/.
+      ...STACK_NAMESPACES.map((name) => ({ group: "", kind: "Namespace", name })),
+      // kube-prometheus-stack's CRDs (charts/crds).
+      {
+        group: "apiextensions.k8s.io",
+        kind: "CustomResourceDefinition",
+        name: "*.monitoring.coreos.com",
+      },
+      ...["ClusterRole", "ClusterRoleBinding"].flatMap((kind) =>
+        rbacNames.map((name) => ({ group: "rbac.authorization.k8s.io", kind, name })),
+      ),
+    ],
+  });
 }
 
 export function grafanaSecret(password: string): Json {

@@ -21,6 +21,16 @@ export const GRAFANA_SECRET = { name: "grafana-admin", namespace: "monitoring" }
 export const OBJECT_STORAGE_SECRET = { name: "object-storage", namespace: "monitoring" } as const;
 export const ROOT_APP = { name: "root", namespace: "argocd", file: "gitops/root.yaml" } as const;
 
+/**
+ * The AppProjects bootstrap applies (bootstrap/lib/manifests.ts), outside git so that no commit
+ * can widen them: the root Application's, the children's, and Argo CD's own `default`, locked.
+ */
+export const PROJECTS = {
+  root: "sandbox-root",
+  stack: "observability",
+  default: "default",
+} as const;
+
 /** The in-cluster git server of the local delivery mode. */
 export const GIT_SERVER = {
   name: "git-server",

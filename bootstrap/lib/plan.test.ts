@@ -51,6 +51,7 @@ const healthy: State = {
   ...argoInstalled,
   monitoringNamespace: true,
   grafanaSecret: true,
+  projects: "matches",
   rootApp: "matches",
   appsReady: true,
 };
@@ -68,6 +69,7 @@ describe("plan", () => {
       "image-user-service",
       "argocd",
       "grafana-secret",
+      "projects",
       "root-app",
     ]);
     expect(commands(steps)).toEqual([
@@ -79,6 +81,7 @@ describe("plan", () => {
       "helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm --version 10.1.1 --namespace argocd --create-namespace --values bootstrap/argocd-values.yaml --kube-context kind-observability-sandbox --wait --timeout 10m",
       "kubectl --context kind-observability-sandbox create namespace monitoring",
       "kubectl --context kind-observability-sandbox create -f -   # Secret monitoring/grafana-admin, random password",
+      "kubectl --context kind-observability-sandbox apply -f -   # AppProjects default (nothing allowed), sandbox-root, observability",
       "kubectl --context kind-observability-sandbox apply -f -   # gitops/root.yaml with repoURL=https://github.com/u/r.git revision=main",
       "kubectl --context kind-observability-sandbox get applications.argoproj.io -n argocd -o json",
     ]);
@@ -122,11 +125,11 @@ describe("plan", () => {
       `kind load docker-image ${API} --name observability-sandbox`,
     ]);
     const steps = plan(want, imagesLoaded);
-    expect(running(steps)).toEqual(["argocd", "grafana-secret", "root-app"]);
+    expect(running(steps)).toEqual(["argocd", "grafana-secret", "projects", "root-app"]);
   });
 
   test("Argo CD installed with the same chart and values: no helm; other chart or values: upgrade", () => {
-    expect(running(plan(want, argoInstalled))).toEqual(["grafana-secret", "root-app"]);
+    expect(running(plan(want, argoInstalled))).toEqual(["grafana-secret", "projects", "root-app"]);
     const old: State = {
       ...argoInstalled,
       argocd: { deployed: true, chart: "argo-cd-9.0.0", valuesMatch: true },
@@ -156,7 +159,7 @@ describe("plan", () => {
 
   test("unknown state (Docker not reachable) plans every change and says why", () => {
     const steps = plan(want, { images: {} });
-    expect(running(steps)).toHaveLength(6);
+    expect(running(steps)).toHaveLength(7);
     expect(steps[0]?.reason).toContain("Docker not reachable");
   });
 
@@ -229,6 +232,44 @@ describe("plan", () => {
       "apply -f",
       "rollout status",
     ]);
+  });
+
+  test("the AppProjects are applied before the root, for its repository and profile", () => {
+    type Project = { metadata: { name: string }; spec: Record<string, unknown[]> };
+    const projectsOf = (w: Desired, state: State) => {
+      const steps = plan(w, state);
+      const ids = steps.map((s) => s.id);
+      expect(ids.indexOf("projects")).toBe(ids.indexOf("root-app") - 1);
+      const step = steps.find((s) => s.id === "projects");
+      return step?.run ? (JSON.parse(step.commands[0]?.stdin ?? "{}").items as Project[]) : [];
+    };
+    expect(projectsOf(want, healthy)).toEqual([]);
+    const laptop = projectsOf(want, { ...healthy, projects: "differs" });
+    expect(laptop.map((p) => p.metadata.name)).toEqual([
+      "default",
+      "sandbox-root",
+      "observability",
+    ]);
+    const [locked, root, stack] = laptop;
+    expect(locked?.spec).toMatchObject({
+      sourceRepos: [],
+      destinations: [],
+      clusterResourceWhitelist: [],
+    });
+    expect(root?.spec.sourceRepos).toEqual([want.delivery.repoURL]);
+    expect(stack?.spec.sourceRepos?.[0]).toBe(want.delivery.repoURL);
+    expect(stack?.spec.sourceRepos).not.toContain("https://seaweedfs.github.io/seaweedfs/helm");
+    // The cluster profile (up.ts --context --registry) renders the bundled SeaweedFS.
+    const onCluster: Desired = {
+      ...want,
+      target: {
+        registry: "registry.test/team",
+        platforms: ["linux/amd64"],
+        objectStorageKeys: { accessKeyId: "k", secretAccessKey: "s" },
+      },
+    };
+    const clusterStack = projectsOf(onCluster, { ...healthy, projects: "differs" })[2];
+    expect(clusterStack?.spec.sourceRepos).toContain("https://seaweedfs.github.io/seaweedfs/helm");
   });
 
   test("verify runs last after a change or on a stack that was not ready; skipped otherwise", () => {

@@ -4,13 +4,20 @@
 import { buildxPush } from "./existing-cluster.ts";
 import type { Delivery } from "./git.ts";
 import { helperCommands, helperValues, mintTokenCommand } from "./git-credential.ts";
-import { asList, gitServerObjects, grafanaSecret, objectStorageSecret } from "./manifests.ts";
+import {
+  asList,
+  gitServerObjects,
+  grafanaSecret,
+  objectStorageSecret,
+  wantedProjects,
+} from "./manifests.ts";
 import {
   ARGOCD,
   GIT_SERVER,
   GRAFANA_SECRET,
   gitServerHostUrl,
   OBJECT_STORAGE_SECRET,
+  PROJECTS,
   type Service,
 } from "./names.ts";
 import type { Command } from "./run.ts";
@@ -72,6 +79,8 @@ export interface State {
   /** A push token is stored for the git server (its file exists, mode 0600). */
   pushTokenStored?: boolean;
   gitServerCommit?: string;
+  /** Whether every AppProject bootstrap owns is live with the wanted spec. */
+  projects?: "matches" | "differs";
   rootApp?: "absent" | "differs" | "matches";
   appsReady?: boolean;
 }
@@ -387,6 +396,25 @@ export function plan(want: Desired, state: State): Step[] {
       ],
     );
   }
+
+  const applyProjects = ["kubectl", "--context", ctx, "apply", "-f", "-"];
+  change(
+    "projects",
+    `AppProjects ${PROJECTS.root} and ${PROJECTS.stack}, ${PROJECTS.default} locked`,
+    state.projects !== "matches",
+    state.projects === "matches"
+      ? "applied, unchanged"
+      : state.projects === "differs" || state.cluster === false
+        ? "absent or changed: apply"
+        : unknown,
+    [
+      {
+        argv: applyProjects,
+        stdin: JSON.stringify(asList(wantedProjects(want))),
+        display: `${applyProjects.join(" ")}   # AppProjects ${PROJECTS.default} (nothing allowed), ${PROJECTS.root}, ${PROJECTS.stack}`,
+      },
+    ],
+  );
 
   const applyRoot = ["kubectl", "--context", ctx, "apply", "-f", "-"];
   change(

@@ -3,7 +3,7 @@
 import { allReady, parseApplications } from "./apps.ts";
 import { registryImageQuery } from "./existing-cluster.ts";
 import { readHelpers, tokenStored } from "./git-credential.ts";
-import { gitServerPodSpec, isSubset } from "./manifests.ts";
+import { gitServerPodSpec, isSubset, wantedProjects } from "./manifests.ts";
 import {
   ARGOCD,
   GIT_SERVER,
@@ -50,6 +50,7 @@ export function clusterQueries(context: string) {
       ...ifExists("applications.argoproj.io", ROOT_APP.name, "-n", ROOT_APP.namespace),
       "json",
     ],
+    projects: kubectl("get", "appprojects.argoproj.io", "-n", ARGOCD.namespace, "-o", "json"),
     applications: kubectl("get", "applications.argoproj.io", "-n", ARGOCD.namespace, "-o", "json"),
   };
 }
@@ -112,6 +113,7 @@ export async function detectState(
     state.monitoringNamespace = false;
     state.grafanaSecret = false;
     state.gitServer = false;
+    state.projects = "differs";
     state.rootApp = "absent";
     state.appsReady = false;
     return state;
@@ -157,11 +159,12 @@ async function readCluster(
 ): Promise<void> {
   const run = (argv: string[]) => exec({ argv }, { cwd: root });
   const ask = clusterQueries(want.context);
-  const [releases, namespace, secret, gitServer, rootApp, apps] = await Promise.all([
+  const [releases, namespace, secret, gitServer, projects, rootApp, apps] = await Promise.all([
     run(ask.helmReleases),
     run(ask.monitoringNamespace),
     run(ask.grafanaSecret),
     run(ask.gitServer),
+    run(ask.projects),
     run(ask.rootApp),
     run(ask.applications),
   ]);
@@ -203,6 +206,17 @@ async function readCluster(
     );
     if (remote.code === 0)
       state.gitServerCommit = remote.stdout.split("\t")[0]?.trim() || undefined;
+  }
+  if (projects.code === 0) {
+    type Project = { metadata: { name: string }; spec?: unknown };
+    const live = (JSON.parse(projects.stdout || "{}").items ?? []) as Project[];
+    const wanted = wantedProjects(want) as Project[];
+    const applied = wanted.every((w) =>
+      isSubset(w.spec, live.find((l) => l.metadata.name === w.metadata.name)?.spec),
+    );
+    state.projects = applied ? "matches" : "differs";
+  } else if (/doesn't have a resource type|no matches for kind/.test(projects.stderr)) {
+    state.projects = "differs"; // Argo CD's CRDs are not installed yet
   }
   if (rootApp.code === 0) {
     const live = rootApp.stdout.trim() ? JSON.parse(rootApp.stdout) : undefined;

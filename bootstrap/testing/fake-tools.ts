@@ -25,6 +25,8 @@ export interface FakeState {
   /** Deployments by namespace/name: the pod spec as applied (an older one may lack fields). */
   deployments: Record<string, { image: string; podSpec?: Record<string, unknown> }>;
   rootApp?: Record<string, unknown>;
+  /** AppProjects in argocd by name: their spec as last applied (argocd-server creates `default`). */
+  projects?: Record<string, Record<string, unknown>>;
   /** Polls of `get applications` since the root Application was applied. */
   polls: number;
   /** kind node containers that are stopped (Docker restarted). */
@@ -80,8 +82,7 @@ export const anExistingCluster = (overrides: Partial<ExistingCluster> = {}): Exi
 export const CLUSTER_ONLY_APPS = ["seaweedfs"];
 /** The app-of-apps' children in the cluster profile: one template per child Application. */
 export const CLUSTER_CHILD_APPS = readdirSync(join(import.meta.dir, "../../gitops/apps/templates"))
-  // project.yaml renders the children's AppProject, not an Application.
-  .filter((file) => file.endsWith(".yaml") && file !== "project.yaml")
+  .filter((file) => file.endsWith(".yaml"))
   .map((file) => file.slice(0, -".yaml".length))
   .sort();
 /** The laptop profile's children. */
@@ -371,7 +372,7 @@ function application(name: string, s: FakeState): Record<string, unknown> {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
     metadata: { name, namespace: "argocd" },
-    spec: name === "root" ? (s.rootApp?.spec ?? {}) : { project: "default" },
+    spec: name === "root" ? (s.rootApp?.spec ?? {}) : { project: "observability" },
     status: {
       sync: { status: sync, revision: "0123456789abcdef0123456789abcdef01234567" },
       health: { status: rootDegraded ? "Degraded" : health },
@@ -487,6 +488,7 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
       } else if (kindName === "namespace" && s.namespaces.includes(n)) {
         s.namespaces = s.namespaces.filter((x) => x !== n);
         s.secrets = s.secrets.filter((x) => !x.startsWith(`${n}/`));
+        if (n === "argocd") s.projects = undefined;
         out.push(`namespace "${n}" deleted`);
       } else if (kindName === "secret" && s.secrets.includes(`${ns}/${n}`)) {
         s.secrets = s.secrets.filter((x) => x !== `${ns}/${n}`);
@@ -526,6 +528,18 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
         status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 },
       }),
     };
+  }
+  if (verb === "get" && kindName?.startsWith("appproject")) {
+    if (!argoInstalled) {
+      return { err: `error: the server doesn't have a resource type "appprojects"\n`, code: 1 };
+    }
+    const items = Object.entries(s.projects ?? {}).map(([n, spec]) => ({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "AppProject",
+      metadata: { name: n, namespace: "argocd" },
+      spec,
+    }));
+    return { out: JSON.stringify({ apiVersion: "v1", kind: "List", items }) };
   }
   if (verb === "get" && kindName?.startsWith("application")) {
     if (!argoInstalled) {
@@ -583,6 +597,19 @@ async function kubectl(s: FakeState, args: string[], stdin: string): Promise<Ans
           };
         }
         s.secrets.push(key);
+      } else if (o.kind === "AppProject") {
+        if (!argoInstalled) {
+          return {
+            err: `error: resource mapping not found for name: "${o.metadata.name}": no matches for kind "AppProject" in version "argoproj.io/v1alpha1"\n`,
+            code: 1,
+          };
+        }
+        // A merge patch of the spec, as kubectl apply sends for a custom resource: lists replace.
+        const spec = (o as unknown as { spec: Record<string, unknown> }).spec;
+        s.projects = {
+          ...s.projects,
+          [o.metadata.name]: { ...s.projects?.[o.metadata.name], ...spec },
+        };
       } else if (o.kind === "Application") {
         if (!argoInstalled) {
           return {
@@ -705,6 +732,16 @@ async function helm(s: FakeState, args: string[], cwd: string): Promise<Answer> 
     const installing = !s.helmRelease;
     s.helmRelease = { chart: `argo-cd-${flag(args, "--version")}`, status: "deployed", values };
     s.namespaces.push("argocd");
+    // argocd-server creates `default`, allowing everything, when it is missing
+    // (server/server.go initializeDefaultProject, Argo CD v3.4.4).
+    s.projects = {
+      default: {
+        sourceRepos: ["*"],
+        destinations: [{ server: "*", namespace: "*" }],
+        clusterResourceWhitelist: [{ group: "*", kind: "*" }],
+      },
+      ...s.projects,
+    };
     return {
       out: `${installing ? 'Release "argocd" does not exist. Installing it now.\n' : ""}NAME: argocd\nLAST DEPLOYED: Wed Nov 25 19:40:00 2026\nNAMESPACE: argocd\nSTATUS: deployed\nREVISION: 1\n`,
     };

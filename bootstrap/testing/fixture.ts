@@ -34,7 +34,7 @@ metadata:
   namespace: argocd
   finalizers: [resources-finalizer.argocd.argoproj.io]
 spec:
-  project: default
+  project: sandbox-root
   source:
     repoURL: https://github.com/your-user/observability-sandbox.git
     targetRevision: main

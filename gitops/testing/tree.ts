@@ -139,7 +139,7 @@ async function localObjects(app: Application, source: AppSource): Promise<Child[
   return objects;
 }
 
-/** The AppProjects the app-of-apps renders beside the children (gitops/apps/templates/project.yaml). */
+/** `projects`: AppProjects the app-of-apps renders (none: bootstrap applies them, outside git). */
 export type Tree = { root: Application; children: Child[]; projects: KubeObject[] };
 
 const cached = new Map<string, Promise<Tree>>();

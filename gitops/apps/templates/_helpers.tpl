@@ -15,7 +15,10 @@ The `$values` source: this repository, so upstream charts can read gitops/values
   ref: values
 {{- end -}}
 
-{{/* The AppProject of every child (templates/project.yaml). */}}
+{{/*
+The AppProject of every child. Bootstrap applies it, outside git, so no commit can widen it
+(stackProject in bootstrap/lib/manifests.ts).
+*/}}
 {{- define "apps.project" -}}
 observability
 {{- end -}}
@@ -23,7 +26,7 @@ observability
 {{/*
 The namespaces the stack deploys into, each with the strictest Pod Security Standard level its
 pods pass (checked on the rendered charts: gitops/security.test.ts). The AppProject allows only
-these. node-exporter needs the host's network, PIDs and filesystem: only privileged admits it,
+these (STACK_NAMESPACES in bootstrap/lib/manifests.ts). node-exporter needs the host's network, PIDs and filesystem: only privileged admits it,
 so it has a namespace of its own (gitops/manifests/node-exporter/). The bundled SeaweedFS
 (cluster profile) runs as root, which baseline admits and restricted does not.
 */}}
