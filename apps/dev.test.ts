@@ -84,15 +84,15 @@ test(
       ],
       [
         { API_GATEWAY_PORT: "abc" },
-        'error: API_GATEWAY_PORT must be a whole number between 1 and 65535, got "abc"\n  fix: API_GATEWAY_PORT=4000\n',
+        'error: API_GATEWAY_PORT must be a whole number between 1 and 65535, got "abc"\n  fix: API_GATEWAY_PORT=4000 bun run dev\n',
       ],
       [
         { USER_SERVICE_PORT: "70000" },
-        'error: USER_SERVICE_PORT must be a whole number between 1 and 65535, got "70000"\n  fix: USER_SERVICE_PORT=4001\n',
+        'error: USER_SERVICE_PORT must be a whole number between 1 and 65535, got "70000"\n  fix: USER_SERVICE_PORT=4001 bun run dev\n',
       ],
       [
         { OTEL_SDK_DISABLED: "maybe" },
-        'error: OTEL_SDK_DISABLED must be true or false, got "maybe"\n  fix: OTEL_SDK_DISABLED=true bun run dev\n',
+        'error: OTEL_SDK_DISABLED must be true or false, got "maybe"\n  fix: OTEL_SDK_DISABLED=false bun run dev (or =true: no telemetry at all)\n',
       ],
     ];
     for (const [env, stderr] of cases) {

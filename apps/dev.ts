@@ -24,13 +24,13 @@ try {
     );
     process.exit(0);
   }
-  userServicePort = String(envPort(process.env, "USER_SERVICE_PORT", 4001));
-  gatewayPort = String(envPort(process.env, "API_GATEWAY_PORT", 4000));
+  userServicePort = String(envPort(process.env, "USER_SERVICE_PORT", 4001, "bun run dev"));
+  gatewayPort = String(envPort(process.env, "API_GATEWAY_PORT", 4000, "bun run dev"));
   const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? "";
   if (!["", "true", "false"].includes(disabled))
     throw new BootstrapError(
       `OTEL_SDK_DISABLED must be true or false, got ${JSON.stringify(process.env.OTEL_SDK_DISABLED)}`,
-      "OTEL_SDK_DISABLED=true bun run dev",
+      "OTEL_SDK_DISABLED=false bun run dev (or =true: no telemetry at all)",
     );
   // Only "true" switches telemetry off, as in the services (the specification's Boolean).
   telemetryDisabled = disabled === "true";

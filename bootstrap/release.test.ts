@@ -132,7 +132,7 @@ describe("release.ts", () => {
       ],
       [
         ["user-service", "-m"],
-        "error: --message needs a value\n  fix: bun bootstrap/release.ts --message <value>\n",
+        "error: --message needs a value\n  fix: bun bootstrap/release.ts user-service --message <value>\n",
       ],
       [
         ["user-service", "-m", " "],

@@ -168,7 +168,7 @@ const COMMAND = "bun run traffic";
 /** Where `bun bootstrap/up.ts` publishes the gateway, and where `bun run dev` runs it. */
 export const CLUSTER_GATEWAY = "http://localhost:8000";
 export const devGateway = (env: Record<string, string | undefined>) =>
-  `http://localhost:${envPort(env, "API_GATEWAY_PORT", 4000)}`;
+  `http://localhost:${envPort(env, "API_GATEWAY_PORT", 4000, "bun run traffic")}`;
 
 /** The options; `gateway` is undefined when not given (then findGateway picks one). */
 export function parseOptions(

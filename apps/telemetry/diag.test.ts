@@ -59,3 +59,16 @@ test("debug and verbose, asked for with OTEL_LOG_LEVEL, are every line", () => {
     msg: "telemetry: Scheduling export retry in 1000ms",
   });
 });
+
+test("an object the SDK passes (a detected resource's attributes) is printed as JSON", () => {
+  const written: Record<string, unknown>[] = [];
+  const logger = createRateLimitedDiagLogger("svc", 100, (record) => written.push(record));
+  logger.debug("EnvDetector found resource.", { "service.name": "svc" });
+  expect(written).toEqual([
+    {
+      level: "debug",
+      service: "svc",
+      msg: 'telemetry: EnvDetector found resource. {"service.name":"svc"}',
+    },
+  ]);
+});

@@ -23,7 +23,16 @@ function withoutStack(message: string): string {
   }
 }
 
-const detail = (arg: unknown) => (arg instanceof Error ? arg.message : String(arg));
+// The SDK passes errors, strings and plain objects (a detected resource's attributes).
+const detail = (arg: unknown) => {
+  if (arg instanceof Error) return arg.message;
+  if (typeof arg !== "object" || arg === null) return String(arg);
+  try {
+    return JSON.stringify(arg);
+  } catch {
+    return String(arg);
+  }
+};
 
 export function createRateLimitedDiagLogger(
   serviceName: string,

@@ -137,6 +137,8 @@ export function startTelemetry(
   // is for a terminal: printed as each span ends, as NodeSDK does.
   const tracerProvider = new NodeTracerProvider({
     resource,
+    // sdk-trace-base 2.x processors take the exporter itself; sdk-logs (below) and 3.x take
+    // { exporter }.
     spanProcessors: config.exporters.traces.map((name) =>
       name === "console"
         ? new SimpleSpanProcessor(new ConsoleSpanExporter())

@@ -57,6 +57,10 @@ describe("parseFlags", () => {
       problem: "--timeout needs a value",
       fix: "bun x.ts --timeout <value>",
     });
+    // The fix repeats what came before the flag, quoted where a shell needs it.
+    expect(failure(() => parse(["svc", "-m", "it's done", "--timeout"], true)).fix).toBe(
+      "bun x.ts svc '--message=it'\\''s done' --timeout <value>",
+    );
     expect(failure(() => parse(["--timeout", "--dry-run"])).problem).toBe(
       "--timeout needs a value",
     );

@@ -94,10 +94,19 @@ export function parseFlags<const F extends Flags>(
     const value = inline ?? argv[++i];
     // An empty value ("--context ''", an unset shell variable) would quietly mean the default.
     if (!value || (inline === undefined && isFlag(value, flags)))
-      throw new BootstrapError(`--${name} needs a value`, `${command} --${name} <value>`);
+      throw new BootstrapError(
+        `--${name} needs a value`,
+        // The fix keeps what came before, so it is the same command with the value filled in.
+        [command, ...args.map(shellWord), `--${name} <value>`].join(" "),
+      );
     args.push(`--${name}=${value}`);
   }
   return parseArgs({ args, options: flags, allowPositionals: true, strict: true });
+}
+
+/** A word as a shell would need it: quoted when it holds anything but plain characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 function splitFlag(arg: string, flags: Flags): [string | undefined, string | undefined] {
@@ -183,10 +192,12 @@ export function envPort(
   env: Record<string, string | undefined>,
   name: string,
   fallback: number,
+  command?: string,
 ): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
-  return parseNumber(raw, name, { min: 1, max: 65535, example: `${name}=${fallback}` });
+  const example = command ? `${name}=${fallback} ${command}` : `${name}=${fallback}`;
+  return parseNumber(raw, name, { min: 1, max: 65535, example });
 }
 
 export const UP_FLAGS = {
