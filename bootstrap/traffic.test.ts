@@ -74,7 +74,7 @@ describe("traffic", () => {
     expect(total.byKind.invalid / total.done).toBeCloseTo(0.2, 1);
     expect(total.errors).toBe(0); // 404 and 400 are answers, not errors
     // Totals are counts only: no per-request data accumulates over a long run.
-    expect(Object.keys(total).sort()).toEqual(["byKind", "done", "errors", "sent"]);
+    expect(Object.keys(total).sort()).toEqual(["byKind", "done", "errors", "sent", "unexpected"]);
     expect(gateway.seen).toContain("abc");
     expect(gateway.seen).toContain("999999");
     expect(out.length).toBeGreaterThanOrEqual(2);
@@ -203,6 +203,27 @@ describe("traffic", () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toBe(
       'error: --rate must be a number between 0.1 and 1000, got "-5"\n  fix: bun run traffic --rate 10\n',
+    );
+  });
+
+  test.concurrent("CLI: a server that answers unlike api-gateway (user-service: 404 to /user/*) is an error", async () => {
+    const other = Bun.serve({
+      port: 0,
+      fetch: () => Response.json({ error: "not found" }, { status: 404 }),
+    });
+    servers.push(other);
+    const url = `http://localhost:${other.port}`;
+    const cli = await run([
+      "bun",
+      `${import.meta.dir}/traffic.ts`,
+      "--gateway",
+      url,
+      "--duration",
+      "1s",
+    ]);
+    expect(cli.exitCode).toBe(1);
+    expect(cli.stderr).toBe(
+      `error: no answer from ${url} was api-gateway's (200 found, 404 not found, 400 invalid)\n  fix: point --gateway at api-gateway: bun run traffic --gateway http://localhost:4000 (bun run dev)\n`,
     );
   });
 });

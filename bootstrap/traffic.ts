@@ -14,6 +14,8 @@ const paths: Record<Kind, string[]> = {
   not_found: ["/user/404", "/user/999999", "/user/31337"],
   invalid: ["/user/abc", "/user/0", "/user/12x"],
 };
+// What api-gateway answers each kind with; another answer below 500 means another server.
+const expectedStatus: Record<Kind, number> = { found: 200, not_found: 404, invalid: 400 };
 
 export interface TrafficOptions {
   gateway: string;
@@ -42,6 +44,8 @@ interface Counts {
   sent: number;
   done: number;
   errors: number;
+  /** Answered, but not as api-gateway answers that lookup (e.g. --gateway is another server). */
+  unexpected: Record<Kind, number>;
   byKind: Record<Kind, number>;
 }
 /** One report interval; latencies are kept per window only, so a long run stays small. */
@@ -52,8 +56,10 @@ const emptyCounts = (): Counts => ({
   sent: 0,
   done: 0,
   errors: 0,
+  unexpected: { found: 0, not_found: 0, invalid: 0 },
   byKind: { found: 0, not_found: 0, invalid: 0 },
 });
+const sum = (counts: Record<Kind, number>) => kinds.reduce((n, k) => n + counts[k], 0);
 const emptyWindow = (): Window => ({ ...emptyCounts(), latencies: [] });
 
 const quantile = (sorted: number[], q: number) =>
@@ -69,6 +75,7 @@ export function statusLine(w: Window, seconds: number): string {
     `${(w.done / seconds).toFixed(1).padStart(6)} req/s  ` +
     `found ${w.byKind.found} not_found ${w.byKind.not_found} invalid ${w.byKind.invalid}  ` +
     `errors ${errorShare.toFixed(1)}%  ` +
+    (sum(w.unexpected) ? `unexpected answers ${sum(w.unexpected)}  ` : "") +
     `p50 ${quantile(sorted, 0.5).toFixed(0)} ms  p95 ${quantile(sorted, 0.95).toFixed(0)} ms`
   );
 }
@@ -100,13 +107,15 @@ export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Coun
     const request = fetch(`${o.gateway}${path}`, { signal: AbortSignal.timeout(10_000) })
       .then(async (response) => {
         await response.arrayBuffer();
-        return response.status >= 500;
+        if (response.status >= 500) return "error";
+        return response.status === expectedStatus[kind] ? "ok" : "unexpected";
       })
-      .catch(() => true)
-      .then((failed) => {
+      .catch(() => "error" as const)
+      .then((outcome) => {
         window.done++;
         window.byKind[kind]++;
-        if (failed) window.errors++;
+        if (outcome === "error") window.errors++;
+        if (outcome === "unexpected") window.unexpected[kind]++;
         window.latencies.push(performance.now() - t0);
       });
     inFlight.add(request);
@@ -119,7 +128,10 @@ export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Coun
     total.sent += window.sent;
     total.done += window.done;
     total.errors += window.errors;
-    for (const k of kinds) total.byKind[k] += window.byKind[k];
+    for (const k of kinds) {
+      total.byKind[k] += window.byKind[k];
+      total.unexpected[k] += window.unexpected[k];
+    }
     window = emptyWindow();
     lastReport = now;
   };
@@ -264,7 +276,16 @@ async function main(): Promise<void> {
     isTTY: Boolean(process.stdout.isTTY),
     signal: stop.signal,
   });
-  console.log(`traffic: sent ${total.done} requests, ${total.errors} errors (5xx or no answer)`);
+  console.log(
+    `traffic: sent ${total.done} requests, ${total.errors} errors (5xx or no answer)` +
+      (sum(total.unexpected) ? `, ${sum(total.unexpected)} answered unlike api-gateway` : ""),
+  );
+  // Not one known user found: whatever answers there, it is not api-gateway.
+  if (total.byKind.found > 0 && total.unexpected.found === total.byKind.found)
+    throw new BootstrapError(
+      `no answer from ${options.gateway} was api-gateway's (200 found, 404 not found, 400 invalid)`,
+      `point --gateway at api-gateway: ${COMMAND} --gateway http://localhost:4000 (bun run dev)`,
+    );
   if (total.done > 0 && total.errors === total.done) {
     throw new BootstrapError(
       `every request to ${options.gateway} failed`,
