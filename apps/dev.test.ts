@@ -1,5 +1,6 @@
 // `bun run dev` starts both services wired together; Ctrl-C stops both.
 import { expect, test } from "bun:test";
+import { startOtlpReceiver } from "./telemetry/testing/otlp-receiver.ts";
 import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
 
 /** The gateway's first answer once both services listen (a 502 means user-service is not up yet). */
@@ -16,46 +17,88 @@ async function waitForAnswer(url: string, timeoutMs = 8000): Promise<Response> {
   }
 }
 
+/** Runs `bun run dev` with `settings`, asks for /user/123, stops it with Ctrl-C: what it printed. */
+async function runDev(settings: Record<string, string>) {
+  const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
+  // The test runner's own OTEL_* settings stay out.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
+  );
+  const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
+    env: {
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: "",
+      ...settings,
+      API_GATEWAY_PORT: String(gatewayPort),
+      USER_SERVICE_PORT: String(userServicePort),
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    const response = await waitForAnswer(`http://localhost:${gatewayPort}/user/123`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: 123, name: "Ada Lovelace" });
+
+    dev.kill("SIGINT");
+    expect(await dev.exited).toBe(0);
+    for (const port of [gatewayPort, userServicePort])
+      await expect(fetch(`http://localhost:${port}/healthz`)).rejects.toThrow();
+    const stdout = await new Response(dev.stdout).text();
+    expect(stdout).toContain('"msg":"shutting down"');
+    return { stdout, stderr: await new Response(dev.stderr).text() };
+  } finally {
+    dev.kill("SIGKILL");
+  }
+}
+
 // OTEL_SDK_DISABLED=false is telemetry on, exactly as unset.
 test.concurrent.each(["", "false"])(
-  "bun run dev (OTEL_SDK_DISABLED=%p) serves /user/:id through both services, prints telemetry, and Ctrl-C stops both",
+  "bun run dev (OTEL_SDK_DISABLED=%p) serves /user/:id through both services, prints the request's trace tree, and Ctrl-C stops both",
   async (sdkDisabled) => {
-    const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
-    // The test runner's own OTEL_* settings stay out.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
+    const { stdout, stderr } = await runDev({ OTEL_SDK_DISABLED: sdkDisabled });
+    // The first line says where telemetry goes and how much of it prints.
+    expect(stderr.split("\n")[0]).toStartWith(
+      "dev: no OTEL_EXPORTER_OTLP_ENDPOINT, so telemetry goes to a receiver here: each request prints as a trace tree",
     );
-    const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
-      env: {
-        ...env,
-        OTEL_EXPORTER_OTLP_ENDPOINT: "",
-        OTEL_SDK_DISABLED: sdkDisabled,
-        API_GATEWAY_PORT: String(gatewayPort),
-        USER_SERVICE_PORT: String(userServicePort),
-      },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    try {
-      const response = await waitForAnswer(`http://localhost:${gatewayPort}/user/123`);
-      expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ id: 123, name: "Ada Lovelace" });
+    expect(stderr.split("\n")[0]).toContain("trees: at most 3 per 10 s");
+    // The trace, printed at exit at the latest (apps/dev-view.test.ts checks it line by line).
+    expect(stdout).toMatch(/^── trace [0-9a-f]{32} {2}GET \/user\/:id {2}200 /m);
+    expect(stdout).toContain("SELECT users  CLIENT");
+    expect(stdout).toContain('log INFO "user found"  user.id=123');
+    expect(stdout).toContain('  Tempo       { trace:id = "');
+    // The request's own JSON log lines are shown under their spans instead.
+    expect(stdout).not.toContain('"msg":"user found"');
+  },
+  processTimeoutMs,
+);
 
-      dev.kill("SIGINT");
-      expect(await dev.exited).toBe(0);
-      for (const port of [gatewayPort, userServicePort])
-        await expect(fetch(`http://localhost:${port}/healthz`)).rejects.toThrow();
-      const stderr = await new Response(dev.stderr).text();
-      expect(stderr).toContain("telemetry prints here");
-      const stdout = await new Response(dev.stdout).text();
-      expect(stdout).toContain('"msg":"shutting down"');
-      // With no collector, the console exporters show what the instrumentation produced.
-      expect(stdout).toContain('name: "GET /user/:id"'); // api-gateway's server span
-      expect(stdout).toContain('name: "SELECT users"'); // user-service's query span
-      expect(stdout).toContain('body: "shutting down"'); // a log record
-      expect(stdout).toContain('name: "http.server.request.duration"'); // flushed at exit
+test.concurrent(
+  "OTEL_TRACES_EXPORTER=console still gives the SDK's console spans (and no tree)",
+  async () => {
+    const { stdout, stderr } = await runDev({ OTEL_TRACES_EXPORTER: "console" });
+    expect(stderr.split("\n")[0]).toEndWith("(traces: console)");
+    expect(stdout).toContain('name: "SELECT users"'); // ConsoleSpanExporter's output
+    expect(stdout).not.toContain("── trace");
+    expect(stdout).toContain('"msg":"user found"'); // no tree to show it in
+  },
+  processTimeoutMs,
+);
+
+test.concurrent(
+  "with OTEL_EXPORTER_OTLP_ENDPOINT, telemetry goes to that collector and dev prints none of it",
+  async () => {
+    const collector = startOtlpReceiver();
+    try {
+      const { stdout, stderr } = await runDev({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+      expect(stderr.split("\n")[0]).toBe(
+        `dev: telemetry goes to ${collector.url} (OTEL_EXPORTER_OTLP_ENDPOINT)`,
+      );
+      await collector.waitForSpans((spans) => spans.some((span) => span.name === "SELECT users"));
+      expect(stdout).not.toContain("── trace");
+      expect(stdout).toContain('"msg":"user found"');
     } finally {
-      dev.kill("SIGKILL");
+      await collector.stop();
     }
   },
   processTimeoutMs,
@@ -110,7 +153,7 @@ test(
   processTimeoutMs, // seven processes, one after another
 );
 
-test("a service that cannot start is named, and the other is stopped", async () => {
+test("a service that cannot start is named, and the other is stopped (OTEL_SDK_DISABLED=true: telemetry off)", async () => {
   const taken = Bun.serve({ port: 0, fetch: () => new Response("other") });
   try {
     const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
@@ -124,11 +167,11 @@ test("a service that cannot start is named, and the other is stopped", async () 
       stderr: "pipe",
     });
     expect(await dev.exited).toBe(1);
+    const stderr = await new Response(dev.stderr).text();
+    expect(stderr.split("\n")[0]).toBe("dev: telemetry is off (OTEL_SDK_DISABLED=true)");
+    expect(stderr).toContain("dev: api-gateway exited with code 1; stopping user-service");
     const stdout = await new Response(dev.stdout).text();
     expect(stdout).toContain(`"service":"api-gateway","msg":"port ${taken.port} is already in use`);
-    expect(await new Response(dev.stderr).text()).toContain(
-      "dev: api-gateway exited with code 1; stopping user-service",
-    );
   } finally {
     taken.stop(true);
   }

@@ -1,10 +1,14 @@
 // `bun run dev`: both services on this machine (api-gateway :4000 → user-service :4001).
-// Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT; with no endpoint it is printed to this terminal.
+// Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT; with no endpoint, to an OTLP receiver in this
+// process that prints each request as a trace tree (apps/dev-view.ts).
 // Ctrl-C (or SIGTERM) stops both gracefully.
 import { envPort, parseFlags } from "../bootstrap/lib/cli.ts";
 import { BootstrapError, exitWithError } from "../bootstrap/lib/run.ts";
 import { readConfig as gatewayConfig } from "./api-gateway/src/app.ts";
+import { createDevView, type DevView } from "./dev-view.ts";
 import { SettingError } from "./service-kit/index.ts";
+import { readTelemetryConfig } from "./telemetry/config.ts";
+import { type OtlpReceiver, startOtlpReceiver } from "./telemetry/testing/otlp-receiver.ts";
 import { readConfig as userServiceConfig } from "./user-service/src/app.ts";
 
 type Env = Record<string, string | undefined>;
@@ -57,21 +61,59 @@ function checkSettings(service: string, readConfig: (env: Env) => unknown, extra
 }
 
 const env: Env = { ...process.env };
-if (!env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() && !telemetryDisabled) {
-  // No collector to retry against: spans, metric points and log records go to the console
-  // exporters instead, with metrics every 10 s rather than every minute (docs/telemetry.md).
-  for (const signal of ["TRACES", "METRICS", "LOGS"]) env[`OTEL_${signal}_EXPORTER`] ??= "console";
-  env.OTEL_METRIC_EXPORT_INTERVAL ??= "10000";
-  console.error("dev: OTEL_EXPORTER_OTLP_ENDPOINT is not set, so telemetry prints here");
+// Telemetry: off; or to the user's collector; or, with no collector, to a receiver here that
+// prints each request as a trace tree (apps/dev-view.ts).
+let receiver: OtlpReceiver | undefined;
+let view: DevView | undefined;
+// A request's log lines are printed under its spans in the tree, so they leave the terminal
+// when its spans reach the tree; the services' other lines pass as they are (errors always).
+let requestLinesInTree = false;
+const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+if (telemetryDisabled) console.error("dev: telemetry is off (OTEL_SDK_DISABLED=true)");
+else if (endpoint)
+  console.error(`dev: telemetry goes to ${endpoint} (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+else {
+  view = createDevView({ write: (text) => process.stdout.write(text) });
+  receiver = startOtlpReceiver({ onReceive: view.receive });
+  env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+  // Export within a second instead of the SDK defaults (spans 5 s, logs 1 s, metrics 60 s).
+  env.OTEL_BSP_SCHEDULE_DELAY ||= "100";
+  env.OTEL_BLRP_SCHEDULE_DELAY ||= "100";
+  env.OTEL_METRIC_EXPORT_INTERVAL ||= "500";
+  // A signal the user sent to the console (OTEL_TRACES_EXPORTER=console) goes there, by the
+  // services' own rules; only what is exported over OTLP reaches the view.
+  const { exporters } = readTelemetryConfig(env);
+  requestLinesInTree = exporters.traces.includes("otlp");
+  const elsewhere = Object.entries(exporters)
+    .filter(([, names]) => !names.includes("otlp"))
+    .map(([signal, names]) => `${signal}: ${names.join(", ") || "none"}`);
+  console.error(
+    `dev: no OTEL_EXPORTER_OTLP_ENDPOINT, so telemetry goes to a receiver here: ${view.firstLine}` +
+      (elsewhere.length ? ` (${elsewhere.join("; ")})` : ""),
+  );
+}
+const shown = (line: string) => !line.includes('"trace_id":"') || line.includes('"level":"error"');
+
+async function passLines(stream: ReadableStream<Uint8Array>) {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const bytes of stream) {
+    const lines = (pending + decoder.decode(bytes, { stream: true })).split("\n");
+    pending = lines.pop() ?? "";
+    const kept = lines.filter(shown);
+    if (kept.length) process.stdout.write(`${kept.join("\n")}\n`);
+  }
+  if (pending && shown(pending)) process.stdout.write(pending);
 }
 
-const start = (name: string, port: string, extra: Env = {}) => ({
-  name,
-  process: Bun.spawn([process.execPath, `${import.meta.dir}/${name}/src/index.ts`], {
+const start = (name: string, port: string, extra: Env = {}) => {
+  const child = Bun.spawn([process.execPath, `${import.meta.dir}/${name}/src/index.ts`], {
     env: { ...env, PORT: port, ...extra },
-    stdio: ["ignore", "inherit", "inherit"],
-  }),
-});
+    stdio: ["ignore", requestLinesInTree ? "pipe" : "inherit", "inherit"],
+  });
+  const output = child.stdout instanceof ReadableStream ? passLines(child.stdout) : undefined;
+  return { name, process: child, output };
+};
 
 const children = [
   start("user-service", userServicePort),
@@ -97,4 +139,9 @@ if (!stopping) {
   stopAll("SIGTERM");
 }
 const codes = await Promise.all(children.map((child) => child.process.exited));
+// The services exported what they had on the way out: print it, then close the receiver.
+await Promise.all(children.map((child) => child.output));
+view?.flush();
+await receiver?.stop();
+await new Promise((written) => process.stdout.write("", written)); // all of it, before exit
 process.exit(stopping && codes.every((code) => code === 0) ? 0 : 1);

@@ -5,29 +5,15 @@
 // unit, bucket boundary and span kind below is what the services actually sent.
 import {
   type ReceivedDataPoint,
-  type ReceivedLog,
-  type ReceivedSpan,
   startOtlpReceiver,
 } from "../../apps/telemetry/testing/otlp-receiver.ts";
 import { startService } from "../../apps/telemetry/testing/process.ts";
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
 import { renderChart } from "../testing/helm.ts";
 import type { KubeObject } from "../testing/load.ts";
+import { collected, type LogRecord, type MetricPoint, type Span } from "./collected.ts";
 
-export type Attributes = Record<string, string>;
-
-export interface Resource {
-  attributes: Attributes;
-}
-
-/** A received record as the Collector's processors see it: attribute values as strings. */
-type Collected<T> = Omit<T, "resource" | "attributes"> & {
-  resource: Resource;
-  attributes: Attributes;
-};
-export type MetricPoint = Collected<ReceivedDataPoint>;
-export type LogRecord = Collected<ReceivedLog>;
-export type Span = Collected<ReceivedSpan>;
+export type { Attributes, LogRecord, MetricPoint, Resource, Span } from "./collected.ts";
 
 export interface Capture {
   metrics: MetricPoint[];
@@ -49,20 +35,6 @@ export interface Pod {
   image: string;
   annotations: Record<string, string>;
 }
-
-// Attribute values as strings, the way the Collector's pcommon.Value.AsString() renders them
-// (arrays and maps as JSON).
-const asString = (value: unknown): string =>
-  typeof value === "object" ? JSON.stringify(value) : String(value ?? "");
-const strings = (attributes: Record<string, unknown>): Attributes =>
-  Object.fromEntries(Object.entries(attributes).map(([key, value]) => [key, asString(value)]));
-const collected = <T extends ReceivedDataPoint | ReceivedLog | ReceivedSpan>(
-  item: T,
-): Collected<T> => ({
-  ...item,
-  resource: { attributes: strings(item.resource) },
-  attributes: strings(item.attributes),
-});
 
 // --- the pods as rendered -------------------------------------------------------------
 

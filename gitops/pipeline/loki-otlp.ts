@@ -9,7 +9,7 @@
 //   resource has no service.name; trace_id, span_id, severity_text and severity_number of a
 //   record are structured metadata.
 import { loadYaml } from "../testing/load.ts";
-import type { Attributes, LogRecord } from "./capture.ts";
+import type { Attributes, LogRecord } from "./collected.ts";
 import { labelName } from "./prometheus-otlp.ts";
 
 export const lokiValues = "gitops/values/loki.yaml";

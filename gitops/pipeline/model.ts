@@ -3,14 +3,13 @@
 // (prometheus-otlp.ts, plus Tempo's metrics-generator, tempo-generator.ts), Loki (loki-otlp.ts)
 // and Tempo hold. Tests check the project's queries against this, not against hand-written data.
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
-import { loadYaml } from "../testing/load.ts";
 import { type Capture, captureServices, type Span } from "./capture.ts";
 import { collectorModel, enrich, type Signal } from "./collector.ts";
 import { type LokiEntry, translateLogs } from "./loki-otlp.ts";
-import { type OtlpSettings, type PromSeries, translateMetrics } from "./prometheus-otlp.ts";
+import { type PromSeries, prometheusOtlpSettings, translateMetrics } from "./prometheus-otlp.ts";
 import { generatorSeries } from "./tempo-generator.ts";
 
-export const prometheusValues = "gitops/values/kube-prometheus-stack.yaml";
+export { prometheusOtlpSettings, prometheusValues } from "./prometheus-otlp.ts";
 
 export interface Backends {
   /** Every series in Prometheus: OTLP metrics and Tempo's generated series. */
@@ -18,13 +17,6 @@ export interface Backends {
   loki: LokiEntry[];
   /** Spans as Tempo stores them (resource attributes after the Collector). */
   tempo: Span[];
-}
-
-export function prometheusOtlpSettings(valuesFile = prometheusValues): OtlpSettings {
-  const values = loadYaml<{ prometheus?: { prometheusSpec?: { otlp?: OtlpSettings } } }>(
-    valuesFile,
-  );
-  return values.prometheus?.prometheusSpec?.otlp ?? {};
 }
 
 function serviceOf(attributes: Record<string, string>): Service {

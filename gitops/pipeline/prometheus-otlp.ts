@@ -13,7 +13,10 @@
 // - prometheus/otlptranslator v1.0.0 (the version v3.14.0 uses): metric_namer.go
 //   `normalizeName` and unit_namer.go (unit and _total/_ratio suffixes), strconv.go
 //   `sanitizeLabelName` and label_namer.go `LabelNamer.Build` (label names).
-import type { Attributes, MetricPoint } from "./capture.ts";
+import { loadYaml } from "../testing/load.ts";
+import type { Attributes, MetricPoint } from "./collected.ts";
+
+export const prometheusValues = "gitops/values/kube-prometheus-stack.yaml";
 
 // metric_namer.go unitMap / perUnitMap.
 const unitMap: Record<string, string> = {
@@ -116,6 +119,14 @@ export interface OtlpSettings {
   ignoreResourceAttributes?: string[];
   promoteScopeMetadata?: boolean;
   convertHistogramsToNHCB?: boolean;
+}
+
+/** The OTLP settings our values give the Prometheus resource. */
+export function prometheusOtlpSettings(valuesFile = prometheusValues): OtlpSettings {
+  const values = loadYaml<{ prometheus?: { prometheusSpec?: { otlp?: OtlpSettings } } }>(
+    valuesFile,
+  );
+  return values.prometheus?.prometheusSpec?.otlp ?? {};
 }
 
 export interface PromSeries {

@@ -1,6 +1,7 @@
-// An OTLP/HTTP receiver for tests: accepts protobuf exports on /v1/traces, /v1/metrics and
-// /v1/logs, decodes them with the official generated decoders, and keeps flat, easy-to-assert
-// records plus the raw request bytes (to search for leaked credentials).
+// An OTLP/HTTP receiver for tests and for `bun run dev` (apps/dev.ts): accepts protobuf exports
+// on /v1/traces, /v1/metrics and /v1/logs, decodes them with the official generated decoders,
+// and keeps flat, easy-to-assert records plus the raw request bytes (to search for leaked
+// credentials), or hands each export's records to a listener instead.
 import generatedRoot from "otlp-decoders/build/src/generated/root.js";
 
 type Attributes = Record<string, unknown>;
@@ -18,6 +19,9 @@ export interface ReceivedSpan {
   kind: string;
   attributes: Attributes;
   status: { code: string; message?: string };
+  /** Nanoseconds since the epoch, as decimal strings (64-bit). */
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
   resource: Attributes;
   scope: Scope;
 }
@@ -133,6 +137,8 @@ function flattenTraces(request: Decoded): ReceivedSpan[] {
           kind: span.kind ?? "SPAN_KIND_UNSPECIFIED",
           attributes: attributes(span.attributes),
           status: { code: "STATUS_CODE_UNSET", ...span.status },
+          startTimeUnixNano: span.startTimeUnixNano ?? "0",
+          endTimeUnixNano: span.endTimeUnixNano ?? "0",
           resource: attributes(rs.resource?.attributes),
           scope: scopeOf(ss),
         }),
@@ -223,7 +229,20 @@ async function waitUntil(what: string, ready: () => boolean, timeoutMs: number):
   }
 }
 
-export function startOtlpReceiver(): OtlpReceiver {
+/** The records of one export request (one signal: the other two lists are empty). */
+export interface ReceivedExport {
+  spans: ReceivedSpan[];
+  dataPoints: ReceivedDataPoint[];
+  logs: ReceivedLog[];
+}
+
+/**
+ * Starts the receiver on a free port of 127.0.0.1. With `onReceive`, each export's records go to
+ * it and nothing is kept (the lists stay empty, so a long `bun run dev` does not grow).
+ */
+export function startOtlpReceiver(
+  options: { onReceive?: (received: ReceivedExport) => void } = {},
+): OtlpReceiver {
   const spans: ReceivedSpan[] = [];
   const dataPoints: ReceivedDataPoint[] = [];
   const logs: ReceivedLog[] = [];
@@ -245,11 +264,19 @@ export function startOtlpReceiver(): OtlpReceiver {
         await stalled;
         return new Response("stalled, then refused", { status: 500 });
       }
-      rawBodies.push(body);
       const decoded = decodeExportRequest(path as keyof typeof decoders, body);
-      if (path === "/v1/traces") spans.push(...flattenTraces(decoded));
-      else if (path === "/v1/metrics") dataPoints.push(...flattenMetrics(decoded));
-      else logs.push(...flattenLogs(decoded));
+      const received: ReceivedExport = {
+        spans: path === "/v1/traces" ? flattenTraces(decoded) : [],
+        dataPoints: path === "/v1/metrics" ? flattenMetrics(decoded) : [],
+        logs: path === "/v1/logs" ? flattenLogs(decoded) : [],
+      };
+      if (options.onReceive) options.onReceive(received);
+      else {
+        rawBodies.push(body);
+        spans.push(...received.spans);
+        dataPoints.push(...received.dataPoints);
+        logs.push(...received.logs);
+      }
       // An empty ExportServiceResponse is a zero-length protobuf message.
       return new Response(new Uint8Array(), {
         headers: { "content-type": "application/x-protobuf" },
