@@ -168,6 +168,12 @@ describe("release.ts", () => {
         `error: ${daemonDown}\n  fix: ${daemonFix}; or without building: bun bootstrap/release.ts user-service --no-build -m "user-service v2"\n`,
       ],
       [
+        "Docker not running, with --push: the fix still pushes",
+        { state: { dockerRunning: false } },
+        ["--push"],
+        `error: ${daemonDown}\n  fix: ${daemonFix}; or without building: bun bootstrap/release.ts user-service --push --no-build -m "user-service v2"\n`,
+      ],
+      [
         "an existing cluster without docker buildx",
         {
           tools: ["docker", "kubectl", "helm"],

@@ -120,6 +120,7 @@ async function main(): Promise<void> {
       ...(values.all ? ["--all"] : named),
       ...(values["no-build"] ? ["--no-build"] : []),
       ...where,
+      ...(values.push ? ["--push"] : []),
     ],
   });
   if (values.message !== undefined && !message)
