@@ -3,16 +3,16 @@ import { expect, test } from "bun:test";
 import { startOtlpReceiver } from "./telemetry/testing/otlp-receiver.ts";
 import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
 
-/** The gateway's first answer once both services listen (a 502 means user-service is not up yet). */
-async function waitForAnswer(url: string, timeoutMs = 8000): Promise<Response> {
+/** Waits until a service answers its readiness probe (probes make no traces). */
+async function waitForReady(port: number, timeoutMs = 8000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const response = await fetch(url);
-      if (response.status !== 502 || Date.now() > deadline) return response;
+      if ((await fetch(`http://localhost:${port}/readyz`)).ok) return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
     }
+    if (Date.now() > deadline) throw new Error(`nothing ready on port ${port}`);
     await Bun.sleep(50);
   }
 }
@@ -36,7 +36,9 @@ async function runDev(settings: Record<string, string>) {
     stderr: "pipe",
   });
   try {
-    const response = await waitForAnswer(`http://localhost:${gatewayPort}/user/123`);
+    // Both up before the one request, so no early 502 takes a place among the trees dev draws.
+    await Promise.all([waitForReady(userServicePort), waitForReady(gatewayPort)]);
+    const response = await fetch(`http://localhost:${gatewayPort}/user/123`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id: 123, name: "Ada Lovelace" });
 

@@ -119,7 +119,24 @@ const children = [
   start("user-service", userServicePort),
   start("api-gateway", gatewayPort, gatewayEnv),
 ];
-console.error(`dev: api-gateway on http://localhost:${gatewayPort}/user/123 (Ctrl-C stops both)`);
+// Said once both answer their readiness probe, so a request right after it is not a 502; a
+// service that does not start says why itself (its own error line, then the exit below).
+void (async () => {
+  const ready = (port: string) =>
+    fetch(`http://localhost:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+  for (let tries = 0; tries < 200; tries++) {
+    if ((await ready(userServicePort)) && (await ready(gatewayPort))) {
+      console.error(
+        `dev: api-gateway on http://localhost:${gatewayPort}/user/123 (Ctrl-C stops both)`,
+      );
+      return;
+    }
+    await Bun.sleep(50);
+  }
+})();
 
 let stopping = false;
 const stopAll = (signal: NodeJS.Signals) => {
