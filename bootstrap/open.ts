@@ -6,15 +6,13 @@
 import { resolve } from "node:path";
 import { parseFlags } from "./lib/cli.ts";
 import { ARGOCD, GRAFANA_SECRET } from "./lib/names.ts";
+import { type Forward, type ForwardTarget, portForward } from "./lib/port-forward.ts";
 import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
 
-interface Target {
-  namespace: string;
-  service: string;
+interface Target extends ForwardTarget {
   localPort: number;
-  servicePort: number;
   /** How to log in, given the context; undefined for none. */
   login?: (context: string) => string;
   what: string;
@@ -81,9 +79,6 @@ Flags:
   -h, --help       show this help
 `;
 
-/** How long kubectl may take to report "Forwarding from" before open.ts gives up. */
-const START_TIMEOUT_MS = 15_000;
-
 async function main(): Promise<void> {
   const parsed = parseFlags(
     "bun bootstrap/open.ts",
@@ -102,9 +97,16 @@ async function main(): Promise<void> {
   }
   const context = parsed.values.context ?? (await currentContext());
 
-  const forwards = names.map((name) => forward(name, TARGETS[name] as Target, context));
+  const started = names.map((name) => forward(TARGETS[name] as Target, context));
+  // Every forward that has started, whatever the order, so Ctrl-C or a failure stops them all.
+  const running: Forward[] = [];
+  for (const f of started)
+    f.then(
+      (ok) => running.push(ok),
+      () => {},
+    );
   const stopAll = () => {
-    for (const f of forwards) f.process.kill("SIGTERM");
+    for (const f of running) f.stop();
   };
   let stopping = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -115,12 +117,13 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   }
-  try {
-    await Promise.all(forwards.map((f) => f.ready));
-  } catch (error) {
+  const ready = await Promise.allSettled(started);
+  const failed = ready.find((r) => r.status === "rejected");
+  if (failed) {
     stopAll();
-    throw error;
+    throw failed.reason;
   }
+  const forwards = ready.map((r) => (r as PromiseFulfilledResult<Forward>).value);
   console.log(`on ${context}:`);
   for (const name of names) {
     const t = TARGETS[name] as Target;
@@ -129,11 +132,13 @@ async function main(): Promise<void> {
   }
   console.log("Ctrl-C stops the port-forwards.");
   // A forward that ends by itself (the pod restarted, the connection dropped) ends open.ts.
-  const ended = await Promise.race(forwards.map((f) => f.process.exited.then(() => f)));
+  const ended = await Promise.race(
+    forwards.map((f, i) => f.ended.then((why) => ({ name: names[i], why }))),
+  );
   if (stopping) return;
   stopAll();
   throw new BootstrapError(
-    `the port-forward to ${ended.name} ended (${ended.lastError() || "no message"})`,
+    `the port-forward to ${ended.name} ended (${ended.why || "no message"})`,
     `run bun bootstrap/open.ts ${names.join(" ")} again; bun bootstrap/status.ts --context ${context} shows whether the stack is healthy`,
   );
 }
@@ -150,67 +155,16 @@ async function currentContext(): Promise<string> {
   return context;
 }
 
-export const portForwardArgv = (t: Target, context: string) => [
-  "kubectl",
-  "--context",
-  context,
-  "port-forward",
-  `svc/${t.service}`,
-  `${t.localPort}:${t.servicePort}`,
-  "--namespace",
-  t.namespace,
-];
-
-/** Starts one `kubectl port-forward`; `ready` settles once it forwards, or fails with why. */
-function forward(name: string, t: Target, context: string) {
-  const process = Bun.spawn(portForwardArgv(t, context), {
+/** One forward, on the target's laptop port; the fix depends on what kubectl said. */
+const forward = (t: Target, context: string) =>
+  portForward(t, context, {
     cwd: root,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    fix: (said) =>
+      /address already in use/.test(said)
+        ? `port ${t.localPort} is taken on this machine: stop what listens there (lsof -i :${t.localPort}) and run open.ts again`
+        : /not found/.test(said)
+          ? `the stack is not (yet) deployed there: bun bootstrap/status.ts --context ${context} --watch, or bun bootstrap/up.ts --context ${context} --registry <prefix>`
+          : `check it with kubectl --context ${context} -n ${t.namespace} get svc ${t.service}`,
   });
-  let stderr = "";
-  const lastError = () => stderr.trim().split("\n").at(-1)?.trim() ?? "";
-  void (async () => {
-    for await (const chunk of process.stderr) stderr += new TextDecoder().decode(chunk);
-  })();
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new BootstrapError(
-          `kubectl port-forward svc/${t.service} did not start forwarding within ${START_TIMEOUT_MS / 1000} s`,
-          `check the context answers: kubectl --context ${context} -n ${t.namespace} get svc ${t.service}`,
-        ),
-      );
-    }, START_TIMEOUT_MS);
-    void (async () => {
-      let out = "";
-      for await (const chunk of process.stdout) {
-        out += new TextDecoder().decode(chunk);
-        if (out.includes("Forwarding from")) {
-          clearTimeout(timer);
-          resolve();
-          return;
-        }
-      }
-      // stdout closed without forwarding: kubectl exited.
-      await process.exited;
-      clearTimeout(timer);
-      const why = lastError() || `exit ${process.exitCode}`;
-      const inUse = /address already in use/.test(stderr);
-      reject(
-        new BootstrapError(
-          `cannot port-forward to ${t.namespace}/${t.service} on ${context}: ${inUse ? `local port ${t.localPort}: address already in use` : why}`,
-          inUse
-            ? `port ${t.localPort} is taken on this machine: stop what listens there (lsof -i :${t.localPort}) and run open.ts again`
-            : /not found/.test(stderr)
-              ? `the stack is not (yet) deployed there: bun bootstrap/status.ts --context ${context} --watch, or bun bootstrap/up.ts --context ${context} --registry <prefix>`
-              : `check it with kubectl --context ${context} -n ${t.namespace} get svc ${t.service}`,
-        ),
-      );
-    })();
-  });
-  return { name, process, ready, lastError };
-}
 
 if (import.meta.main) await main().catch(exitWithError);

@@ -463,7 +463,9 @@ export async function reachBackends(
   const address = async (name: "loki" | "tempo") => {
     const given = o[name];
     if (given) return given;
-    const forward = await portForward(TARGETS[name] as (typeof TARGETS)[string], o.context, {
+    // The Service, not open.ts's laptop port: kubectl picks a free one, so a forward of yours stays.
+    const { namespace, service, servicePort } = TARGETS[name] as (typeof TARGETS)[string];
+    const forward = await portForward({ namespace, service, servicePort }, o.context, {
       cwd,
       fix: `is the stack up there? bun bootstrap/status.ts${o.context ? ` --context ${o.context}` : ""} (verify port-forwards Loki and Tempo with kubectl${o.context ? "" : " on its current context; --context picks another"}; or give --loki and --tempo)`,
     });

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removalCommands, STACK_NAMESPACES } from "../down.ts";
-import { portForwardArgv, TARGETS } from "../open.ts";
+import { TARGETS } from "../open.ts";
 import { runWithoutCluster } from "../testing/real-tools.ts";
 import {
   defaultStorageClass,
@@ -16,6 +16,7 @@ import {
   registryHost,
 } from "./existing-cluster.ts";
 import { type Desired, plan, type State } from "./plan.ts";
+import { forwardArgv } from "./port-forward.ts";
 import type { Command } from "./run.ts";
 import { clusterQueries } from "./state.ts";
 
@@ -123,7 +124,7 @@ describe("existing-cluster command lines against the real kubectl and helm", () 
       queries.nodes,
       queries.storageClasses,
       clusterQueries(CONTEXT).objectStorageSecret,
-      ...Object.values(TARGETS).map((t) => portForwardArgv(t, CONTEXT)),
+      ...Object.values(TARGETS).map((t) => forwardArgv(t, CONTEXT)),
       ...Object.values(removalCommands(CONTEXT, STACK_NAMESPACES)),
     ]
       .map((argv) => ({ argv }) as Command)

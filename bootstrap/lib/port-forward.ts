@@ -1,17 +1,22 @@
-// A `kubectl port-forward` to a Service on a local port kubectl picks, for commands that need an
-// API the cluster does not publish on the host (Loki and Tempo: docs/cluster.md#what-is-protected).
+// A `kubectl port-forward` to a Service, for the UIs open.ts shows on their laptop ports and for
+// the APIs the cluster does not publish on the host, which verify.ts forwards to a port kubectl
+// picks (Loki and Tempo: docs/cluster.md#what-is-protected).
 import { BootstrapError } from "./run.ts";
 
 export interface ForwardTarget {
   namespace: string;
   service: string;
   servicePort: number;
+  /** Omitted: kubectl picks a free one. */
+  localPort?: number;
 }
 
 export interface Forward {
   /** http://127.0.0.1:<local port> */
   url: string;
   stop(): void;
+  /** Settles when kubectl exits (the pod went, the connection dropped), with its last error line. */
+  ended: Promise<string>;
 }
 
 export const forwardArgv = (t: ForwardTarget, context: string | undefined) => [
@@ -19,25 +24,28 @@ export const forwardArgv = (t: ForwardTarget, context: string | undefined) => [
   ...(context ? ["--context", context] : []),
   "port-forward",
   `svc/${t.service}`,
-  // No local port: kubectl picks a free one and prints it.
-  `:${t.servicePort}`,
-  "--address",
-  "127.0.0.1",
+  `${t.localPort ?? ""}:${t.servicePort}`,
+  // A port kubectl picks is read off its "Forwarding from 127.0.0.1:<port>" line: one address.
+  ...(t.localPort ? [] : ["--address", "127.0.0.1"]),
   "--namespace",
   t.namespace,
 ];
 
+const lastLine = (text: string) => text.trim().split("\n").at(-1)?.trim() ?? "";
+
 /**
  * Starts the forward and resolves once kubectl says where it listens ("Forwarding from
  * 127.0.0.1:<port> -> <servicePort>"); rejects with kubectl's reason when it exits first.
- * `context` undefined: kubectl's current context.
+ * `context` undefined: kubectl's current context. `fix` may depend on what kubectl said.
  */
 export async function portForward(
   t: ForwardTarget,
   context: string | undefined,
-  options: { cwd: string; fix: string; timeoutMs?: number },
+  options: { cwd: string; fix: string | ((kubectlError: string) => string); timeoutMs?: number },
 ): Promise<Forward> {
   const where = `${t.namespace}/${t.service}${context ? ` on ${context}` : ""}`;
+  const fix = (kubectlError: string) =>
+    typeof options.fix === "string" ? options.fix : options.fix(kubectlError);
   let process: ReturnType<typeof Bun.spawn>;
   try {
     process = Bun.spawn(forwardArgv(t, context), {
@@ -49,7 +57,7 @@ export async function portForward(
   } catch {
     throw new BootstrapError(
       `cannot port-forward to ${where}: kubectl is not installed`,
-      `install kubectl, or ${options.fix}`,
+      `install kubectl, or ${fix("")}`,
     );
   }
   const stdout = process.stdout as ReadableStream<Uint8Array>;
@@ -77,9 +85,15 @@ export async function portForward(
   });
   if (port === undefined) {
     stop();
-    const why =
-      (await stderr).trim().split("\n").at(-1)?.trim() || `no answer in ${timeoutMs / 1000} s`;
-    throw new BootstrapError(`cannot port-forward to ${where}: ${why}`, options.fix);
+    const said = await stderr;
+    const why = /address already in use/.test(said)
+      ? `local port ${t.localPort}: address already in use`
+      : lastLine(said) || `no answer in ${timeoutMs / 1000} s`;
+    throw new BootstrapError(`cannot port-forward to ${where}: ${why}`, fix(said));
   }
-  return { url: `http://127.0.0.1:${port}`, stop };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop,
+    ended: process.exited.then(async () => lastLine(await stderr)),
+  };
 }
