@@ -1,7 +1,7 @@
 // A `kubectl port-forward` to a Service, for the UIs open.ts shows on their laptop ports and for
 // the APIs the cluster does not publish on the host, which verify.ts forwards to a port kubectl
 // picks (Loki and Tempo: docs/cluster.md#what-is-protected).
-import { BootstrapError } from "./run.ts";
+import { BootstrapError, lastLine } from "./run.ts";
 
 export interface ForwardTarget {
   namespace: string;
@@ -30,8 +30,6 @@ export const forwardArgv = (t: ForwardTarget, context: string | undefined) => [
   "--namespace",
   t.namespace,
 ];
-
-const lastLine = (text: string) => text.trim().split("\n").at(-1)?.trim() ?? "";
 
 /**
  * Starts the forward and resolves once kubectl says where it listens ("Forwarding from
