@@ -9,7 +9,8 @@ import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
 import { readRunbooks, runbookUrl } from "../dashboards/runbooks.ts";
 import { SDK } from "../dashboards/telemetry-names.ts";
 import { captureServices } from "../pipeline/capture.ts";
-import { backends, prometheusValues } from "../pipeline/model.ts";
+import { backends } from "../pipeline/model.ts";
+import { prometheusValues } from "../pipeline/prometheus-otlp.ts";
 import { loadYaml } from "../testing/load.ts";
 import { loadRuleGroups, type Rule } from "./rules.ts";
 

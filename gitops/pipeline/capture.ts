@@ -13,8 +13,6 @@ import { renderChart } from "../testing/helm.ts";
 import type { KubeObject } from "../testing/load.ts";
 import { collected, type LogRecord, type MetricPoint, type Span } from "./collected.ts";
 
-export type { Attributes, LogRecord, MetricPoint, Resource, Span } from "./collected.ts";
-
 export interface Capture {
   metrics: MetricPoint[];
   logs: LogRecord[];

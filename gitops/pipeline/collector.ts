@@ -17,7 +17,8 @@
 import { otelCollectorDefaults } from "../testing/chart-defaults.ts";
 import { chartValues, isMap } from "../testing/helm-values.ts";
 import { loadYaml } from "../testing/load.ts";
-import type { Attributes, Pod } from "./capture.ts";
+import type { Pod } from "./capture.ts";
+import type { Attributes } from "./collected.ts";
 
 export const collectorValues = "gitops/values/otel-collector.yaml";
 

@@ -3,13 +3,12 @@
 // (prometheus-otlp.ts, plus Tempo's metrics-generator, tempo-generator.ts), Loki (loki-otlp.ts)
 // and Tempo hold. Tests check the project's queries against this, not against hand-written data.
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
-import { type Capture, captureServices, type Span } from "./capture.ts";
+import { type Capture, captureServices } from "./capture.ts";
+import type { Span } from "./collected.ts";
 import { collectorModel, enrich, type Signal } from "./collector.ts";
 import { type LokiEntry, translateLogs } from "./loki-otlp.ts";
 import { type PromSeries, prometheusOtlpSettings, translateMetrics } from "./prometheus-otlp.ts";
 import { generatorSeries } from "./tempo-generator.ts";
-
-export { prometheusOtlpSettings, prometheusValues } from "./prometheus-otlp.ts";
 
 export interface Backends {
   /** Every series in Prometheus: OTLP metrics and Tempo's generated series. */

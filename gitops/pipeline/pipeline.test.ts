@@ -14,7 +14,8 @@ import { SDK } from "../dashboards/telemetry-names.ts";
 import { loadYaml } from "../testing/load.ts";
 import { captureServices } from "./capture.ts";
 import { collectorModel } from "./collector.ts";
-import { backends, prometheusValues } from "./model.ts";
+import { backends } from "./model.ts";
+import { prometheusValues } from "./prometheus-otlp.ts";
 import {
   labelValues,
   promqlGrouping,

@@ -2,9 +2,13 @@
 // (prometheus/otlptranslator v1.0.0 metric_namer_test.go and label_namer_test.go), and the
 // receiver's job/instance/target_info rules (prometheus v3.14.0 otlptranslator).
 import { describe, expect, test } from "bun:test";
-import type { MetricPoint } from "./capture.ts";
-import { prometheusOtlpSettings } from "./model.ts";
-import { labelName, metricName, translateMetrics } from "./prometheus-otlp.ts";
+import type { MetricPoint } from "./collected.ts";
+import {
+  labelName,
+  metricName,
+  prometheusOtlpSettings,
+  translateMetrics,
+} from "./prometheus-otlp.ts";
 
 describe("metric names (UnderscoreEscapingWithSuffixes)", () => {
   test.each([

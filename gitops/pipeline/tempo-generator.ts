@@ -14,7 +14,7 @@
 // - modules/generator/registry: external_labels are added to every series; histogram.go puts
 //   the trace id on exemplars under the label traceID.
 import { loadYaml } from "../testing/load.ts";
-import type { Span } from "./capture.ts";
+import type { Span } from "./collected.ts";
 import type { PromSeries } from "./prometheus-otlp.ts";
 
 export const tempoValues = "gitops/values/tempo.yaml";
