@@ -70,51 +70,48 @@ export function readTelemetryConfig(env: Env = process.env): TelemetryConfig {
     return fallback;
   };
 
-  // An unknown value is ignored, and if nothing known is left the variable counts as unset: the
-  // signal goes to the default, otlp. (NodeSDK 0.223.0 switches the signal off instead, which the
-  // specification's "gracefully ignore the setting" does not allow; the warning says what happens.)
-  const exporters = (signal: Signal): ExporterName[] => {
-    const name = `OTEL_${signal.toUpperCase()}_EXPORTER`;
+  // A list variable with "none" (off), known values and a default. An unknown value is ignored,
+  // and if nothing known is left the variable counts as unset (the specification's "gracefully
+  // ignore the setting"); the warning says what the setting does now.
+  const chooseFrom = <T extends string>(
+    name: string,
+    known: readonly T[],
+    fallback: T[],
+    now: (chosen: T[] | "off") => string,
+  ): T[] => {
     const listed = listOf(env[name]);
     if (listed.includes("none")) {
-      if (listed.length > 1) warnings.push(`${name} lists "none" with others; ${signal}: off`);
+      if (listed.length > 1) warnings.push(`${name} lists "none" with others; ${now("off")}`);
       return [];
     }
-    const known = listed.filter((value): value is ExporterName =>
-      ["otlp", "console"].includes(value),
-    );
-    const chosen: ExporterName[] = known.length ? known : ["otlp"];
-    const unknown = listed.filter((value) => !known.includes(value as ExporterName));
+    const chosen = listed.filter((value): value is T => known.includes(value as T));
+    const unknown = listed.filter((value) => !known.includes(value as T));
+    const result = chosen.length ? chosen : fallback;
     if (unknown.length)
       warnings.push(
-        `${name}: unsupported ${unknown.map((value) => JSON.stringify(value)).join(", ")} ignored (use otlp, console or none); ${signal}: exporting with ${chosen.join(", ")}`,
+        `${name}: unsupported ${unknown.map((value) => JSON.stringify(value)).join(", ")} ignored (use ${known.join(", ")} or none); ${now(result)}`,
       );
-    return chosen;
+    return result;
   };
+
+  // Unset means otlp. (NodeSDK 0.223.0 switches a signal whose list holds nothing known off
+  // instead, which the specification does not allow.)
+  const exporters = (signal: Signal): ExporterName[] =>
+    chooseFrom(`OTEL_${signal.toUpperCase()}_EXPORTER`, ["otlp", "console"], ["otlp"], (chosen) =>
+      chosen === "off" ? `${signal}: off` : `${signal}: exporting with ${chosen.join(", ")}`,
+    );
 
   // As NodeSDK 0.223.0 reads it (sdk-node src/utils.ts, getPropagatorFromEnv): unset means
   // tracecontext,baggage; "none" anywhere means no propagator. The other known values (b3,
   // b3multi, jaeger, xray, ottrace) need propagator packages this project does not ship: they
-  // are ignored with a warning and, if nothing is left, the default is used (the specification's
-  // rule; NodeSDK would register no propagator at all).
-  const propagators = (): PropagatorName[] => {
-    const listed = listOf(env.OTEL_PROPAGATORS);
-    if (listed.includes("none")) {
-      if (listed.length > 1)
-        warnings.push('OTEL_PROPAGATORS lists "none" with others; propagation: off');
-      return [];
-    }
-    const known = listed.filter((value): value is PropagatorName =>
-      ["tracecontext", "baggage"].includes(value),
+  // are ignored with a warning (NodeSDK would register no propagator at all).
+  const propagators = (): PropagatorName[] =>
+    chooseFrom(
+      "OTEL_PROPAGATORS",
+      ["tracecontext", "baggage"],
+      ["tracecontext", "baggage"],
+      (chosen) => `propagation: ${chosen === "off" ? "off" : chosen.join(", ")}`,
     );
-    const chosen: PropagatorName[] = known.length ? known : ["tracecontext", "baggage"];
-    const unknown = listed.filter((value) => !known.includes(value as PropagatorName));
-    if (unknown.length)
-      warnings.push(
-        `OTEL_PROPAGATORS: unsupported ${unknown.map((value) => JSON.stringify(value)).join(", ")} ignored (use tracecontext, baggage or none); propagation: ${chosen.join(", ")}`,
-      );
-    return chosen;
-  };
 
   // The specification's levels are the API's DiagLogLevel names; its default is info.
   const logLevel = (): LogLevelName => {
