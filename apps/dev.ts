@@ -2,8 +2,9 @@
 // Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT; with no endpoint, to an OTLP receiver in this
 // process that prints each request as a trace tree (apps/dev-view.ts).
 // Ctrl-C (or SIGTERM) stops both gracefully.
-import { envPort, parseFlags } from "../bootstrap/lib/cli.ts";
-import { BootstrapError, exitWithError } from "../bootstrap/lib/run.ts";
+
+import { CliError, exitWithError } from "../cli/errors.ts";
+import { envPort, parseFlags } from "../cli/flags.ts";
 import { readConfig as gatewayConfig } from "./api-gateway/src/app.ts";
 import { createDevView, type DevView } from "./dev-view.ts";
 import { SettingError } from "./service-kit/index.ts";
@@ -32,7 +33,7 @@ try {
   gatewayPort = String(envPort(process.env, "API_GATEWAY_PORT", 4000, "bun run dev"));
   const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? "";
   if (!["", "true", "false"].includes(disabled))
-    throw new BootstrapError(
+    throw new CliError(
       `OTEL_SDK_DISABLED must be true or false, got ${JSON.stringify(process.env.OTEL_SDK_DISABLED)}`,
       "OTEL_SDK_DISABLED=false bun run dev (or =true: no telemetry at all)",
     );
@@ -53,7 +54,7 @@ function checkSettings(service: string, readConfig: (env: Env) => unknown, extra
     readConfig({ ...process.env, ...extra });
   } catch (error) {
     if (!(error instanceof SettingError)) throw error;
-    throw new BootstrapError(
+    throw new CliError(
       `${service}: ${error.message}`,
       `${error.variable}=${error.fallback} bun run dev`,
     );

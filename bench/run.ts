@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort } from "../apps/telemetry/testing/process.ts";
-import { parseFlags, parseNumber } from "../bootstrap/lib/cli.ts";
-import { BootstrapError, exitWithError } from "../bootstrap/lib/run.ts";
+import { CliError, exitWithError } from "../cli/errors.ts";
+import { parseFlags, parseNumber } from "../cli/flags.ts";
 import { cpuTimeMs, machine, rssMb } from "./proc.ts";
 import {
   buildReport,
@@ -68,15 +68,9 @@ function options() {
     });
   const client = values.client ?? (Bun.which("wrk") ? "wrk" : "bun");
   if (client !== "wrk" && client !== "bun")
-    throw new BootstrapError(
-      `--client must be wrk or bun, got "${client}"`,
-      `${COMMAND} --client bun`,
-    );
+    throw new CliError(`--client must be wrk or bun, got "${client}"`, `${COMMAND} --client bun`);
   if (client === "wrk" && !Bun.which("wrk"))
-    throw new BootstrapError(
-      "wrk is not installed",
-      `apt-get install wrk, or ${COMMAND} --client bun`,
-    );
+    throw new CliError("wrk is not installed", `apt-get install wrk, or ${COMMAND} --client bun`);
   const latency = values["query-latency-ms"];
   const queryLatencyMs =
     latency === undefined
@@ -90,7 +84,7 @@ function options() {
   for (const pair of values["service-env"] as string[]) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
     if (!match)
-      throw new BootstrapError(
+      throw new CliError(
         `--service-env wants NAME=VALUE, got ${JSON.stringify(pair)}`,
         `${COMMAND} --service-env OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1024`,
       );
@@ -105,7 +99,7 @@ function options() {
   const apps = values.apps as string;
   for (const service of services)
     if (!existsSync(`${apps}/${service}/src/index.ts`))
-      throw new BootstrapError(
+      throw new CliError(
         `--apps ${apps} has no ${service}/src/index.ts: it takes a checkout's apps/ folder`,
         `${COMMAND} --apps ../other-checkout/apps`,
       );
@@ -129,12 +123,12 @@ function options() {
 function checkWritable(out: string) {
   const dir = dirname(resolve(out));
   if (existsSync(out) && statSync(out).isDirectory())
-    throw new BootstrapError(
+    throw new CliError(
       `--out ${out} is a folder; it names the results file`,
       `${COMMAND} --out ${out.replace(/\/+$/, "")}/latest.json`,
     );
   if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new BootstrapError(
+    throw new CliError(
       `--out ${out}: the folder ${dir} does not exist`,
       `mkdir -p ${dir}, or pick an existing folder for --out`,
     );
@@ -173,7 +167,7 @@ async function waitReady(
     }
     await Bun.sleep(100);
   }
-  throw new BootstrapError(
+  throw new CliError(
     child.exitCode === null
       ? `${name} did not answer ${url} within 20 s`
       : `${name} exited with code ${child.exitCode} before it was ready`,

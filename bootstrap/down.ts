@@ -3,10 +3,12 @@
 // existing cluster) it removes what up.ts installed there and never deletes the cluster.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseClusterName, parseFlags } from "./lib/cli.ts";
+import { CliError, exitWithError } from "../cli/errors.ts";
+import { parseFlags } from "../cli/flags.ts";
 import { credentialFile, readHelpers, removeToken } from "./lib/git-credential.ts";
 import { ARGOCD, GIT_SERVER, gitServerHostUrl, ROOT_APP } from "./lib/names.ts";
-import { BootstrapError, exec, exitWithError, lastLine } from "./lib/run.ts";
+import { exec, lastLine } from "./lib/run.ts";
+import { parseClusterName } from "./lib/up-args.ts";
 
 const root = resolve(import.meta.dir, "..");
 /** The namespaces up.ts and the app-of-apps create on an existing cluster. */
@@ -34,13 +36,13 @@ async function main(): Promise<void> {
 
   const clusters = await exec({ argv: ["kind", "get", "clusters"] }, { cwd: root });
   if (clusters.code === 127) {
-    throw new BootstrapError(
+    throw new CliError(
       "kind is not installed",
       "nothing to delete without kind (install it: docs/bootstrap.md, prerequisites)",
     );
   }
   if (clusters.code !== 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `cannot list kind clusters: ${clusters.stderr.trim()}`,
       "start Docker (macOS: open -a Docker · Linux: sudo systemctl start docker) and try again",
     );
@@ -70,10 +72,7 @@ async function main(): Promise<void> {
       .filter(Boolean)
       .join(" and ");
     if (!process.stdin.isTTY) {
-      throw new BootstrapError(
-        `would delete ${what}, but cannot ask (no terminal)`,
-        "re-run with --yes",
-      );
+      throw new CliError(`would delete ${what}, but cannot ask (no terminal)`, "re-run with --yes");
     }
     const answer = prompt(`Delete ${what}? [y/N]`);
     if (!/^y(es)?$/i.test(answer?.trim() ?? "")) return console.log("nothing deleted");
@@ -85,7 +84,7 @@ async function main(): Promise<void> {
       { cwd: root, timeoutMs: 5 * 60_000, onLine: (line) => console.log(`    | ${line}`) },
     );
     if (deleted.code !== 0) {
-      throw new BootstrapError(
+      throw new CliError(
         `kind delete cluster failed: ${deleted.stderr.trim()}`,
         `docker rm -f ${name}-control-plane, then run down.ts again`,
       );
@@ -162,7 +161,7 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
     { cwd: root, timeoutMs: 15_000 },
   );
   if (present.code !== 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `cannot reach ${context} (${lastLine(present.stderr) || `exit ${present.code}`})`,
       `check it with \`kubectl --context ${context} get nodes\` and run down.ts again`,
     );
@@ -180,10 +179,7 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
   if (!yes) {
     const what = `the stack, Argo CD and the namespaces ${namespaces.join(", ")} (with their volumes) from ${context}`;
     if (!process.stdin.isTTY) {
-      throw new BootstrapError(
-        `would remove ${what}, but cannot ask (no terminal)`,
-        "re-run with --yes",
-      );
+      throw new CliError(`would remove ${what}, but cannot ask (no terminal)`, "re-run with --yes");
     }
     const answer = prompt(`Remove ${what}? The cluster stays. [y/N]`);
     if (!/^y(es)?$/i.test(answer?.trim() ?? "")) return console.log("nothing removed");
@@ -196,7 +192,7 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
   const rootApp = await run(commands.rootApp, 11 * 60_000);
 
   if (rootApp.code !== 0 && !/doesn't have a resource type/.test(rootApp.stderr)) {
-    throw new BootstrapError(
+    throw new CliError(
       `deleting the root Application failed: ${rootApp.stderr.trim()}`,
       `see what holds it: kubectl --context ${context} -n ${ROOT_APP.namespace} get applications; then run down.ts again`,
     );
@@ -205,7 +201,7 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
   const argo = await run(commands.argocd, 5 * 60_000);
 
   if (argo.code !== 0 && !/not found/.test(argo.stderr)) {
-    throw new BootstrapError(
+    throw new CliError(
       `helm uninstall ${ARGOCD.release} failed: ${argo.stderr.trim()}`,
       `run it again: helm uninstall ${ARGOCD.release} -n ${ARGOCD.namespace} --kube-context ${context}`,
     );
@@ -214,7 +210,7 @@ async function downExisting(context: string, yes: boolean): Promise<void> {
   const deleted = await run(commands.namespaces, 6 * 60_000);
 
   if (deleted.code !== 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `deleting the namespaces failed: ${deleted.stderr.trim()}`,
       `see what is stuck: kubectl --context ${context} get namespace ${namespaces.join(" ")} -o yaml`,
     );

@@ -3,7 +3,7 @@
 // accept its flags and meet each other (the context it creates, the ports verify.ts reads).
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseUpArgs } from "./lib/cli.ts";
+import { parseUpArgs } from "./lib/up-args.ts";
 import { TARGETS } from "./open.ts";
 import { parseOptions as parseVerifyOptions, defaults as verifyDefaults } from "./verify.ts";
 

@@ -2,8 +2,8 @@
 // pinned actions, and that the commands it runs accept the flags it passes.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseUpArgs } from "./lib/cli.ts";
 import { chooseDelivery, findRevision, parseLsRemote } from "./lib/git.ts";
+import { parseUpArgs } from "./lib/up-args.ts";
 import { parseOptions as parseVerifyOptions } from "./verify.ts";
 
 interface Step {

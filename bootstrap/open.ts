@@ -4,10 +4,11 @@
 // stops the forwards. Loki and Tempo are published on neither profile (their APIs can stop
 // them): `loki` and `tempo` forward them for your own queries; verify.ts forwards them itself.
 import { resolve } from "node:path";
-import { parseFlags } from "./lib/cli.ts";
+import { CliError, exitWithError } from "../cli/errors.ts";
+import { parseFlags } from "../cli/flags.ts";
 import { ARGOCD, GRAFANA_SECRET } from "./lib/names.ts";
 import { type Forward, type ForwardTarget, portForward } from "./lib/port-forward.ts";
-import { BootstrapError, exec, exitWithError } from "./lib/run.ts";
+import { exec } from "./lib/run.ts";
 
 const root = resolve(import.meta.dir, "..");
 
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   const names = parsed.positionals;
   const unknown = names.filter((n) => !(n in TARGETS));
   if (names.length === 0 || unknown.length > 0) {
-    throw new BootstrapError(
+    throw new CliError(
       unknown.length > 0 ? `unknown UI ${unknown.join(", ")}` : "which UI?",
       `name one or more of: ${Object.keys(TARGETS).join(", ")}, e.g. bun bootstrap/open.ts grafana`,
     );
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
   );
   if (stopping) return;
   stopAll();
-  throw new BootstrapError(
+  throw new CliError(
     `the port-forward to ${ended.name} ended (${ended.why || "no message"})`,
     `run bun bootstrap/open.ts ${names.join(" ")} again; bun bootstrap/status.ts --context ${context} shows whether the stack is healthy`,
   );
@@ -147,7 +148,7 @@ async function currentContext(): Promise<string> {
   const result = await exec({ argv: ["kubectl", "config", "current-context"] }, { cwd: root });
   const context = result.stdout.trim();
   if (result.code !== 0 || !context) {
-    throw new BootstrapError(
+    throw new CliError(
       `kubectl has no current context (${result.stderr.trim() || `exit ${result.code}`})`,
       "pass the cluster: bun bootstrap/open.ts grafana --context <ctx> (kubectl config get-contexts lists them)",
     );

@@ -4,7 +4,8 @@
 // image and loads it into kind; --push delivers the commit to the remote Argo CD reads (the
 // in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
-import { parseClusterName, parseFlags } from "./lib/cli.ts";
+import { CliError, exitWithError, formatDuration } from "../cli/errors.ts";
+import { parseFlags } from "../cli/flags.ts";
 import {
   buildxPush,
   checkRegistryPair,
@@ -22,14 +23,8 @@ import {
 } from "./lib/names.ts";
 import { refreshApplications } from "./lib/plan.ts";
 import { checkBuildTools } from "./lib/preflight.ts";
-import {
-  BootstrapError,
-  type Command,
-  exec,
-  exitWithError,
-  formatDuration,
-  show,
-} from "./lib/run.ts";
+import { type Command, exec, show } from "./lib/run.ts";
+import { parseClusterName } from "./lib/up-args.ts";
 
 const root = resolve(import.meta.dir, "..");
 const COMMAND = "bun bootstrap/release.ts";
@@ -77,13 +72,13 @@ async function run(command: Command, what: string, fix?: string): Promise<string
     onLine: (line) => console.log(`    | ${line}`),
   });
   if (result.timedOut) {
-    throw new BootstrapError(
+    throw new CliError(
       `${what} timed out after ${formatDuration(timeoutMs)}`,
       "check your network and Docker (`docker info`), then run release.ts again; finished steps are skipped",
     );
   }
   if (result.code !== 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `${what} failed (exit ${result.code}; its output is above)`,
       fix ?? "fix the cause above and run release.ts again; finished steps are skipped",
     );
@@ -98,7 +93,7 @@ async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
   const unknown = positionals.filter((p) => !(SERVICES as readonly string[]).includes(p));
   if (unknown.length > 0 || (positionals.length === 0 && !values.all)) {
-    throw new BootstrapError(
+    throw new CliError(
       unknown.length ? `unknown service ${unknown.join(", ")}` : "which service?",
       `name one or more of: ${SERVICES.join(", ")} (or --all)`,
     );
@@ -124,16 +119,16 @@ async function main(): Promise<void> {
     ],
   });
   if (values.message !== undefined && !message)
-    throw new BootstrapError("the commit message (-m) is empty", `${again} -m "what you changed"`);
+    throw new CliError("the commit message (-m) is empty", `${again} -m "what you changed"`);
   if (message && !commit)
-    throw new BootstrapError("-m commits and --no-commit does not", `${again} -m "${message}"`);
+    throw new CliError("-m commits and --no-commit does not", `${again} -m "${message}"`);
 
   // What the build needs, before anything is staged or committed: a release that cannot build
   // leaves the history and the working tree as they were.
   if (build) {
     const problems = await checkBuildTools(root, values.context ? "cluster" : "kind");
     if (problems.length > 0)
-      throw new BootstrapError(
+      throw new CliError(
         problems.map((p) => p.problem).join("; "),
         `${problems.map((p) => p.fix).join("; ")}; or without building: ${again} --no-build${message ? ` -m "${message}"` : ""}`,
       );
@@ -156,7 +151,7 @@ async function main(): Promise<void> {
   if (commit) {
     edits = await changedFiles(named.flatMap(buildInputs));
     if (edits.length > 0 && !message) {
-      throw new BootstrapError(
+      throw new CliError(
         `uncommitted changes in the build inputs:\n${edits.map((path) => `    ${path}`).join("\n")}`,
         `${again} -m "<what you changed>"   (commits them with the new tag; --no-commit only writes the tag)`,
       );
@@ -245,7 +240,7 @@ async function main(): Promise<void> {
       await exec({ argv: ["git", "symbolic-ref", "--short", "-q", "HEAD"] }, { cwd: root })
     ).stdout.trim();
     if (!branch)
-      throw new BootstrapError("HEAD is detached; nothing to push", "git switch <branch> first");
+      throw new CliError("HEAD is detached; nothing to push", "git switch <branch> first");
     await run(
       {
         argv: ["git", "push", remote, `HEAD:refs/heads/${branch}`],
@@ -268,7 +263,7 @@ async function main(): Promise<void> {
 async function writeTag(service: Service, tag: string): Promise<boolean> {
   const file = Bun.file(join(root, valuesFile(service)));
   if (!(await file.exists())) {
-    throw new BootstrapError(
+    throw new CliError(
       `${valuesFile(service)} is missing`,
       `restore it: git checkout -- ${valuesFile(service)}`,
     );
@@ -278,9 +273,9 @@ async function writeTag(service: Service, tag: string): Promise<boolean> {
   try {
     updated = withTag(text, tag);
   } catch (error) {
-    throw new BootstrapError(
+    throw new CliError(
       `${valuesFile(service)}: ${(error as Error).message}`,
-      (error as BootstrapError).fix,
+      (error as CliError).fix,
     );
   }
   if (updated === text) {
@@ -344,7 +339,7 @@ async function pushRemote(): Promise<string> {
     : "";
   const remote = upstream || (remotes.includes("origin") ? "origin" : remotes[0]);
   if (!remote)
-    throw new BootstrapError(
+    throw new CliError(
       "no git remote to push to",
       "run bun bootstrap/up.ts (it adds one), or pass --remote <name>",
     );

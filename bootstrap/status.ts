@@ -1,9 +1,10 @@
 // `bun bootstrap/status.ts [--watch]`: the Argo CD Applications table, once or following it.
 import { resolve } from "node:path";
+import { CliError, exitWithError } from "../cli/errors.ts";
+import { parseDuration, parseFlags } from "../cli/flags.ts";
 import { allReady, explainNotReady, renderTable, rows } from "./lib/apps.ts";
-import { parseClusterName, parseDuration, parseFlags } from "./lib/cli.ts";
 import { kubeContext, ROOT_APP } from "./lib/names.ts";
-import { BootstrapError, exitWithError } from "./lib/run.ts";
+import { parseClusterName } from "./lib/up-args.ts";
 import { fetchApplications } from "./lib/wait.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   for (;;) {
     const { apps, error } = await fetchApplications(root, context);
     if (!apps) {
-      throw new BootstrapError(
+      throw new CliError(
         `cannot read the Applications: ${error}`,
         values.context === undefined
           ? "bun bootstrap/up.ts brings the kind cluster back (it starts stopped nodes) or creates it"

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../apps/telemetry/testing/process.ts";
-import { BootstrapError } from "./lib/run.ts";
+import { CliError } from "../cli/errors.ts";
 import {
   CLUSTER_GATEWAY,
   findGateway,
@@ -168,7 +168,7 @@ describe("traffic", () => {
     expect(() => parseOptions(["--rate", "0"])).toThrow(
       '--rate must be a number between 0.1 and 1000, got "0"',
     );
-    expect(() => parseOptions(["--rate", "fast"])).toThrow(BootstrapError);
+    expect(() => parseOptions(["--rate", "fast"])).toThrow(CliError);
     expect(parseOptions([])).toMatchObject({ gateway: undefined, rate: 10, durationMs: undefined });
   });
 

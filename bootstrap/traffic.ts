@@ -1,9 +1,10 @@
 // `bun run traffic`: a steady mix of user lookups against the gateway, so the dashboards and
 // alerts have something to show. Prints a rate/error/latency line every second (rewritten in
 // place on a terminal, plain lines otherwise); stops on Ctrl-C or after --duration.
-import { envPort, parseDuration, parseFlags, parseHttpUrl, parseNumber } from "./lib/cli.ts";
+
+import { CliError, exitWithError } from "../cli/errors.ts";
+import { envPort, parseDuration, parseFlags, parseHttpUrl, parseNumber } from "../cli/flags.ts";
 import { answers } from "./lib/reach.ts";
-import { BootstrapError, exitWithError } from "./lib/run.ts";
 
 export type Kind = "found" | "not_found" | "invalid";
 const kinds: Kind[] = ["found", "not_found", "invalid"];
@@ -164,7 +165,7 @@ export function parseMix(raw: string): Record<Kind, number> {
   for (const part of raw.split(",")) {
     const [kind, weight] = part.split("=").map((s) => s.trim());
     if (!kinds.includes(kind as Kind) || !weight || !/^\d+$/.test(weight)) {
-      throw new BootstrapError(
+      throw new CliError(
         `--mix must look like found=70,not_found=20,invalid=10, got "${raw}"`,
         `${COMMAND} --mix found=70,not_found=20,invalid=10`,
       );
@@ -172,7 +173,7 @@ export function parseMix(raw: string): Record<Kind, number> {
     mix[kind as Kind] = Number(weight);
   }
   if (kinds.every((k) => mix[k] === 0))
-    throw new BootstrapError("--mix needs at least one weight above 0", `${COMMAND} --mix found=1`);
+    throw new CliError("--mix needs at least one weight above 0", `${COMMAND} --mix found=1`);
   return mix;
 }
 
@@ -226,7 +227,7 @@ export async function findGateway(
   const dev = devGateway(env);
   if (given) {
     if (await answers(`${given}/healthz`, windowMs)) return given;
-    throw new BootstrapError(
+    throw new CliError(
       `nothing answers at ${given}`,
       given === dev
         ? "start the services: bun run dev"
@@ -244,7 +245,7 @@ export async function findGateway(
     );
     return dev;
   }
-  throw new BootstrapError(
+  throw new CliError(
     `nothing answers at ${CLUSTER_GATEWAY} (the cluster's gateway) nor at ${dev} (bun run dev)`,
     `start one: bun bootstrap/up.ts, or bun run dev in another terminal; or name it: ${COMMAND} --gateway <url>`,
   );
@@ -282,12 +283,12 @@ async function main(): Promise<void> {
   );
   // Not one known user found: whatever answers there, it is not api-gateway.
   if (total.byKind.found > 0 && total.unexpected.found === total.byKind.found)
-    throw new BootstrapError(
+    throw new CliError(
       `no answer from ${options.gateway} was api-gateway's (200 found, 404 not found, 400 invalid)`,
       `point --gateway at api-gateway: ${COMMAND} --gateway http://localhost:4000 (bun run dev)`,
     );
   if (total.done > 0 && total.errors === total.done) {
-    throw new BootstrapError(
+    throw new CliError(
       `every request to ${options.gateway} failed`,
       "is the stack healthy? bun bootstrap/status.ts (for bun run dev: look at its terminal)",
     );

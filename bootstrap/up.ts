@@ -2,7 +2,7 @@
 // Preflight (change nothing unless everything is in place) → detect state → plan → run → wait.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseUpArgs, UP_HELP, type UpOptions } from "./lib/cli.ts";
+import { CliError, exitWithError, formatDuration } from "../cli/errors.ts";
 import { checkExistingCluster } from "./lib/existing-cluster.ts";
 import { chooseDelivery, type GitFacts, probeRemote, readGitFacts, toHttpsUrl } from "./lib/git.ts";
 import { credentialFile, mintAndSave } from "./lib/git-credential.ts";
@@ -22,9 +22,10 @@ import {
 } from "./lib/names.ts";
 import { type Desired, plan, type Step } from "./lib/plan.ts";
 import { checkRepository, checkTools, type Problem } from "./lib/preflight.ts";
-import { BootstrapError, exitWithError, formatDuration, show } from "./lib/run.ts";
+import { show } from "./lib/run.ts";
 import { detectState } from "./lib/state.ts";
 import { runStep } from "./lib/steps.ts";
+import { parseUpArgs, UP_HELP, type UpOptions } from "./lib/up-args.ts";
 import { waitForApplications } from "./lib/wait.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   // The fix repeats the command as given: its flags (--context, --registry, …) are part of it.
   const again = show({ argv: ["bun", "bootstrap/up.ts", ...Bun.argv.slice(2)] });
   if (problems.length > 0 && !options.dryRun) {
-    throw new BootstrapError(
+    throw new CliError(
       `preflight found ${problems.length} problem(s); nothing was changed`,
       `fix the items marked FAIL above, then run \`${again}\` again`,
     );
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   if (options.dryRun) {
     printPlan(steps);
     if (problems.length > 0) {
-      throw new BootstrapError(
+      throw new CliError(
         `dry run: preflight found ${problems.length} problem(s); a real run would stop before any step (nothing was changed)`,
         `fix the items marked FAIL above, then run \`${again}\` again`,
       );
@@ -259,7 +260,7 @@ async function waitStep(options: UpOptions, context: string): Promise<void> {
     live: process.stdout.isTTY === true,
   });
   if (!result.ready) {
-    throw new BootstrapError(
+    throw new CliError(
       `timed out after ${Math.round(options.timeoutMs / 1000)}s; not Synced and Healthy:\n${result.summary}`,
       "look at the resources named above (kubectl -n <namespace> describe <kind> <name>), or in the Argo CD UI; then run `bun bootstrap/up.ts --timeout 30m` to keep waiting",
     );
@@ -278,13 +279,13 @@ async function verifyStep(timeoutMs: number, context: string): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
   const code = await child.exited.finally(() => clearTimeout(timer));
   if (child.signalCode === "SIGTERM") {
-    throw new BootstrapError(
+    throw new CliError(
       `verification hung: bootstrap/verify.ts was still running after ${formatDuration(timeoutMs)}`,
       `run \`bun bootstrap/verify.ts --context ${context}\` alone to see where it stops, or skip it with --skip-verify`,
     );
   }
   if (code !== 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `verification failed (bootstrap/verify.ts exited ${code}); the stack is up but telemetry did not arrive as expected`,
       `read verify's output above; re-run it alone with \`bun bootstrap/verify.ts --context ${context}\`, or skip it with --skip-verify`,
     );

@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../apps/telemetry/testing/process.ts";
-import { BootstrapError } from "./lib/run.ts";
+import { CliError } from "../cli/errors.ts";
 import { flags, parseOptions, type VerifyOptions, verify } from "./verify.ts";
 
 interface StackBehaviour {
@@ -286,9 +286,9 @@ describe("verify", () => {
       (e: unknown) => e,
     );
     expect(performance.now() - started).toBeLessThan(3_000);
-    expect(error).toBeInstanceOf(BootstrapError);
-    expect((error as BootstrapError).message).toBe(`nothing answers at ${loki} (Loki)`);
-    expect((error as BootstrapError).fix).toStartWith("is the cluster up? bun bootstrap/status.ts");
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toBe(`nothing answers at ${loki} (Loki)`);
+    expect((error as CliError).fix).toStartWith("is the cluster up? bun bootstrap/status.ts");
     expect(stack.seen.gatewayCalls).toBe(0); // nothing was sent
   });
 

@@ -4,11 +4,12 @@
 // those requests' metrics, log lines and trace (spans from both services), or the time is up.
 // Loki and Tempo are not published on the host (their APIs can stop them): unless --loki and
 // --tempo say where they are, verify reaches them through `kubectl port-forward` for its run.
+
+import { CliError, exitWithError } from "../cli/errors.ts";
+import { parseDuration, parseFlags, parseHttpUrl, parseNumber } from "../cli/flags.ts";
 import { ROUTE, SERVER, services as SERVICES } from "../gitops/dashboards/telemetry-names.ts";
-import { parseDuration, parseFlags, parseHttpUrl, parseNumber } from "./lib/cli.ts";
 import { type Forward, portForward } from "./lib/port-forward.ts";
 import { silent } from "./lib/reach.ts";
-import { BootstrapError, exitWithError } from "./lib/run.ts";
 import { TARGETS } from "./open.ts";
 
 const GATEWAY_ROUTE = "/user/:id";
@@ -319,7 +320,7 @@ export async function verify(
     Math.min(o.reachMs ?? 15_000, o.timeoutMs),
   );
   if (nobody.length > 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `nothing answers at ${nobody.join(", ")}`,
       "is the cluster up? bun bootstrap/status.ts (bun bootstrap/up.ts starts it; verify needs its Prometheus, Loki and Tempo; other addresses: --gateway, --prometheus, --loki, --tempo)",
     );
@@ -412,7 +413,7 @@ export const flags = {
 
 const COMMAND = "bun bootstrap/verify.ts";
 
-/** Options from the command line; throws a BootstrapError (problem and fix) on bad input. */
+/** Options from the command line; throws a CliError (problem and fix) on bad input. */
 export function parseOptions(argv: string[]): CliOptions {
   const { values } = parseFlags(COMMAND, argv, flags);
   const url = (name: "gateway" | "prometheus" | "grafana") =>

@@ -5,8 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { runWithoutCluster } from "../testing/real-tools.ts";
 import { gitServerInClusterUrl } from "./names.ts";
 import { type Desired, plan, refreshApplications, type State } from "./plan.ts";
+import { clusterQueries } from "./queries.ts";
 import type { Command } from "./run.ts";
-import { clusterQueries } from "./state.ts";
 
 const CONTEXT = "kind-observability-sandbox";
 const want: Desired = {

@@ -17,8 +17,8 @@ import {
 } from "./existing-cluster.ts";
 import { type Desired, plan, type State } from "./plan.ts";
 import { forwardArgv } from "./port-forward.ts";
+import { clusterQueries } from "./queries.ts";
 import type { Command } from "./run.ts";
-import { clusterQueries } from "./state.ts";
 
 const CONTEXT = "staging";
 

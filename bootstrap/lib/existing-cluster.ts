@@ -3,8 +3,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { CliError } from "../../cli/errors.ts";
 import type { Problem } from "./preflight.ts";
-import { BootstrapError, type Command, exec, lastLine } from "./run.ts";
+import { type Command, exec, lastLine } from "./run.ts";
 
 export interface ClusterReport {
   problems: Problem[];
@@ -213,7 +214,7 @@ export function checkRegistryPair(
 ): { context: string; registry: string } | undefined {
   if (context === undefined && registry === undefined) return undefined;
   if (!context || !registry) {
-    throw new BootstrapError(
+    throw new CliError(
       "--context and --registry go together: the images go to the registry the cluster pulls from",
       "pass both, as for up.ts, e.g. --context my-cluster --registry ghcr.io/acme",
     );
@@ -234,7 +235,7 @@ export async function registryTarget(
     { cwd: root, timeoutMs: 15_000 },
   );
   if (nodes.code !== 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `cannot read the nodes of ${context} (${lastLine(nodes.stderr) || `exit ${nodes.code}`})`,
       `check it with \`kubectl --context ${context} get nodes\`; their architectures decide the image platforms`,
     );

@@ -21,8 +21,9 @@ import {
 } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { CliError } from "../../cli/errors.ts";
 import { GIT_SERVER } from "./names.ts";
-import { BootstrapError, type Command, exec, lastLine } from "./run.ts";
+import { type Command, exec, lastLine } from "./run.ts";
 
 /**
  * Where the token lives: $XDG_STATE_HOME (default ~/.local/state)/observability-sandbox/<cluster>/.
@@ -165,7 +166,7 @@ export async function mintAndSave(
   }
   const token = result.code === 0 ? parseToken(result.stdout) : undefined;
   if (!token) {
-    throw new BootstrapError(
+    throw new CliError(
       `could not mint the git server's push token (exit ${result.code}${result.stderr.trim() ? `: ${lastLine(result.stderr)}` : ""})`,
       `check the git server: kubectl -n ${GIT_SERVER.namespace} logs deploy/${GIT_SERVER.name} --all-containers; then run up.ts again`,
     );

@@ -4,8 +4,9 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CliError } from "../../cli/errors.ts";
 import { imageRepository, type Service } from "./names.ts";
-import { BootstrapError, exec } from "./run.ts";
+import { exec } from "./run.ts";
 
 /**
  * The git-tracked inputs of a service's image, as git pathspecs relative to the repository
@@ -49,7 +50,7 @@ export async function contentTag(
     hash.update("\0");
   }
   if (files.size === 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `no git-tracked files under apps/${service}`,
       `commit the service first: git add apps/${service}`,
     );
@@ -63,7 +64,7 @@ async function listInputs(root: string, service: Service, env?: Record<string, s
     { cwd: root, env },
   );
   if (listed.code !== 0) {
-    throw new BootstrapError(
+    throw new CliError(
       `cannot list the build inputs of ${service}: ${listed.stderr.trim()}`,
       "run this from a git clone of the repository",
     );
@@ -88,7 +89,7 @@ async function committedFiles(root: string, service: Service): Promise<Map<strin
     const env = { GIT_INDEX_FILE: join(dir, "index") };
     const read = await exec({ argv: ["git", "read-tree", "HEAD"] }, { cwd: root, env });
     if (read.code !== 0) {
-      throw new BootstrapError(
+      throw new CliError(
         `cannot read the last commit: ${read.stderr.trim()}`,
         "commit something first (git commit)",
       );
@@ -164,7 +165,7 @@ export function withTag(yaml: string, tag: string): string {
       }
     }
   }
-  throw new BootstrapError(
+  throw new CliError(
     "the values file has no image.tag to update",
     'add an `image:` block with `tag: "<tag>"` to it',
   );

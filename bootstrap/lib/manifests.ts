@@ -1,5 +1,6 @@
 // Kubernetes objects bootstrap creates itself (everything else comes from git via Argo CD).
 import { dirname } from "node:path";
+import { CliError } from "../../cli/errors.ts";
 import {
   ARGOCD,
   GIT_SERVER,
@@ -9,7 +10,6 @@ import {
   PROJECTS,
   ROOT_APP,
 } from "./names.ts";
-import { BootstrapError } from "./run.ts";
 
 type Json = Record<string, unknown>;
 
@@ -29,7 +29,7 @@ export function rootApplication(
   const spec = app?.spec as Json | undefined;
   const source = spec?.source as Json | undefined;
   if (app?.kind !== "Application" || !source) {
-    throw new BootstrapError(
+    throw new CliError(
       `${ROOT_APP.file} is not an Argo CD Application with spec.source`,
       `restore it: git checkout -- ${ROOT_APP.file}`,
     );

@@ -20,8 +20,8 @@ import {
   PROJECTS,
   type Service,
 } from "./names.ts";
+import { clusterQueries } from "./queries.ts";
 import type { Command } from "./run.ts";
-import { clusterQueries } from "./state.ts";
 
 export interface DesiredImage {
   service: Service;

@@ -1,7 +1,8 @@
 // A `kubectl port-forward` to a Service, for the UIs open.ts shows on their laptop ports and for
 // the APIs the cluster does not publish on the host, which verify.ts forwards to a port kubectl
 // picks (Loki and Tempo: docs/cluster.md#what-is-protected).
-import { BootstrapError, lastLine } from "./run.ts";
+import { CliError } from "../../cli/errors.ts";
+import { lastLine } from "./run.ts";
 
 export interface ForwardTarget {
   namespace: string;
@@ -53,7 +54,7 @@ export async function portForward(
       stderr: "pipe",
     });
   } catch {
-    throw new BootstrapError(
+    throw new CliError(
       `cannot port-forward to ${where}: kubectl is not installed`,
       `install kubectl, or ${fix("")}`,
     );
@@ -87,7 +88,7 @@ export async function portForward(
     const why = /address already in use/.test(said)
       ? `local port ${t.localPort}: address already in use`
       : lastLine(said) || `no answer in ${timeoutMs / 1000} s`;
-    throw new BootstrapError(`cannot port-forward to ${where}: ${why}`, fix(said));
+    throw new CliError(`cannot port-forward to ${where}: ${why}`, fix(said));
   }
   return {
     url: `http://127.0.0.1:${port}`,

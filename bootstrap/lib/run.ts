@@ -1,6 +1,8 @@
 // Running external tools (docker, kind, kubectl, helm, git): the one boundary bootstrap has.
 // Tools are looked up on PATH at call time, so tests can put stand-ins first on PATH.
 
+import { formatDuration, shellWord } from "../../cli/errors.ts";
+
 export interface Command {
   argv: string[];
   /** Fed to the tool's stdin (manifests for `kubectl apply -f -`). */
@@ -106,41 +108,8 @@ export function lastLine(text: string): string {
   return text.trim().split("\n").at(-1)?.trim() ?? "";
 }
 
-/** 90000 → "1m30s", 1500 → "1.5s". */
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return seconds ? `${minutes}m${seconds}s` : `${minutes}m`;
-}
-
 /** Shell-style rendering of a command for plans and error messages. */
 export function show(command: Command): string {
   if (command.display) return command.display;
-  return command.argv.map(quote).join(" ");
-}
-
-function quote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** An error the user can act on: what went wrong and what to do. Printed without a stack. */
-export class BootstrapError extends Error {
-  constructor(
-    message: string,
-    readonly fix?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Prints a BootstrapError (or any error, briefly) and exits non-zero: never a stack trace. */
-export function exitWithError(error: unknown): never {
-  if (error instanceof BootstrapError) {
-    console.error(`error: ${error.message}`);
-    if (error.fix) console.error(`  fix: ${error.fix}`);
-  } else {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  process.exit(1);
+  return command.argv.map(shellWord).join(" ");
 }

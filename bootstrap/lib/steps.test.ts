@@ -2,8 +2,9 @@
 // and timeouts end in a message that names the step and its fix. The tests wait on their own
 // commands' sleeps and timeouts, so they run concurrently.
 import { describe, expect, test } from "bun:test";
+import { CliError } from "../../cli/errors.ts";
 import type { Step } from "./plan.ts";
-import { BootstrapError, exec } from "./run.ts";
+import { exec } from "./run.ts";
 import { runStep } from "./steps.ts";
 
 const step = (over: Partial<Step>): Step => ({
@@ -90,9 +91,9 @@ describe("runStep", () => {
         commands: [{ argv: ["sh", "-c", "echo 'error: no matches for kind' >&2; exit 1"] }],
       }),
     );
-    expect(failed.error).toBeInstanceOf(BootstrapError);
-    expect((failed.error as BootstrapError).message).toContain('step "root Application" failed');
-    expect((failed.error as BootstrapError).message).toContain("    | error: no matches for kind");
+    expect(failed.error).toBeInstanceOf(CliError);
+    expect((failed.error as CliError).message).toContain('step "root Application" failed');
+    expect((failed.error as CliError).message).toContain("    | error: no matches for kind");
   });
 
   test.concurrent("a command past its step's limit: stopped, with a message naming the step and the fix", async () => {
@@ -100,8 +101,8 @@ describe("runStep", () => {
       step({ timeoutMs: 300, commands: [{ argv: ["sleep", "5"] }] }),
     );
     expect(ms).toBeLessThan(2_000);
-    expect(error).toBeInstanceOf(BootstrapError);
-    const e = error as BootstrapError;
+    expect(error).toBeInstanceOf(CliError);
+    const e = error as CliError;
     expect(e.message).toBe('step "image sandbox/api-gateway:abc" timed out after 0.3s: `sleep 5`');
     expect(e.fix).toContain("docker pull oven/bun:1.4.5-slim");
     expect(e.fix).toContain("run `bun bootstrap/up.ts` again");

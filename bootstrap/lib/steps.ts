@@ -1,8 +1,10 @@
 // Running one planned step's commands: long ones show their output as it comes (indented, with
 // a line every 30 s of silence), every command has the step's timeout, and a failure or a
 // timeout ends in a message naming the step and its fix.
+
+import { CliError, formatDuration } from "../../cli/errors.ts";
 import type { Step } from "./plan.ts";
-import { BootstrapError, type Command, exec, formatDuration, show } from "./run.ts";
+import { type Command, exec, show } from "./run.ts";
 
 export interface StepIo {
   root: string;
@@ -44,7 +46,7 @@ async function runCommand(step: Step, command: Command, io: StepIo): Promise<voi
     }).finally(() => clearInterval(heartbeat));
     if (result.code === 0) return;
     if (result.timedOut) {
-      throw new BootstrapError(
+      throw new CliError(
         `step "${step.title}" timed out after ${formatDuration(step.timeoutMs)}: \`${show(command)}\``,
         `${timeoutHint(step.id)}; then run \`bun bootstrap/up.ts\` again (steps already done are skipped)`,
       );
@@ -57,7 +59,7 @@ async function runCommand(step: Step, command: Command, io: StepIo): Promise<voi
     const output = step.streamOutput
       ? ["(output above)"]
       : `${result.stderr}\n${result.stdout}`.trim().split("\n").slice(-15);
-    throw new BootstrapError(
+    throw new CliError(
       `step "${step.title}" failed: \`${show(command)}\` exited ${result.code}\n${output.map((l) => `    | ${l}`).join("\n")}`,
       fixFor(step.id, command),
     );

@@ -1,4 +1,6 @@
 // Waiting for Argo CD: poll the Applications, show progress, give up at the deadline.
+
+import { formatDuration } from "../../cli/errors.ts";
 import {
   type Application,
   allReady,
@@ -8,8 +10,8 @@ import {
   rows,
 } from "./apps.ts";
 import { ROOT_APP } from "./names.ts";
-import { exec, formatDuration, lastLine } from "./run.ts";
-import { clusterQueries } from "./state.ts";
+import { clusterQueries } from "./queries.ts";
+import { exec, lastLine } from "./run.ts";
 
 export interface WaitOptions {
   root: string;

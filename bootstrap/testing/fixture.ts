@@ -93,12 +93,12 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture
   const statePath = join(dir, "state.json");
   const logPath = join(dir, "calls.log");
 
-  // bootstrap's code, without tests and without verify.ts (another helper's; tested there).
+  // bootstrap's code and the cli/ it stands on, without tests and without verify.ts (another
+  // helper's; tested there).
   mkdirSync(join(repo, "bootstrap"), { recursive: true });
-  cpSync(join(BOOTSTRAP, "lib"), join(repo, "bootstrap", "lib"), {
-    recursive: true,
-    filter: (src) => !src.endsWith(".test.ts"),
-  });
+  const withoutTests = { recursive: true, filter: (src: string) => !src.endsWith(".test.ts") };
+  cpSync(join(BOOTSTRAP, "lib"), join(repo, "bootstrap", "lib"), withoutTests);
+  cpSync(join(BOOTSTRAP, "..", "cli"), join(repo, "cli"), withoutTests);
   for (const file of readdirSync(BOOTSTRAP)) {
     if (/^(up|down|status|release|open)\.ts$|^argocd-values(-cluster)?\.yaml$/.test(file)) {
       cpSync(join(BOOTSTRAP, file), join(repo, "bootstrap", file));

@@ -3,8 +3,8 @@
 // `--check` writes nothing and exits 1 when a committed file differs from the generated one.
 import { join } from "node:path";
 import type { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { parseFlags } from "../../bootstrap/lib/cli.ts";
-import { exitWithError } from "../../bootstrap/lib/run.ts";
+import { exitWithError } from "../../cli/errors.ts";
+import { parseFlags } from "../../cli/flags.ts";
 import { runbooksDashboard } from "./runbooks.ts";
 import { serviceOverview } from "./service-overview.ts";
 

@@ -1,15 +1,14 @@
-// The one argument parser: every mistake is a BootstrapError with a problem and a fix.
+// The one argument parser: every mistake is a CliError with a problem and a fix.
 import { describe, expect, test } from "bun:test";
+import { CliError } from "./errors.ts";
 import {
   envPort,
   envSwitch,
-  parseClusterName,
   parseDuration,
   parseFlags,
   parseHttpUrl,
   parseNumber,
-} from "./cli.ts";
-import { BootstrapError } from "./run.ts";
+} from "./flags.ts";
 
 const flags = {
   timeout: { type: "string" },
@@ -23,10 +22,10 @@ function failure(call: () => unknown): { problem: string; fix?: string } {
   try {
     call();
   } catch (error) {
-    expect(error).toBeInstanceOf(BootstrapError);
-    return { problem: (error as BootstrapError).message, fix: (error as BootstrapError).fix };
+    expect(error).toBeInstanceOf(CliError);
+    return { problem: (error as CliError).message, fix: (error as CliError).fix };
   }
-  throw new Error("expected a BootstrapError");
+  throw new Error("expected a CliError");
 }
 
 describe("parseFlags", () => {
@@ -90,7 +89,7 @@ describe("values", () => {
     expect(failure(() => parseDuration("soon", "X_TIMEOUT")).fix).toContain("X_TIMEOUT=15m");
   });
 
-  test("numbers, URLs, ports, switches and cluster names, each naming its flag or variable", () => {
+  test("numbers, URLs, ports, and switches, each naming its flag or variable", () => {
     expect(parseNumber("2.5", "--rate", { min: 0.1, integer: false, example: "" })).toBe(2.5);
     expect(failure(() => parseNumber("2.5", "--n", { min: 1, example: "--n 3" }))).toEqual({
       problem: '--n must be a whole number 1 or more, got "2.5"',
@@ -107,9 +106,5 @@ describe("values", () => {
     });
     expect(envSwitch({ X: "1" }, "X")).toBe(true);
     expect(failure(() => envSwitch({ X: "yes" }, "X")).problem).toBe('X must be 1 or 0, got "yes"');
-    expect(parseClusterName(undefined, {})).toBe("observability-sandbox");
-    expect(failure(() => parseClusterName("Bad_Name", {})).problem).toBe(
-      '--cluster-name "Bad_Name" is not a valid cluster name',
-    );
   });
 });
