@@ -43,6 +43,21 @@ export const defaultIndexAttributes = [
   "k8s.job.name",
 ];
 
+/**
+ * The structured metadata Loki takes from a record's own fields and its scope, and the level it
+ * detects (otlp.go; observed_timestamp, flags and dropped_attributes_count are not modelled:
+ * the receiver's records do not carry them).
+ */
+export const recordFields = [
+  "severity_number",
+  "severity_text",
+  "trace_id",
+  "span_id",
+  "scope_name",
+  "scope_version",
+  "detected_level",
+];
+
 export interface LokiEntry {
   /** Stream labels: what a `{...}` selector matches. */
   labels: Record<string, string>;
