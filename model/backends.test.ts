@@ -1,8 +1,13 @@
 // The model end to end on the services' real telemetry (gitops/pipeline/capture.ts runs them):
 // what the fixes to the translations mean for this project's own services.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { $ } from "bun";
 import { captureServices } from "../gitops/pipeline/capture.ts";
 import { backends } from "./backends.ts";
+import { repoRoot } from "./yaml.ts";
 
 const model = captureServices().then((capture) => backends(capture));
 
@@ -37,3 +42,46 @@ describe("the services' telemetry in the backends", () => {
     expect(names).toContain("otel_sdk_processor_log_queue_capacity");
   });
 });
+
+// An edit shows its backend names at once: a copy of the tree gets a new counter with a unit in
+// api-gateway, and the model, run in that copy on its services, names the Prometheus series.
+test.concurrent("a counter added to a service gets its translated Prometheus name", async () => {
+  const tree = mkdtempSync(join(tmpdir(), "model-edit-"));
+  try {
+    await $`git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t ${tree}`
+      .cwd(repoRoot)
+      .quiet();
+    symlinkSync(join(repoRoot, "node_modules"), join(tree, "node_modules"));
+    symlinkSync(join(repoRoot, ".cache"), join(tree, ".cache"));
+    // The workspaces' own node_modules hold relative links, into the copy's node_modules.
+    await $`cp -a --parents apps/*/node_modules ${tree}`.cwd(repoRoot).quiet();
+    const app = join(tree, "apps/api-gateway/src/app.ts");
+    const source = readFileSync(app, "utf8");
+    const lookup = "    const result = await users.lookup(id);\n";
+    expect(source).toContain(lookup);
+    writeFileSync(
+      app,
+      source.replace(
+        lookup,
+        `${lookup}    meter.createCounter("gateway.responses.size", { unit: "By" }).add(512);\n`,
+      ),
+    );
+    const script = join(tree, "names.ts");
+    writeFileSync(
+      script,
+      [
+        'import { captureServices } from "./gitops/pipeline/capture.ts";',
+        'import { backends } from "./model/backends.ts";',
+        "const { prometheus } = backends(await captureServices());",
+        'const gateway = prometheus.filter((s) => s.service === "api-gateway");',
+        "console.log(JSON.stringify([...new Set(gateway.map((s) => s.name))]));",
+      ].join("\n"),
+    );
+    const names: string[] = JSON.parse(await $`bun ${script}`.cwd(tree).text());
+    expect(names).toContain("gateway_responses_size_bytes_total");
+    const here = (await model).prometheus.map((s) => s.name);
+    expect(here).not.toContain("gateway_responses_size_bytes_total");
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+}, 60_000);
