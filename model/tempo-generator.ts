@@ -19,7 +19,9 @@
 //   that as its server, both connection_type "virtual_node"; other halves are dropped.
 //   `onComplete` labels client, server, connection_type ("" for plain requests, so absent in
 //   Prometheus) and each dimension under its own sanitised name (enable_client_server_prefix
-//   is off by default; gitops/values/tempo.yaml sets no database or peer attributes).
+//   is off by default). The chart (tempo 2.2.4 values.yaml, `metricsGenerator.processor: {}`)
+//   adds no processor settings and gitops/values/tempo.yaml only dimensions, so the peer and
+//   database attributes are config.go's defaults.
 // - modules/generator/registry: external_labels are added to every series; histogram.go puts
 //   the trace id on exemplars under the label traceID.
 
