@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureServices } from "../gitops/pipeline/capture.ts";
-import type { Span } from "../gitops/pipeline/collected.ts";
-import { backends } from "../gitops/pipeline/model.ts";
 import { promqlSelectors, selectLogs, selectSeries } from "../gitops/pipeline/selectors.ts";
-import { loadYaml } from "../gitops/testing/load.ts";
+import { backends } from "../model/backends.ts";
+import type { Span } from "../model/collected.ts";
+import { loadYaml } from "../model/yaml.ts";
 import {
   explainTrace,
   formatReport,

@@ -2,15 +2,14 @@
 // of one trace, what the services emitted and what Prometheus, Loki and Tempo (and Tempo's
 // metrics-generator) hold of it after the Collector as gitops/values configures it, each with a
 // ready query and a Grafana Explore link. Every name comes from the pipeline model
-// (gitops/pipeline/model.ts `backends`), never from a table here. `bun run explain` prints it
+// (model/backends.ts `backends`), never from a table here. `bun run explain` prints it
 // (apps/explain.ts); `bun run dev` prints a short form (apps/dev-view.ts).
-import type { Service } from "../bootstrap/lib/names.ts";
 import { TARGETS } from "../bootstrap/open.ts";
-import type { Pod } from "../gitops/pipeline/capture.ts";
-import type { Attributes, LogRecord, MetricPoint, Span } from "../gitops/pipeline/collected.ts";
-import { backends } from "../gitops/pipeline/model.ts";
-import { labelName, type PromSeries } from "../gitops/pipeline/prometheus-otlp.ts";
-import { loadYaml } from "../gitops/testing/load.ts";
+import { backends } from "../model/backends.ts";
+import type { Attributes, LogRecord, MetricPoint, Span } from "../model/collected.ts";
+import type { Pod } from "../model/collector.ts";
+import { labelName, type PromSeries } from "../model/prometheus-otlp.ts";
+import { loadYaml } from "../model/yaml.ts";
 
 /** One trace's telemetry, as dev's receiver keeps it (GET /dev/traces/<id>). */
 export interface TraceTelemetry {
@@ -222,7 +221,7 @@ export function treeOrder(spans: Span[]): Span[] {
  */
 export function explainTrace(
   trace: TraceTelemetry,
-  pods: Record<Service, Pod>,
+  pods: Record<string, Pod>,
   grafana: Grafana,
 ): Report {
   const query = (language: Language, text: string): Query => ({
