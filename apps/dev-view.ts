@@ -1,5 +1,5 @@
 // What `bun run dev` prints of the services' telemetry (docs/services.md#run-them-locally). The
-// services export OTLP to a receiver inside dev (apps/telemetry/testing/otlp-receiver.ts), as
+// services export OTLP to a receiver inside dev (apps/dev-receiver.ts), as
 // they would to the Collector; this view groups spans by trace and prints each finished trace as
 // a tree with its log records under their spans, then what Tempo, Loki and Prometheus make of it,
 // computed with the project's pipeline model (model/), not written by hand. Request
@@ -19,7 +19,7 @@ import type {
   ReceivedExport,
   ReceivedLog,
   ReceivedSpan,
-} from "./telemetry/testing/otlp-receiver.ts";
+} from "./otlp-records.ts";
 
 export interface ViewOptions {
   write: (text: string) => void;
