@@ -100,15 +100,22 @@ async function send(gateway: string, path: string): Promise<Answer> {
   const traceresponse = response.headers.get("traceresponse") ?? "";
   const traceId = /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceresponse)?.[1];
   // The answer of service-kit's handler for a path no route matches.
-  if (response.status === 404 && body.includes('"error":"not found"'))
+  const error = (() => {
+    try {
+      return (JSON.parse(body) as { error?: unknown }).error;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (response.status === 404 && error === "not found")
     throw new CliError(
-      `${path} is not a route of api-gateway (it answered 404 ${body.trim()})`,
+      `${path} is not a route of api-gateway (it answered 404 "not found")`,
       `ask for one of its routes, GET /user/:id: ${command} /user/123`,
     );
   if (!traceId)
     throw new CliError(
-      `api-gateway answered ${response.status} without a traceresponse header${traceresponse ? ` (got ${JSON.stringify(traceresponse)})` : ""}, so there is no trace to follow`,
-      "is telemetry off (OTEL_SDK_DISABLED=true)? restart bun run dev without it",
+      `api-gateway answered ${response.status} without a traceresponse header: nothing traced the request`,
+      "restart bun run dev without OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none (telemetry off, or no trace exporter)",
     );
   return { url, status: response.status, body, traceId, durationMs };
 }
