@@ -1,6 +1,17 @@
 // `bun run explain` end to end: against `bun run dev` running for real (both services, dev's
 // receiver, free ports), and every way it can fail, each with its exact error and fix lines.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { laptopGrafana, type Report } from "./backend-report.ts";
 import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
 
@@ -16,9 +27,9 @@ interface Run {
   ms: number;
 }
 
-async function explain(args: string[], receiverPort: number): Promise<Run> {
+async function explain(args: string[], receiverPort: number, apps = import.meta.dir): Promise<Run> {
   const started = performance.now();
-  const child = Bun.spawn([process.execPath, `${import.meta.dir}/explain.ts`, ...args], {
+  const child = Bun.spawn([process.execPath, `${apps}/explain.ts`, ...args], {
     env: { ...baseEnv, DEV_RECEIVER_PORT: String(receiverPort) },
     stdout: "pipe",
     stderr: "pipe",
@@ -32,13 +43,13 @@ async function explain(args: string[], receiverPort: number): Promise<Run> {
 }
 
 /** `bun run dev` on free ports, once it says the gateway is up. */
-async function startDev(settings: Record<string, string> = {}) {
+async function startDev(settings: Record<string, string> = {}, apps = import.meta.dir) {
   const ports = {
     gateway: await freePort(),
     userService: await freePort(),
     receiver: await freePort(),
   };
-  const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
+  const dev = Bun.spawn([process.execPath, `${apps}/dev.ts`], {
     env: {
       ...baseEnv,
       ...settings,
@@ -168,6 +179,58 @@ describe("against bun run dev", () => {
     });
   });
 });
+
+test.concurrent(
+  "an instrument added to a service shows its Prometheus name at once (in a copy of the repository)",
+  async () => {
+    const root = join(import.meta.dir, "..");
+    const copy = mkdtempSync(join(tmpdir(), "explain-copy-"));
+    try {
+      for (const entry of readdirSync(root)) {
+        if ([".git", "node_modules", ".cache"].includes(entry)) continue;
+        cpSync(join(root, entry), join(copy, entry), { recursive: true, verbatimSymlinks: true });
+      }
+      // The installed packages and tools, shared; the workspaces' own links point into the copy.
+      for (const shared of ["node_modules", ".cache"])
+        symlinkSync(join(root, shared), join(copy, shared));
+      const app = join(copy, "apps/api-gateway/src/app.ts");
+      const source = readFileSync(app, "utf8");
+      const edited = source
+        .replace(
+          "  return serviceApp(",
+          '  const cacheReads = meter.createCounter("app.cache.reads", { unit: "By" });\n  return serviceApp(',
+        )
+        // Counted as the answer leaves: dev attaches the first metric export after the request's
+        // spans ended, so a point counted long before the end may fall into an earlier export.
+        .replace(
+          "        return result.user;",
+          '        cacheReads.add(512, { "cache.name": "users" });\n        return result.user;',
+        );
+      expect(edited.split("cacheReads").length).toBe(3);
+      writeFileSync(app, edited);
+      const dev = await startDev({}, join(copy, "apps"));
+      try {
+        const run = await explain(["--json"], dev.ports.receiver, join(copy, "apps"));
+        expect(run.stderr).toBe("");
+        const report = JSON.parse(run.stdout) as Report;
+        const point = report.metrics.points.find((p) => p.metric === "app.cache.reads");
+        expect(point?.prometheus.map((f) => f.name)).toEqual(["app_cache_reads_bytes_total"]);
+        expect(point?.prometheus[0]?.labels).toMatchObject({
+          job: "api-gateway",
+          cache_name: "users",
+        });
+        expect(point?.prometheus[0]?.query.text).toBe(
+          'rate(app_cache_reads_bytes_total{cache_name="users", job="api-gateway"}[5m])',
+        );
+      } finally {
+        await dev.stop();
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  },
+  processTimeoutMs,
+);
 
 test.concurrent(
   "a trace that never reaches dev's receiver: a bounded wait, and what it waited for",

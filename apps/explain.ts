@@ -132,6 +132,17 @@ function missing(trace: DevTrace): string {
   return "spans still arriving";
 }
 
+/**
+ * The services with spans in the trace but no metric point yet: dev attaches each service's first
+ * metric export after the request, and the services export on their own intervals.
+ */
+function metricsMissing(trace: DevTrace): string[] {
+  const service = (r: { resource: { attributes: Record<string, string> } }) =>
+    r.resource.attributes["service.name"] ?? "";
+  const reported = new Set(trace.metrics.map(service));
+  return [...new Set(trace.spans.map(service))].filter((s) => !reported.has(s));
+}
+
 /** The trace from dev's receiver once it is complete and its metric points are in. */
 async function waitForTrace(receiver: string, traceId: string, waitMs: number): Promise<DevTrace> {
   const deadline = Date.now() + waitMs;
@@ -144,7 +155,7 @@ async function waitForTrace(receiver: string, traceId: string, waitMs: number): 
       });
       if (response.ok) {
         last = (await response.json()) as DevTrace;
-        if (last.complete && last.metrics.length > 0) return last;
+        if (last.complete && metricsMissing(last).length === 0) return last;
       } else if (response.status !== 404) {
         lastProblem = `GET /dev/traces/${traceId}: ${response.status} ${(await response.text()).trim()}`;
       }
@@ -167,7 +178,7 @@ async function waitForTrace(receiver: string, traceId: string, waitMs: number): 
       `a service may have exported late or lost spans (bun run dev's terminal says); try ${again}`,
     );
   console.error(
-    `warning: no metric point of this request arrived within ${waited}; the report has no Prometheus series (is OTEL_METRICS_EXPORTER set in bun run dev's environment?)`,
+    `warning: no metric point from ${metricsMissing(last).join(" or ")} arrived within ${waited}; the report lacks its Prometheus series (is OTEL_METRICS_EXPORTER set in bun run dev's environment?)`,
   );
   return last;
 }
