@@ -351,6 +351,7 @@ export function explainTrace(
 // --- as text --------------------------------------------------------------------------------
 
 const width = 100;
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 const pairs = (attributes: Record<string, string>, prefix = "") =>
   Object.entries(attributes).map(([k, v]) => `${prefix}${k}=${quoted(v)}`);
 
@@ -401,7 +402,7 @@ export function formatReport(report: Report): string {
   const { traces, logs, metrics } = report;
   const out: string[] = [];
   const indent = "      ";
-  out.push(`── Traces: ${traces.spans.length} spans, kept by Tempo as they came`);
+  out.push(`── Traces: ${count(traces.spans.length, "span")}, kept by Tempo as they came`);
   for (const service of new Set(traces.spans.map((span) => span.service))) {
     const spans = traces.spans.filter((span) => span.service === service);
     out.push(
@@ -424,7 +425,7 @@ export function formatReport(report: Report): string {
   out.push(...generatorLines(traces.serviceGraph));
 
   out.push(
-    `── Logs: ${logs.records.length} records; Loki indexes stream labels, keeps the rest as structured metadata`,
+    `── Logs: ${count(logs.records.length, "record")}; Loki indexes stream labels, keeps the rest as structured metadata`,
   );
   for (const stream of logs.streams) {
     const key = JSON.stringify(stream.labels);
@@ -443,7 +444,7 @@ export function formatReport(report: Report): string {
   out.push("");
 
   out.push(
-    `── Metrics: ${metrics.points.length} streams this request fed, as Prometheus's OTLP receiver names them`,
+    `── Metrics: ${count(metrics.points.length, "stream")} this request fed, as Prometheus's OTLP receiver names them`,
   );
   if (metrics.points.length === 0) out.push("  (no metric point of this request arrived)");
   for (const point of metrics.points) {
