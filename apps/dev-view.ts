@@ -43,7 +43,7 @@ const requestDuration = "http.server.request.duration";
 // A trace whose root never arrives (its parent is outside, or lost) is printed after this.
 const orphanAfterMs = 3000;
 
-const durationMs = (span: ReceivedSpan) =>
+const durationMs = (span: Pick<ReceivedSpan, "startTimeUnixNano" | "endTimeUnixNano">) =>
   Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6;
 const shortEnum = (value: string, prefix: string) => value.replace(prefix, "");
 const service = (resource: Record<string, unknown>) => String(resource["service.name"] ?? "?");
@@ -55,7 +55,7 @@ const labelText = (labels: Record<string, string>) =>
     .join(", ")}}`;
 
 /** Items joined with `separator` and wrapped to `width`, at most `maxLines` (the rest counted). */
-function wrap(items: string[], width: number, maxLines: number, separator = " "): string[] {
+export function wrap(items: string[], width: number, maxLines: number, separator = " "): string[] {
   const lines: string[] = [];
   let i = 0;
   while (i < items.length && lines.length < maxLines) {
@@ -90,6 +90,54 @@ const somePod: Pod = {
   image: "image:tag",
   annotations: {},
 };
+
+/** A span or log record as received, or as the dev receiver's API gives it (values as strings). */
+type TreeSpan = Omit<ReceivedSpan, "attributes" | "resource"> & {
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+};
+type TreeLog = Pick<ReceivedLog, "spanId" | "severityText" | "body"> & {
+  attributes: Record<string, unknown>;
+};
+
+/**
+ * A trace as a tree: a heading line, then each span under its parent (name, kind, duration,
+ * status, service, attributes) with its log records under it. `drawn` is the spans in tree order.
+ * Shared by the view and `bun run trace`.
+ */
+export function traceTree<S extends TreeSpan>(
+  traceId: string,
+  spans: S[],
+  logs: TreeLog[],
+): { lines: string[]; drawn: S[] } {
+  const ids = new Set(spans.map((s) => s.spanId));
+  const byStart = (a: S, b: S) => Number(BigInt(a.startTimeUnixNano) - BigInt(b.startTimeUnixNano));
+  const children = (parent: string) => spans.filter((s) => s.parentSpanId === parent).sort(byStart);
+  // Roots: spans whose parent is not in the trace (none for a request that came with its own
+  // traceparent and whose caller exported nowhere).
+  const roots = spans.filter((s) => !ids.has(s.parentSpanId)).sort(byStart);
+  const root = roots[0] as S;
+  const status = root.attributes["http.response.status_code"] ?? "";
+  const lines = [`── trace ${traceId}  ${root.name}  ${status}  ${durationMs(root).toFixed(1)} ms`];
+  const drawn: S[] = [];
+  const draw = (span: S, depth: number) => {
+    drawn.push(span);
+    const indent = "  ".repeat(depth + 1);
+    const code = shortEnum(span.status.code, "STATUS_CODE_").toLowerCase();
+    const message = span.status.message ? ` "${span.status.message}"` : "";
+    lines.push(
+      `${indent}${span.name}  ${shortEnum(span.kind, "SPAN_KIND_")}  ${durationMs(span).toFixed(1)} ms  ${code}${message}  [${service(span.resource)}]`,
+    );
+    for (const line of wrap(pairs(span.attributes), 110, 3)) lines.push(`${indent}    ${line}`);
+    for (const log of logs.filter((l) => l.spanId === span.spanId)) {
+      const [attributes = ""] = wrap(pairs(log.attributes), 80, 1);
+      lines.push(`${indent}    log ${log.severityText} "${log.body}"  ${attributes}`.trimEnd());
+    }
+    for (const child of children(span.spanId)) draw(child, depth + 1);
+  };
+  for (const span of roots) draw(span, 0);
+  return { lines, drawn };
+}
 
 export type DevView = ReturnType<typeof createDevView>;
 
@@ -171,36 +219,7 @@ export function createDevView(options: ViewOptions) {
   }
 
   function renderTrace(traceId: string, trace: PendingTrace): string[] {
-    const ids = new Set(trace.spans.map((s) => s.spanId));
-    const byStart = (a: ReceivedSpan, b: ReceivedSpan) =>
-      Number(BigInt(a.startTimeUnixNano) - BigInt(b.startTimeUnixNano));
-    const children = (parent: string) =>
-      trace.spans.filter((s) => s.parentSpanId === parent).sort(byStart);
-    // Roots: spans whose parent is not in the trace (none for a request that came with its own
-    // traceparent and whose caller exported nowhere).
-    const roots = trace.spans.filter((s) => !ids.has(s.parentSpanId)).sort(byStart);
-    const root = roots[0] as ReceivedSpan;
-    const status = root.attributes["http.response.status_code"] ?? "";
-    const lines = [
-      `── trace ${traceId}  ${root.name}  ${status}  ${durationMs(root).toFixed(1)} ms`,
-    ];
-    const drawn: ReceivedSpan[] = [];
-    const draw = (span: ReceivedSpan, depth: number) => {
-      drawn.push(span);
-      const indent = "  ".repeat(depth + 1);
-      const code = shortEnum(span.status.code, "STATUS_CODE_").toLowerCase();
-      const message = span.status.message ? ` "${span.status.message}"` : "";
-      lines.push(
-        `${indent}${span.name}  ${shortEnum(span.kind, "SPAN_KIND_")}  ${durationMs(span).toFixed(1)} ms  ${code}${message}  [${service(span.resource)}]`,
-      );
-      for (const line of wrap(pairs(span.attributes), 110, 3)) lines.push(`${indent}    ${line}`);
-      for (const log of trace.logs.filter((l) => l.spanId === span.spanId)) {
-        const [attributes = ""] = wrap(pairs(log.attributes), 80, 1);
-        lines.push(`${indent}    log ${log.severityText} "${log.body}"  ${attributes}`.trimEnd());
-      }
-      for (const child of children(span.spanId)) draw(child, depth + 1);
-    };
-    for (const span of roots) draw(span, 0);
+    const { lines, drawn } = traceTree(traceId, trace.spans, trace.logs);
     lines.push(...backendLines(traceId, drawn, trace.logs));
     return lines;
   }
