@@ -303,7 +303,7 @@ export function explainTrace(
       if (!targetInfo.has(job))
         targetInfo.set(job, { ...info, query: query("PromQL", `target_info{job=${quoted(job)}}`) });
     }
-    const ownLabels = new Set(Object.keys(point.attributes).map(labelName));
+    const ownLabels = new Set(Object.keys(point.attributes).map((key) => labelName(key)));
     return {
       service: serviceOf(point.resource.attributes),
       metric: point.metric,
