@@ -116,11 +116,21 @@ describe("traces", () => {
     }
   });
 
-  test("service graph: the api-gateway → user-service edge; a failed call adds _failed_total", () => {
+  test("service graph: the user in front, each call, the database; a failed call adds _failed_total", () => {
     const edges = new Set(
-      report.traces.serviceGraph.map((f) => `${f.labels.client} → ${f.labels.server}`),
+      report.traces.serviceGraph.map((f) =>
+        `${f.labels.client} → ${f.labels.server} ${f.labels.connection_type ?? ""}`.trim(),
+      ),
     );
-    expect(edges).toContain("api-gateway → user-service");
+    expect(edges).toEqual(
+      new Set([
+        "user → api-gateway virtual_node",
+        "api-gateway → user-service",
+        "user-service → sandbox database",
+      ]),
+    );
+    for (const family of report.traces.serviceGraph)
+      expect(selected(family.query).length, family.query.text).toBeGreaterThan(0);
     expect(report.traces.serviceGraph.map((f) => f.name)).not.toContain(
       "traces_service_graph_request_failed_total",
     );
