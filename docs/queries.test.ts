@@ -9,8 +9,8 @@ import { join, resolve } from "node:path";
 import { startOtlpReceiver } from "../apps/telemetry/testing/otlp-receiver.ts";
 import { startService } from "../apps/telemetry/testing/process.ts";
 import { captureServices, renderPod } from "../gitops/pipeline/capture.ts";
-import { collected } from "../gitops/pipeline/collected.ts";
-import { type Backends, backends } from "../gitops/pipeline/model.ts";
+import { type Backends, backends } from "../model/backends.ts";
+import { collected } from "../model/collected.ts";
 import { checkQuery, type Language, languages } from "../model/queries.ts";
 
 const root = resolve(import.meta.dir, "..");

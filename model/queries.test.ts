@@ -2,7 +2,8 @@
 // real output. Each broken query here is written in the test (never a repo file), and each must
 // fail with a message that names what is wrong.
 import { describe, expect, test } from "bun:test";
-import { pipelineBackends } from "../gitops/pipeline/model.ts";
+import { captureServices } from "../gitops/pipeline/capture.ts";
+import { backends as modelled } from "./backends.ts";
 import {
   checkQuery,
   labelValues,
@@ -12,7 +13,7 @@ import {
   traceqlFilters,
 } from "./queries.ts";
 
-const backends = await pipelineBackends();
+const backends = modelled(await captureServices());
 const count = "http_server_request_duration_seconds_count";
 
 describe("the grammars read the queries", () => {

@@ -8,10 +8,10 @@
 import { parser as logqlParser } from "@grafana/lezer-logql";
 import { parser as traceqlParser } from "@grafana/lezer-traceql";
 import { parser as promqlParser } from "@prometheus-io/lezer-promql";
-import type { Span } from "../gitops/pipeline/collected.ts";
-import type { LokiEntry } from "../gitops/pipeline/loki-otlp.ts";
-import type { Backends } from "../gitops/pipeline/model.ts";
-import type { PromSeries } from "../gitops/pipeline/prometheus-otlp.ts";
+import type { Backends } from "./backends.ts";
+import type { Span } from "./collected.ts";
+import type { LokiEntry } from "./loki-otlp.ts";
+import type { PromSeries } from "./prometheus-otlp.ts";
 
 export type Language = "promql" | "logql" | "traceql";
 export const languages: Language[] = ["promql", "logql", "traceql"];

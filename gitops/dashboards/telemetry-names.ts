@@ -1,11 +1,11 @@
 // The telemetry names our services emit (OpenTelemetry) and the names they get in Prometheus.
 // Dashboards, alert rules and bootstrap/verify.ts query these, so they are derived here once
-// with the translation Prometheus's OTLP receiver applies (gitops/pipeline/prometheus-otlp.ts),
+// with the translation Prometheus's OTLP receiver applies (model/prometheus-otlp.ts),
 // instead of being retyped in each query. gitops/pipeline/pipeline.test.ts checks every query
 // against the series the services really produce.
 
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
-import { labelName, metricName } from "../pipeline/prometheus-otlp.ts";
+import { labelName, metricName } from "../../model/prometheus-otlp.ts";
 
 /** An up-down counter is an OTLP non-monotonic sum, which Prometheus stores as a gauge. */
 export type InstrumentType = "histogram" | "counter" | "updowncounter" | "gauge";

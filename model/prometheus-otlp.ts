@@ -13,8 +13,9 @@
 // - prometheus/otlptranslator v1.0.0 (the version v3.14.0 uses): metric_namer.go
 //   `normalizeName` and unit_namer.go (unit and _total/_ratio suffixes), strconv.go
 //   `sanitizeLabelName` and label_namer.go `LabelNamer.Build` (label names).
-import { loadYaml } from "../testing/load.ts";
+
 import type { Attributes, MetricPoint } from "./collected.ts";
+import { loadYaml } from "./yaml.ts";
 
 export const prometheusValues = "gitops/values/kube-prometheus-stack.yaml";
 

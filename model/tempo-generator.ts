@@ -13,9 +13,10 @@
 //   (enable_client_server_prefix is off by default).
 // - modules/generator/registry: external_labels are added to every series; histogram.go puts
 //   the trace id on exemplars under the label traceID.
-import { loadYaml } from "../testing/load.ts";
+
 import type { Span } from "./collected.ts";
 import type { PromSeries } from "./prometheus-otlp.ts";
+import { loadYaml } from "./yaml.ts";
 
 export const tempoValues = "gitops/values/tempo.yaml";
 

@@ -8,9 +8,10 @@
 //   LabelNamer (dots to underscores, as for Prometheus); service_name "unknown_service" when a
 //   resource has no service.name; trace_id, span_id, severity_text and severity_number of a
 //   record are structured metadata.
-import { loadYaml } from "../testing/load.ts";
+
 import type { Attributes, LogRecord } from "./collected.ts";
 import { labelName } from "./prometheus-otlp.ts";
+import { loadYaml } from "./yaml.ts";
 
 export const lokiValues = "gitops/values/loki.yaml";
 
