@@ -159,7 +159,7 @@ export function selectSeries(series: PromSeries[], selector: Selector): PromSeri
   return series.filter(
     (s) =>
       (selector.metric === undefined || s.name === selector.metric) &&
-      selector.matchers.every((m) => matches(s.labels, m)),
+      selector.matchers.every((m) => matches({ ...s.labels, __name__: s.name }, m)),
   );
 }
 

@@ -20,7 +20,7 @@ import {
   selectSeries,
 } from "../../model/queries.ts";
 import { exemplarTraceIdLabel } from "../../model/tempo-generator.ts";
-import { loadYaml } from "../../model/yaml.ts";
+import { loadYaml, repoRoot } from "../../model/yaml.ts";
 import { loadRuleGroups } from "../alerts/rules.ts";
 import { dashboards } from "../dashboards/generate.ts";
 import { SDK } from "../dashboards/telemetry-names.ts";
@@ -124,10 +124,18 @@ describe("what the services' telemetry becomes", () => {
 
 describe("alert and recording rules select data", () => {
   test("every rule's expression parses and each selector matches a series", () => {
+    // Each group with the manifest it is in, to name the file in a failure.
+    const files = new Map<string, string>();
+    for (const file of new Bun.Glob("gitops/alerts/*.yaml").scanSync(repoRoot)) {
+      const manifest = loadYaml(file) as { spec?: { groups?: { name: string }[] } };
+      for (const group of manifest.spec?.groups ?? []) files.set(group.name, file);
+    }
     const rules = groups.flatMap((g) => g.rules.map((r) => ({ group: g.name, ...r })));
     expect(rules.length).toBeGreaterThan(10);
     const problems = rules.flatMap((r) =>
-      emptySelectors(r.expr).map((p) => `gitops/alerts ${r.group}/${r.alert ?? r.record}: ${p}`),
+      emptySelectors(r.expr).map(
+        (p) => `${files.get(r.group)} ${r.group}/${r.alert ?? r.record}: ${p}`,
+      ),
     );
     expect(problems).toEqual([]);
   });
@@ -172,10 +180,13 @@ describe("alert and recording rules select data", () => {
 interface Target {
   datasource: string;
   query: string;
+  /** The panel's title, to name it in a failure. */
+  panel?: string;
 }
 
 function dashboardTargets(dashboard: unknown): { targets: Target[]; variables: Target[] } {
   type Panel = {
+    title?: string;
     datasource?: { type?: string };
     targets?: { datasource?: { type?: string }; expr?: string; query?: string }[];
     panels?: Panel[];
@@ -186,7 +197,7 @@ function dashboardTargets(dashboard: unknown): { targets: Target[]; variables: T
       for (const target of panel.targets ?? []) {
         const datasource = target.datasource?.type ?? panel.datasource?.type ?? "";
         const query = target.expr ?? target.query;
-        if (query !== undefined) targets.push({ datasource, query });
+        if (query !== undefined) targets.push({ datasource, query, panel: panel.title });
       }
       walk(panel.panels);
     }
@@ -238,7 +249,7 @@ describe("dashboards select data for every service", () => {
           problems.push(`variable lists nothing: ${substitute(variable.query)}`);
       }
       let checked = 0;
-      for (const { name, datasource, query } of Object.entries(built).flatMap(([name, d]) =>
+      for (const { name, panel, datasource, query } of Object.entries(built).flatMap(([name, d]) =>
         dashboardTargets(d).targets.map((t) => ({ name, ...t })),
       )) {
         const q = substitute(query);
@@ -247,7 +258,10 @@ describe("dashboards select data for every service", () => {
           datasource as "prometheus" | "loki" | "tempo"
         ];
         if (!language) problems.push(`unknown datasource ${datasource}: ${q}`);
-        else if (q) problems.push(...problemsOf(language, q).map((p) => `dashboard ${name}: ${p}`));
+        else if (q)
+          problems.push(
+            ...problemsOf(language, q).map((p) => `dashboard ${name}, panel "${panel}": ${p}`),
+          );
       }
       expect(checked).toBeGreaterThan(10);
       expect(problems).toEqual([]);
@@ -323,7 +337,7 @@ describe("Grafana links between signals land on data", () => {
       if (!span) throw new Error(`no server span of ${service}`);
       for (const { query } of links?.queries ?? []) {
         const q = provisioned(query).replaceAll("$__tags", tags(links?.tags ?? [], span));
-        problems.push(...emptySelectors(q));
+        problems.push(...emptySelectors(q).map((p) => `${prometheusValues} tracesToMetrics: ${p}`));
       }
     }
     expect(problems).toEqual([]);
