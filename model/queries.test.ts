@@ -70,6 +70,14 @@ describe("checkQuery passes queries that select data", () => {
       '{ resource.service.name = "user-service" && kind = client && span.db.namespace = "sandbox" }',
     ],
     ["traceql", "{ span.http.response.status_code >= 500 && duration > 0ms }"],
+    [
+      "traceql",
+      '{ resource.service.name = "api-gateway" && span.db.namespace = nil } >> { span.db.namespace != nil }',
+    ],
+    [
+      "promql",
+      '{__name__=~"http_server_request_duration_seconds_(count|sum)", job="user-service"}',
+    ],
   ] as const)("%s %s", (language, query) => {
     expect(checkQuery(language, query, backends)).toEqual([]);
   });

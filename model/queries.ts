@@ -86,8 +86,14 @@ export function unquote(literal: string): string {
   const quote = literal[0];
   const body = literal.slice(1, -1);
   if (quote === "`") return body;
-  const escapes: Record<string, string> = { n: "\n", t: "\t", r: "\r", "\\": "\\", '"': '"' };
-  escapes["'"] = "'";
+  const escapes: Record<string, string> = {
+    n: "\n",
+    t: "\t",
+    r: "\r",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+  };
   return body.replace(/\\(.)/g, (_, c: string) => escapes[c] ?? c);
 }
 
@@ -260,9 +266,15 @@ const statusNames: Record<string, string> = {
   STATUS_CODE_OK: "ok",
   STATUS_CODE_ERROR: "error",
 };
-const durationUnits: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 };
-durationUnits.m = 60e9;
-durationUnits.h = 3600e9;
+const durationUnits: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
 
 function nanoseconds(duration: string): number {
   let total = 0;
@@ -289,9 +301,11 @@ type Value = string | number | boolean | undefined;
 // The model keeps attribute values as the Collector renders them (strings); a TraceQL static
 // is compared with that text by its own type: numbers as numbers, booleans as true/false.
 function compare(actual: Value, op: string, expected: Node, text: string): boolean {
-  if (actual === undefined) return op === "!=" && textOf(text, expected) === "nil";
-  const literal = expected.firstChild;
   const raw = textOf(text, expected);
+  // `= nil` asks for a span without the attribute, `!= nil` for one with it.
+  if (raw === "nil") return (actual === undefined) === (op === "=");
+  if (actual === undefined) return false;
+  const literal = expected.firstChild;
   let want: Value;
   if (literal?.name === "String") want = unquote(raw);
   else if (literal?.name === "Integer" || literal?.name === "Float") want = Number(raw);
