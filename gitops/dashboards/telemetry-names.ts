@@ -7,7 +7,7 @@
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
 import { labelName, metricName } from "../../model/prometheus-otlp.ts";
 
-/** An up-down counter is an OTLP non-monotonic sum, which Prometheus stores as a gauge. */
+/** An up-down counter is an OTLP non-monotonic sum: a gauge in Prometheus, named without _ratio. */
 export type InstrumentType = "histogram" | "counter" | "updowncounter" | "gauge";
 
 export interface OtelMetric {
@@ -22,7 +22,7 @@ export function prometheusMetricName(metric: Pick<OtelMetric, "name" | "unit" | 
   return metricName(
     metric.name,
     metric.unit,
-    metric.type === "updowncounter" ? "gauge" : metric.type,
+    metric.type === "updowncounter" ? "non-monotonic-counter" : metric.type,
   );
 }
 
