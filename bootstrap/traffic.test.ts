@@ -335,7 +335,7 @@ describe("traffic against the real services", () => {
     expect(run.stderr).toBe(
       `error: no answer from ${userService.url} was api-gateway's (200 with the user, 404 "user not found", 400 "invalid user id")\n  fix: point --gateway at api-gateway: bun run traffic --gateway http://localhost:4000 (bun run dev)\n`,
     );
-  });
+  }, 20_000);
 
   test.concurrent("an unrelated web server: its page is no answer the gateway gives", async () => {
     const page = Bun.serve({
@@ -359,7 +359,7 @@ describe("traffic against the real services", () => {
     expect(run.lines.at(-1)).toMatch(/^traffic: by status: 200 \d+$/);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toStartWith(`error: no answer from ${url} was api-gateway's`);
-  });
+  }, 20_000);
 
   test.concurrent("the answer shapes are api-gateway's", () => {
     expect(classify(200, { id: 1, name: "Grace Hopper", email: "grace@example.com" })).toBe(
