@@ -1,6 +1,7 @@
 // `bun run traffic`: a steady mix of user lookups against the gateway, so the dashboards and
-// alerts have something to show. Prints a rate/error/latency line every second (rewritten in
-// place on a terminal, plain lines otherwise); stops on Ctrl-C or after --duration.
+// alerts have something to show. Prints a line every second of what came back (answers by
+// api-gateway's shapes, errors, latency; rewritten in place on a terminal, plain lines
+// otherwise) and warns when an answer is not the one asked for; stops on Ctrl-C or --duration.
 
 import { CliError, exitWithError } from "../cli/errors.ts";
 import { envPort, parseDuration, parseFlags, parseHttpUrl, parseNumber } from "../cli/flags.ts";
@@ -9,7 +10,8 @@ import { answers } from "./lib/reach.ts";
 export type Kind = "found" | "not_found" | "invalid";
 const kinds: Kind[] = ["found", "not_found", "invalid"];
 
-// Ids the user-service knows, ids it does not, and ids the services reject as malformed.
+// Ids user-service knows (apps/user-service/src/users.ts), ids it does not, and ids the
+// services reject as malformed.
 const paths: Record<Kind, string[]> = {
   found: ["/user/1", "/user/42", "/user/123", "/user/777"],
   not_found: ["/user/404", "/user/999999", "/user/31337"],
