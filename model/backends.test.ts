@@ -24,6 +24,8 @@ describe("the services' telemetry in the backends", () => {
       // user-service's query span carries db.namespace="sandbox" and no peer address.
       "user-service → sandbox database",
     ]);
+    const fromUser = model.prometheus.find((s) => s.labels.client === "user");
+    expect(fromUser?.service).toBe("api-gateway");
   });
 
   test("every Loki entry has its scope, severity number and a detected_level", () => {

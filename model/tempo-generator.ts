@@ -19,7 +19,9 @@
 //   that as its server, both connection_type "virtual_node"; other halves are dropped.
 //   `onComplete` labels client, server, connection_type ("" for plain requests, so absent in
 //   Prometheus) and each dimension under its own sanitised name (enable_client_server_prefix
-//   is off by default; gitops/values/tempo.yaml sets no database or peer attributes).
+//   is off by default). The chart (tempo 2.2.4 values.yaml, `metricsGenerator.processor: {}`)
+//   adds no processor settings and gitops/values/tempo.yaml only dimensions, so the peer and
+//   database attributes are config.go's defaults.
 // - modules/generator/registry: external_labels are added to every series; histogram.go puts
 //   the trace id on exemplars under the label traceID.
 
@@ -211,24 +213,23 @@ export function generatorSeries(spans: Span[], valuesFile = tempoValues): PromSe
       databaseNameAttributes:
         serviceGraphs.database_name_attributes ?? defaultDatabaseNameAttributes,
     };
+    const services = new Set(spans.map((span) => span.resource.attributes["service.name"]));
     for (const edge of serviceGraphEdges(spans, config)) {
+      // The series of a "user" edge come from the server's spans.
+      const from = services.has(edge.client) ? edge.client : edge.server;
       const labels: Record<string, string> = {
         client: edge.client,
         server: edge.server,
         connection_type: edge.connectionType,
       };
       for (const d of config.dimensions) labels[sanitize(d)] = edge.dimensions[d] ?? "";
-      add("traces_service_graph_request_total", labels, edge.client);
-      if (edge.failed) add("traces_service_graph_request_failed_total", labels, edge.client);
+      add("traces_service_graph_request_total", labels, from);
+      if (edge.failed) add("traces_service_graph_request_failed_total", labels, from);
       for (const side of ["server", "client"]) {
         for (const le of ["0.1", "0.2", "0.4", "0.8", "1.6", "3.2", "6.4", "12.8", "+Inf"])
-          add(
-            `traces_service_graph_request_${side}_seconds_bucket`,
-            { ...labels, le },
-            edge.client,
-          );
-        add(`traces_service_graph_request_${side}_seconds_count`, labels, edge.client);
-        add(`traces_service_graph_request_${side}_seconds_sum`, labels, edge.client);
+          add(`traces_service_graph_request_${side}_seconds_bucket`, { ...labels, le }, from);
+        add(`traces_service_graph_request_${side}_seconds_count`, labels, from);
+        add(`traces_service_graph_request_${side}_seconds_sum`, labels, from);
       }
     }
   }
