@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureServices } from "../gitops/pipeline/capture.ts";
-import { promqlSelectors, selectLogs, selectSeries } from "../gitops/pipeline/selectors.ts";
 import { backends } from "../model/backends.ts";
 import type { Span } from "../model/collected.ts";
+import { checkQuery, promqlSelectors, selectLogs, selectSeries } from "../model/queries.ts";
 import { loadYaml } from "../model/yaml.ts";
 import {
   explainTrace,
@@ -224,9 +224,21 @@ describe("Grafana Explore links", () => {
     report.traces.query,
     ...report.traces.spans.map((s) => s.query),
     ...report.traces.spanMetrics.map((f) => f.query),
+    ...report.traces.serviceGraph.map((f) => f.query),
+    ...report.metrics.targetInfo.map((f) => f.query),
     ...report.logs.streams.map((s) => s.query),
     ...report.metrics.points.flatMap((p) => p.prometheus.map((f) => f.query)),
   ];
+
+  test("each parses with its backend's own grammar and selects data in the modelled backends", () => {
+    const problems = queries.flatMap((query) =>
+      checkQuery(query.language.toLowerCase() as "promql", query.text, model).map(
+        (problem) => `${query.language} ${query.text}: ${problem}`,
+      ),
+    );
+    expect(problems).toEqual([]);
+    expect(queries.length).toBeGreaterThan(10);
+  });
 
   test("each opens its query in the data source gitops/values provisions for the language", () => {
     const provisioned = loadYaml<{
