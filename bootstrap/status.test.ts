@@ -62,6 +62,19 @@ describe("status.ts", () => {
     );
   });
 
+  test.concurrent("--cluster-name and --context together: refused, naming both ways, nothing read", async () => {
+    const f = await runningStack();
+    const r = await f.run("status.ts", ["--cluster-name", "x", "--context", "y"]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "error: --cluster-name and --context are alternatives: a kind cluster by name, or an existing cluster by its kube context\n" +
+        "  fix: pass one of them: bun bootstrap/status.ts --cluster-name x, or bun bootstrap/status.ts --context y\n",
+    });
+    expect(f.calls()).toEqual([]);
+  });
+
   test.concurrent("no cluster: says so and how to bring it up", async () => {
     const f = await emptyFixture();
     const r = await f.run("status.ts");
