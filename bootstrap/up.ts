@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   // A name git refuses is a typo, not a branch still to push: say so before anything else.
-  if (options.revision !== undefined && !(await isRefName(root, options.revision))) {
+  if (options.revision !== undefined && (await isRefName(root, options.revision)) === false) {
     throw new CliError(
       `revision ${JSON.stringify(options.revision)} is not a branch, tag or commit name (git check-ref-format refuses it)`,
       "pass an existing branch or tag, e.g. --revision main, or a full 40-character commit SHA",

@@ -81,9 +81,10 @@ async function git(root: string, args: string[], timeoutMs?: number, env?: Recor
   return exec({ argv: ["git", ...args] }, { cwd: root, timeoutMs, env });
 }
 
-/** git accepts `name` as a branch or tag name (a full commit SHA is one too). */
-export async function isRefName(root: string, name: string): Promise<boolean> {
-  return (await git(root, ["check-ref-format", "--branch", name])).code === 0;
+/** git accepts `name` as a branch or tag name (a full commit SHA is one too); undefined without git. */
+export async function isRefName(root: string, name: string): Promise<boolean | undefined> {
+  const { code } = await git(root, ["check-ref-format", "--branch", name]);
+  return code === 127 ? undefined : code === 0;
 }
 
 export async function readGitFacts(root: string): Promise<GitFacts> {
