@@ -22,6 +22,24 @@ describe("down.ts", () => {
     expect(f.state().clusters).toEqual(["observability-sandbox"]);
   });
 
+  test.concurrent("--help says what --yes does; --cluster-name with --context is refused", async () => {
+    const f = await runningStack();
+    const help = await f.run("down.ts", ["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout.split("\n")).toContain(
+      "  -y, --yes              delete without asking first (it asks on a terminal and, without one,",
+    );
+    const both = await f.run("down.ts", ["--cluster-name", "x", "--context", "y", "--yes"]);
+    expect({ code: both.code, stderr: both.stderr }).toEqual({
+      code: 1,
+      stderr:
+        "error: --cluster-name and --context are alternatives: a kind cluster by name, or an existing cluster by its kube context\n" +
+        "  fix: pass one of them: bun bootstrap/down.ts --cluster-name x, or bun bootstrap/down.ts --context y\n",
+    });
+    expect(f.calls()).toEqual([]);
+    expect(f.state().clusters).toEqual(["observability-sandbox"]);
+  });
+
   test.concurrent("--yes deletes the cluster; a second run has nothing to do", async () => {
     const f = await runningStack();
     const r = await f.run("down.ts", ["--yes"]);

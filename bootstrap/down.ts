@@ -6,9 +6,9 @@ import { resolve } from "node:path";
 import { CliError, exitWithError } from "../cli/errors.ts";
 import { parseFlags } from "../cli/flags.ts";
 import { credentialFile, readHelpers, removeToken } from "./lib/git-credential.ts";
-import { ARGOCD, GIT_SERVER, gitServerHostUrl, ROOT_APP } from "./lib/names.ts";
+import { ARGOCD, DEFAULT_CLUSTER, GIT_SERVER, gitServerHostUrl, ROOT_APP } from "./lib/names.ts";
 import { exec, lastLine } from "./lib/run.ts";
-import { parseClusterName } from "./lib/up-args.ts";
+import { parseClusterName, refuseBothClusters } from "./lib/up-args.ts";
 
 const root = resolve(import.meta.dir, "..");
 /** The namespaces up.ts and the app-of-apps create on an existing cluster. */
@@ -21,16 +21,25 @@ server's push token in your state directory. Your commits and other remotes stay
 
 With --context (a cluster up.ts --context deployed to): removes the stack, Argo CD and the
 namespaces ${STACK_NAMESPACES.join(", ")} (their volumes and Secrets with them); the cluster stays.
+
+Flags:
+  -y, --yes              delete without asking first (it asks on a terminal and, without one,
+                         e.g. in CI or a script, refuses unless --yes is given)
+  --cluster-name <name>  the kind cluster to delete (default ${DEFAULT_CLUSTER})
+  --context <ctx>        an existing cluster instead: remove what up.ts installed, keep it
+  -h, --help             show this help
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseFlags("bun bootstrap/down.ts", Bun.argv.slice(2), {
+  const command = "bun bootstrap/down.ts";
+  const { values } = parseFlags(command, Bun.argv.slice(2), {
     yes: { type: "boolean", short: "y" },
     help: { type: "boolean", short: "h" },
     "cluster-name": { type: "string" },
     context: { type: "string" },
   });
   if (values.help) return console.log(HELP);
+  refuseBothClusters(command, values["cluster-name"], values.context);
   if (values.context) return downExisting(values.context, values.yes === true);
   const name = parseClusterName(values["cluster-name"], process.env);
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { committedTag, contentTag } from "./lib/image-tag.ts";
-import { anExistingCluster } from "./testing/fake-tools.ts";
+import { anExistingCluster } from "./testing/fake/state.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
@@ -138,11 +138,104 @@ describe("release.ts", () => {
         ["user-service", "-m", " "],
         'error: the commit message (-m) is empty\n  fix: bun bootstrap/release.ts user-service -m "what you changed"\n',
       ],
+      [
+        ["user-service", "--no-commit", "--push"],
+        "error: --push delivers the release commit and --no-commit makes none (it would push HEAD without the tag)\n  fix: drop --no-commit: bun bootstrap/release.ts user-service --push\n",
+      ],
     ];
+    const pushed = await f.git("ls-remote", "origin");
     for (const [args, stderr] of cases) {
       const r = await f.run("release.ts", args);
       expect({ args, stderr: r.stderr, code: r.code }).toEqual({ args, stderr, code: 1 });
     }
+    expect(await f.git("ls-remote", "origin")).toBe(pushed);
+  });
+
+  test.concurrent("a push with no cluster here says so, not that Argo CD rolls it out", async () => {
+    const f = await makeFixture(); // no kind cluster
+    fixtures.push(f);
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    const built = await f.run("release.ts", ["user-service", "-m", "user-service v2", "--push"]);
+    expect(built.code).toBe(0);
+    expect(built.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "pushed to origin. No kind cluster observability-sandbox runs here, so nothing here deploys it; bun bootstrap/up.ts brings one up that does",
+    );
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v3");\n');
+    const unbuilt = await f.run("release.ts", ["user-service", "-m", "v3", "--no-build", "--push"]);
+    expect(unbuilt.code).toBe(0);
+    expect(unbuilt.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "pushed to origin (--no-build: no cluster was asked); an Argo CD that reads origin deploys it at its next poll, within about 70 s",
+    );
+    expect(await f.git("ls-remote", "origin", "refs/heads/main")).toStartWith(
+      await f.git("rev-parse", "HEAD"),
+    );
+    expect(f.calls().filter(([tool]) => tool === "kubectl")).toEqual([]);
+  });
+
+  test.concurrent("an uncommitted edit and no Docker: the fix is the one command that works", async () => {
+    const f = await makeFixture({ state: { dockerRunning: false } });
+    fixtures.push(f);
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    const r = await f.run("release.ts", ["user-service"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 1,
+      stderr:
+        "error: the Docker daemon is not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)\n" +
+        '  fix: start it: macOS: open -a Docker (wait for the whale to settle) · Linux: sudo systemctl start docker (and add yourself to the docker group); or without building: bun bootstrap/release.ts user-service --no-build -m "<what you changed>"\n',
+    });
+    const fixed = await f.run("release.ts", [
+      "user-service",
+      "--no-build",
+      "-m",
+      "<what you changed>",
+    ]);
+    expect({ code: fixed.code, stderr: fixed.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(await f.git("log", "-1", "--format=%s")).toBe("<what you changed>");
+  });
+
+  test.concurrent("a pre-commit hook that refuses the commit: the index and the tag file as they were, and what to run", async () => {
+    const f = await makeFixture();
+    fixtures.push(f);
+    const hook = join(f.repo, ".git/hooks/pre-commit");
+    writeFileSync(hook, '#!/bin/sh\necho "lint: biome FAILED" >&2\nexit 1\n', { mode: 0o755 });
+    writeFileSync(join(f.repo, "notes.txt"), "staged by the user, not a build input\n");
+    await f.git("add", "notes.txt");
+    writeFileSync(join(f.repo, "apps/user-service/index.ts"), 'console.log("v2");\n');
+    writeFileSync(join(f.repo, "apps/user-service/extra.ts"), "export const added = 1;\n");
+    const values = join(f.repo, "gitops/services/user-service.yaml");
+    // One git at a time: `git status` refreshes the index, under its lock.
+    const head = await f.git("rev-parse", "HEAD");
+    const status = await f.git("status", "--porcelain");
+    const staged = await f.git("write-tree");
+    const tagFile = await Bun.file(values).text();
+
+    const r = await f.run("release.ts", ["user-service", "--no-build", "-m", "user-service v2"]);
+    expect(r.stdout).toContain("    | lint: biome FAILED\n");
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 1,
+      stderr:
+        "error: git commit failed (exit 1; its output is above); nothing was committed, and the index and the tag files are as they were\n" +
+        '  fix: fix what the output above reports (the pre-commit hook runs bun run lint; bunx biome check --write . formats), then run bun bootstrap/release.ts user-service --no-build -m "user-service v2"\n',
+    });
+    expect(await f.git("rev-parse", "HEAD")).toBe(head);
+    expect(await f.git("write-tree")).toBe(staged);
+    expect(await f.git("status", "--porcelain")).toBe(status);
+    expect(await Bun.file(values).text()).toBe(tagFile);
+
+    // Once the hook passes, the command the fix names makes the release commit.
+    writeFileSync(hook, "#!/bin/sh\nexit 0\n");
+    const again = await f.run("release.ts", [
+      "user-service",
+      "--no-build",
+      "-m",
+      "user-service v2",
+    ]);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: "" });
+    expect((await f.git("show", "--name-only", "--format=", "HEAD")).split("\n").sort()).toEqual([
+      "apps/user-service/extra.ts",
+      "apps/user-service/index.ts",
+      "gitops/services/user-service.yaml",
+    ]);
   });
 
   test.concurrent("what the build needs is checked before the release commit: nothing committed, staged or written", async () => {

@@ -4,7 +4,7 @@
 // image and loads it into kind; --push delivers the commit to the remote Argo CD reads (the
 // in-cluster `cluster` remote when up.ts added it), and Argo CD rolls it out.
 import { join, resolve } from "node:path";
-import { CliError, exitWithError, formatDuration } from "../cli/errors.ts";
+import { CliError, exitWithError, formatDuration, shellWord } from "../cli/errors.ts";
 import { parseFlags } from "../cli/flags.ts";
 import {
   buildxPush,
@@ -121,7 +121,22 @@ async function main(): Promise<void> {
   if (values.message !== undefined && !message)
     throw new CliError("the commit message (-m) is empty", `${again} -m "what you changed"`);
   if (message && !commit)
-    throw new CliError("-m commits and --no-commit does not", `${again} -m "${message}"`);
+    throw new CliError("-m commits and --no-commit does not", `${again} -m ${quoted(message)}`);
+  if (values.push && !commit)
+    throw new CliError(
+      "--push delivers the release commit and --no-commit makes none (it would push HEAD without the tag)",
+      `drop --no-commit: ${again}`,
+    );
+
+  // The tag must name committed code, or the history would not say what runs: uncommitted
+  // build inputs go into the release commit (with -m), or stop the release.
+  const edits = commit ? await changedFiles(named.flatMap(buildInputs)) : [];
+  // Every fix below is a command that works as it stands: with -m when there are edits.
+  const withMessage = message
+    ? ` -m ${quoted(message)}`
+    : edits.length > 0
+      ? ' -m "<what you changed>"'
+      : "";
 
   // What the build needs, before anything is staged or committed: a release that cannot build
   // leaves the history and the working tree as they were.
@@ -130,7 +145,7 @@ async function main(): Promise<void> {
     if (problems.length > 0)
       throw new CliError(
         problems.map((p) => p.problem).join("; "),
-        `${problems.map((p) => p.fix).join("; ")}; or without building: ${again} --no-build${message ? ` -m "${message}"` : ""}`,
+        `${problems.map((p) => p.fix).join("; ")}; or without building: ${again} --no-build${withMessage}`,
       );
   }
   const target = build ? await registryTarget(root, values.context, values.registry) : undefined;
@@ -144,12 +159,8 @@ async function main(): Promise<void> {
       );
   }
 
-  // The tag must name committed code, or the history would not say what runs: uncommitted
-  // build inputs go into the release commit (with -m), or stop the release.
   let services = named;
-  let edits: string[] = [];
   if (commit) {
-    edits = await changedFiles(named.flatMap(buildInputs));
     if (edits.length > 0 && !message) {
       throw new CliError(
         `uncommitted changes in the build inputs:\n${edits.map((path) => `    ${path}`).join("\n")}`,
@@ -167,40 +178,59 @@ async function main(): Promise<void> {
         services = [...services, other];
       }
     }
-    // Staged first, so a new file counts in the tag (tags are over git-tracked files).
-    if (edits.length > 0) await run({ argv: ["git", "add", "-A", "--", ...edits] }, "git add");
   }
 
   // Tags and the commit first, the slow build after: a failed build leaves history consistent,
-  // and running release.ts again skips what is done.
+  // and running release.ts again skips what is done. Should the commit fail (the pre-commit
+  // hook's lint, say), the index and the tag files go back to what they were: the edit stays
+  // in the working tree, unstaged, as the user left it.
+  const index = commit ? await savedIndex() : "";
   const tags = new Map<Service, string>();
-  const changed: Service[] = [];
-  for (const service of services) {
-    const tag = await contentTag(root, service);
-    tags.set(service, tag);
-    console.log(`==> ${service}: content tag ${tag}`);
-    if (await writeTag(service, tag)) changed.push(service);
-  }
-  if (commit && (changed.length > 0 || edits.length > 0)) {
-    const release = `Release ${services.map((s) => `${s} ${tags.get(s)}`).join(", ")}`;
-    const files = [...edits, ...changed.map(valuesFile)];
-    await run({ argv: ["git", "add", "--", ...changed.map(valuesFile)] }, "git add");
-    await run(
-      {
-        argv: [
-          "git",
-          "commit",
-          "-q",
-          "-m",
-          message ?? release,
-          ...(message ? ["-m", release] : []),
-          "--",
-          ...files,
-        ],
-      },
-      "git commit",
-    );
-    console.log(`    committed: ${message ?? release} (${files.length} file(s))`);
+  const changed: { service: Service; before: string }[] = [];
+  try {
+    // Staged first, so a new file counts in the tag (tags are over git-tracked files).
+    if (edits.length > 0) await run({ argv: ["git", "add", "-A", "--", ...edits] }, "git add");
+    for (const service of services) {
+      const tag = await contentTag(root, service);
+      tags.set(service, tag);
+      console.log(`==> ${service}: content tag ${tag}`);
+      const before = await writeTag(service, tag);
+      if (before !== undefined) changed.push({ service, before });
+    }
+    if (commit && (changed.length > 0 || edits.length > 0)) {
+      const release = `Release ${services.map((s) => `${s} ${tags.get(s)}`).join(", ")}`;
+      const tagFiles = changed.map(({ service }) => valuesFile(service));
+      const files = [...edits, ...tagFiles];
+      await run({ argv: ["git", "add", "--", ...tagFiles] }, "git add");
+      await run(
+        {
+          argv: [
+            "git",
+            "commit",
+            "-q",
+            "-m",
+            message ?? release,
+            ...(message ? ["-m", release] : []),
+            "--",
+            ...files,
+          ],
+        },
+        "git commit",
+        `fix what the output above reports (the pre-commit hook runs bun run lint; bunx biome check --write . formats), then run ${again}${withMessage}`,
+      );
+      console.log(`    committed: ${message ?? release} (${files.length} file(s))`);
+    }
+  } catch (error) {
+    if (!commit) throw error;
+    await exec({ argv: ["git", "read-tree", index] }, { cwd: root });
+    for (const { service, before } of changed)
+      await Bun.write(join(root, valuesFile(service)), before);
+    if (error instanceof CliError)
+      throw new CliError(
+        `${error.message}; nothing was committed, and the index and the tag files are as they were`,
+        error.fix,
+      );
+    throw error;
   }
 
   for (const service of services) {
@@ -253,14 +283,24 @@ async function main(): Promise<void> {
         : undefined,
     );
     if (clusterExists || target) await askArgoToRefresh(target?.context ?? kubeContext(cluster));
-    console.log("pushed: Argo CD rolls it out; watch with bun bootstrap/status.ts --watch");
+    // Only what is known: which Argo CD (if any) was told, or that none runs here.
+    const named = values["cluster-name"] ? ` --cluster-name ${values["cluster-name"]}` : "";
+    console.log(
+      target
+        ? `pushed to ${remote}: Argo CD on ${target.context} rolls it out; watch with bun bootstrap/status.ts --context ${target.context} --watch`
+        : clusterExists
+          ? `pushed to ${remote}: Argo CD in kind cluster ${cluster} rolls it out; watch with bun bootstrap/status.ts${named} --watch`
+          : build
+            ? `pushed to ${remote}. No kind cluster ${cluster} runs here, so nothing here deploys it; bun bootstrap/up.ts${named} brings one up that does`
+            : `pushed to ${remote} (--no-build: no cluster was asked); an Argo CD that reads ${remote} deploys it at its next poll, within about 70 s`,
+    );
   } else if (commit && changed.length > 0) {
     console.log(`deliver it with git push (or: ${again} --push)`);
   }
 }
 
-/** Writes the tag into the service's values file; false when it already had it. */
-async function writeTag(service: Service, tag: string): Promise<boolean> {
+/** Writes the tag into the service's values file: its text before, or undefined when it had it. */
+async function writeTag(service: Service, tag: string): Promise<string | undefined> {
   const file = Bun.file(join(root, valuesFile(service)));
   if (!(await file.exists())) {
     throw new CliError(
@@ -280,12 +320,27 @@ async function writeTag(service: Service, tag: string): Promise<boolean> {
   }
   if (updated === text) {
     console.log(`    ${valuesFile(service)} already has tag ${tag}`);
-    return false;
+    return undefined;
   }
   await Bun.write(file, updated);
   console.log(`    wrote image.tag ${tag} to ${valuesFile(service)}`);
-  return true;
+  return text;
 }
+
+/** The index as a tree object, for `git read-tree` to put back. */
+async function savedIndex(): Promise<string> {
+  const tree = await exec({ argv: ["git", "write-tree"] }, { cwd: root });
+  if (tree.code !== 0)
+    throw new CliError(
+      `git write-tree failed (${tree.stderr.trim().split("\n")[0]}); nothing was changed`,
+      "resolve what `git status` shows as unmerged first, then run release.ts again",
+    );
+  return tree.stdout.trim();
+}
+
+/** A commit message as the fix shows it: in double quotes unless the shell would expand it. */
+const quoted = (message: string) =>
+  /["$`\\!]/.test(message) ? shellWord(message) : `"${message}"`;
 
 /** Uncommitted (modified, deleted or new) files matching the pathspecs, from `git status`. */
 async function changedFiles(pathspecs: string[]): Promise<string[]> {

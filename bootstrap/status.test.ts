@@ -1,6 +1,6 @@
 // status.ts as a process against the stand-in tools.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { CHILD_APPS } from "./testing/fake-tools.ts";
+import { CHILD_APPS } from "./testing/fake/argocd.ts";
 import { makeFixture, makeRunningStack, removedAfterAll } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.
@@ -60,6 +60,19 @@ describe("status.ts", () => {
       "error: cannot read the Applications: The connection to the server 127.0.0.1:39333 was refused - did you specify the right host or port?\n" +
         "  fix: bun bootstrap/up.ts brings the kind cluster back (it starts stopped nodes) or creates it\n",
     );
+  });
+
+  test.concurrent("--cluster-name and --context together: refused, naming both ways, nothing read", async () => {
+    const f = await runningStack();
+    const r = await f.run("status.ts", ["--cluster-name", "x", "--context", "y"]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "error: --cluster-name and --context are alternatives: a kind cluster by name, or an existing cluster by its kube context\n" +
+        "  fix: pass one of them: bun bootstrap/status.ts --cluster-name x, or bun bootstrap/status.ts --context y\n",
+    });
+    expect(f.calls()).toEqual([]);
   });
 
   test.concurrent("no cluster: says so and how to bring it up", async () => {

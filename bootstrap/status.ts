@@ -4,7 +4,7 @@ import { CliError, exitWithError } from "../cli/errors.ts";
 import { parseDuration, parseFlags } from "../cli/flags.ts";
 import { allReady, explainNotReady, renderTable, rows } from "./lib/apps.ts";
 import { kubeContext, ROOT_APP } from "./lib/names.ts";
-import { parseClusterName } from "./lib/up-args.ts";
+import { parseClusterName, refuseBothClusters } from "./lib/up-args.ts";
 import { fetchApplications } from "./lib/wait.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -17,7 +17,8 @@ cluster (up.ts --context) instead of the kind cluster.
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseFlags("bun bootstrap/status.ts", Bun.argv.slice(2), {
+  const command = "bun bootstrap/status.ts";
+  const { values } = parseFlags(command, Bun.argv.slice(2), {
     watch: { type: "boolean", short: "w" },
     help: { type: "boolean", short: "h" },
     interval: { type: "string" },
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     context: { type: "string" },
   });
   if (values.help) return console.log(HELP);
+  refuseBothClusters(command, values["cluster-name"], values.context);
   const context =
     values.context ?? kubeContext(parseClusterName(values["cluster-name"], process.env));
   const interval = parseDuration(values.interval ?? "5s", "--interval", { min: 100 });

@@ -6,11 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dig } from "../gitops/testing/load.ts";
 import { contentTag } from "./lib/image-tag.ts";
-import {
-  anExistingCluster,
-  CLUSTER_CHILD_APPS,
-  type ExistingCluster,
-} from "./testing/fake-tools.ts";
+import { CLUSTER_CHILD_APPS } from "./testing/fake/argocd.ts";
+import { anExistingCluster, type ExistingCluster } from "./testing/fake/state.ts";
 import { changingCalls, type Fixture, makeFixture, removedAfterAll } from "./testing/fixture.ts";
 
 setDefaultTimeout(60_000);
@@ -31,8 +28,13 @@ const lines = (calls: string[][]) => calls.map((c) => c.join(" "));
 
 /** A fixture with an existing cluster, a registry login, and no kind installed at all. */
 const existing = removedAfterAll(
-  async (cluster: Partial<ExistingCluster> = {}, login = true): Promise<Fixture> => {
+  async (
+    cluster: Partial<ExistingCluster> = {},
+    login = true,
+    origin?: string,
+  ): Promise<Fixture> => {
     const f = await makeFixture({
+      origin,
       tools: ["docker", "kubectl", "helm"],
       state: { existing: { [CTX]: anExistingCluster(cluster) } },
     });
@@ -82,6 +84,29 @@ describe("up.ts --context --registry", () => {
       expect(command, command).toMatch(/--context staging|--kube-context staging/);
     expect(changingCalls(f.calls())).toEqual([]);
     expect(f.calls().some(([tool]) => tool === "kind")).toBe(false);
+  });
+
+  test.concurrent("--dry-run without a remote the cluster can read: one FAIL, and no git-server steps in the plan", async () => {
+    const f = await existing({}, true, ""); // no git remote: kind would fall back to the git server
+    const r = await f.run("up.ts", ["--context", CTX, "--registry", "localhost:5001", "--dry-run"]);
+    expect(r.code).toBe(1);
+    const out = r.stdout.split("\n");
+    expect(
+      out.filter((l) => /\bgit\b|Argo CD will read|FAIL|fix:|^plan|root Application/.test(l)),
+    ).toEqual([
+      `  ok    git ${(await f.git("version")).replace("git version ", "")}`,
+      "  FAIL  Argo CD on staging cannot reach the in-cluster git server up.ts runs for kind (the repository has no git remote)",
+      "        fix: push your branch to a remote the cluster can read and pass --repo <https url> (and --revision)",
+      "plan, once the items marked FAIL are fixed",
+      "  run   root Application → <no usable git remote> @ main: absent: apply it",
+      "          $ kubectl --context staging apply -f -   # gitops/root.yaml with repoURL=<no usable git remote> revision=main profile=cluster imageRegistry=localhost:5001",
+    ]);
+    expect(r.stderr.split("\n")).toEqual([
+      "error: dry run: preflight found 1 problem(s); a real run would stop before any step (nothing was changed)",
+      "  fix: fix the items marked FAIL above, then run `bun bootstrap/up.ts --context staging --registry localhost:5001 --dry-run` again",
+      "",
+    ]);
+    expect(changingCalls(f.calls())).toEqual([]);
   });
 
   test.concurrent("a run pushes the images, installs Argo CD without NodePort, applies the cluster profile; a re-run changes nothing", async () => {

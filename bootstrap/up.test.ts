@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readHelpers } from "./lib/git-credential.ts";
 import { contentTag } from "./lib/image-tag.ts";
-import { CHILD_APPS } from "./testing/fake-tools.ts";
+import { CHILD_APPS } from "./testing/fake/argocd.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).
@@ -331,6 +331,41 @@ describe("up.ts against stand-in tools", () => {
       "error: dry run: preflight found 3 problem(s); a real run would stop before any step",
     );
     expect(changingCalls(f.calls())).toEqual([]);
+  });
+
+  test.concurrent("--dry-run with a revision the remote lacks: one FAIL, no ok for it, the plan once it is pushed", async () => {
+    const f = await fixture();
+    const r = await f.run("up.ts", ["--revision", "feat/$x", "--dry-run"]);
+    expect(r.code).toBe(1);
+    const out = r.stdout.split("\n");
+    expect(out.filter((l) => l.includes("feat/$x") || /Argo CD will read|^plan/.test(l))).toEqual([
+      "  FAIL  origin has no branch or tag feat/$x yet",
+      "        fix: push it: git push -u origin 'feat/$x'",
+      "plan, once the items marked FAIL are fixed",
+      "  run   root Application → https://github.com/user/sandbox.git @ feat/$x: absent: apply it",
+      "          $ kubectl --context kind-observability-sandbox apply -f -   # gitops/root.yaml with repoURL=https://github.com/user/sandbox.git revision=feat/$x",
+    ]);
+    expect(changingCalls(f.calls())).toEqual([]);
+  });
+
+  test.concurrent("a revision git refuses as a name: one error before preflight, nothing else", async () => {
+    const f = await fixture();
+    for (const [args, env] of [
+      [["--revision", "bad rev!"], {}],
+      [[], { BOOTSTRAP_REVISION: "bad rev!" }],
+    ] as [string[], Record<string, string>][]) {
+      const r = await f.run("up.ts", args, env);
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr.split("\n") }).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: [
+          'error: revision "bad rev!" is not a branch, tag or commit name (git check-ref-format refuses it)',
+          "  fix: pass an existing branch or tag, e.g. --revision main, or a full 40-character commit SHA",
+          "",
+        ],
+      });
+    }
+    expect(f.calls()).toEqual([]);
   });
 
   test.concurrent("bootstrap/verify.ts runs last when present; its failure fails up.ts", async () => {

@@ -4,7 +4,14 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CliError, exitWithError, formatDuration } from "../cli/errors.ts";
 import { checkExistingCluster } from "./lib/existing-cluster.ts";
-import { chooseDelivery, type GitFacts, probeRemote, readGitFacts, toHttpsUrl } from "./lib/git.ts";
+import {
+  chooseDelivery,
+  type GitFacts,
+  isRefName,
+  probeRemote,
+  readGitFacts,
+  toHttpsUrl,
+} from "./lib/git.ts";
 import { credentialFile, mintAndSave } from "./lib/git-credential.ts";
 import { contentTag, imageRef } from "./lib/image-tag.ts";
 import { randomPassword, rootApplication } from "./lib/manifests.ts";
@@ -37,6 +44,13 @@ async function main(): Promise<void> {
     return;
   }
   const started = Date.now();
+  // A name git refuses is a typo, not a branch still to push: say so before anything else.
+  if (options.revision !== undefined && (await isRefName(root, options.revision)) === false) {
+    throw new CliError(
+      `revision ${JSON.stringify(options.revision)} is not a branch, tag or commit name (git check-ref-format refuses it)`,
+      "pass an existing branch or tag, e.g. --revision main, or a full 40-character commit SHA",
+    );
+  }
 
   // ── preflight: read-only, all problems at once ────────────────────────────────────
   console.log("preflight");
@@ -53,16 +67,19 @@ async function main(): Promise<void> {
   const decision = await decideDelivery(options, facts);
   problems.push(...decision.problems);
   if (cluster) problems.push(...cluster.problems);
-  if (cluster && decision.delivery?.mode === "local") {
+  let delivery = decision.delivery;
+  if (cluster && delivery?.mode === "local") {
+    // There is no in-cluster git server to fall back to: no delivery, and no git-server steps.
     problems.push({
-      problem: `Argo CD on ${options.context} cannot reach the in-cluster git server up.ts runs for kind (${decision.delivery.why})`,
+      problem: `Argo CD on ${options.context} cannot reach the in-cluster git server up.ts runs for kind (${delivery.why})`,
       fix: "push your branch to a remote the cluster can read and pass --repo <https url> (and --revision)",
     });
+    delivery = undefined;
   }
   for (const found of [...tools.found.sort(), ...(cluster?.found ?? [])])
     console.log(`  ok    ${found}`);
-  const delivery = decision.delivery;
-  if (delivery) {
+  // Where Argo CD reads is ok only when nothing about it failed: else the FAIL says it.
+  if (delivery && decision.problems.length === 0) {
     const where = delivery.mode === "local" ? "in-cluster git server" : "your remote";
     console.log(
       `  ok    Argo CD will read ${delivery.repoURL} @ ${delivery.revision} (${where}: ${delivery.why})`,
@@ -97,7 +114,7 @@ async function main(): Promise<void> {
   let steps = plan(want, state);
 
   if (options.dryRun) {
-    printPlan(steps);
+    printPlan(steps, problems.length > 0);
     if (problems.length > 0) {
       throw new CliError(
         `dry run: preflight found ${problems.length} problem(s); a real run would stop before any step (nothing was changed)`,
@@ -239,8 +256,9 @@ function mergeValues(base: Record<string, unknown>, over: Record<string, unknown
 const isMap = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-function printPlan(steps: Step[]): void {
-  console.log("\nplan");
+function printPlan(steps: Step[], blocked: boolean): void {
+  // A real run stops at a FAIL: the plan is what it would do once they are fixed.
+  console.log(blocked ? "\nplan, once the items marked FAIL are fixed" : "\nplan");
   for (const step of steps) {
     const verb = step.kind === "check" ? "check" : step.run ? "run " : "skip";
     console.log(`  ${verb}  ${step.title}: ${step.reason}`);

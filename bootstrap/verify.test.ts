@@ -287,7 +287,7 @@ describe("verify", () => {
     );
     expect(performance.now() - started).toBeLessThan(3_000);
     expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).message).toBe(`nothing answers at ${loki} (Loki)`);
+    expect((error as CliError).message).toBe(`nothing answers at ${loki} (Loki); tried for 0.5 s`);
     expect((error as CliError).fix).toStartWith("is the cluster up? bun bootstrap/status.ts");
     expect(stack.seen.gatewayCalls).toBe(0); // nothing was sent
   });
@@ -326,8 +326,13 @@ describe("verify", () => {
     );
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(r.exitCode).toBe(1);
+    // Both waits are said before either starts.
+    expect(r.stdout).toBe(
+      `verify: tagged requests → ${gateway}; waiting up to 2 s for the gateway, Prometheus, Loki and Tempo to answer, then up to 2 s for metrics, logs and traces\n`,
+    );
     const [error, fix] = r.stderr.split("\n");
     expect(error).toStartWith(`error: nothing answers at ${gateway} (api-gateway)`);
+    expect(error).toEndWith("; tried for 2 s");
     expect(fix).toStartWith("  fix: is the cluster up? bun bootstrap/status.ts");
   });
 

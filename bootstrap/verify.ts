@@ -45,6 +45,10 @@ export const defaults: Omit<VerifyOptions, "loki" | "tempo"> = {
   requests: 5,
 };
 
+/** How long verify waits for anything to answer at all before its --timeout starts. */
+export const reachTimeMs = (o: Pick<VerifyOptions, "reachMs" | "timeoutMs">) =>
+  Math.min(o.reachMs ?? 15_000, o.timeoutMs);
+
 export type Pillar = "requests" | "metrics" | "logs" | "traces";
 
 export interface PillarResult {
@@ -317,11 +321,11 @@ export async function verify(
       { name: "Loki", url: o.loki, path: "/ready" },
       { name: "Tempo", url: o.tempo, path: "/ready" },
     ],
-    Math.min(o.reachMs ?? 15_000, o.timeoutMs),
+    reachTimeMs(o),
   );
   if (nobody.length > 0) {
     throw new CliError(
-      `nothing answers at ${nobody.join(", ")}`,
+      `nothing answers at ${nobody.join(", ")}; tried for ${reachTimeMs(o) / 1000} s`,
       "is the cluster up? bun bootstrap/status.ts (bun bootstrap/up.ts starts it; verify needs its Prometheus, Loki and Tempo; other addresses: --gateway, --prometheus, --loki, --tempo)",
     );
   }
@@ -385,7 +389,9 @@ export async function verify(
 
 const usage = `usage: bun bootstrap/verify.ts [flags]
 
-  --timeout <duration>        how long to wait for all signals (default 180s; e.g. 300, 5m)
+  --timeout <duration>        how long to wait for all signals (default 180s; e.g. 300, 5m),
+                              after up to 15 s (or the timeout, if shorter) for the four
+                              addresses to answer at all: nothing there stops it then
   --poll-interval <duration>  how often to ask each backend (default 2s)
   --requests <n>              tagged lookups to send (default 5)
   --gateway <url>             api-gateway (default ${defaults.gateway})
@@ -494,7 +500,8 @@ if (import.meta.main) {
     stop = reached.stop;
     const options = reached.options;
     console.log(
-      `verify: tagged requests → ${options.gateway}; waiting up to ${options.timeoutMs / 1000} s for metrics, logs and traces`,
+      // Both waits, up front: a dead address ends the first, not the second.
+      `verify: tagged requests → ${options.gateway}; waiting up to ${reachTimeMs(options) / 1000} s for the gateway, Prometheus, Loki and Tempo to answer, then up to ${options.timeoutMs / 1000} s for metrics, logs and traces`,
     );
     const { ok } = await verify(options);
     stop();

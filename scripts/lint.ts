@@ -1,6 +1,28 @@
 // `bun run lint`: the repository's quality gate, run by the pre-commit hook and by CI.
 // TypeScript (Biome + tsc), YAML (parse with duplicate-key detection), and a secret scan.
 import { $ } from "bun";
+import { exitWithError } from "../cli/errors.ts";
+import { parseFlags } from "../cli/flags.ts";
+
+const usage = `usage: bun run lint
+
+Checks the repository as the pre-commit hook and CI do: Biome and tsc for TypeScript, every
+YAML file outside Helm templates (duplicate keys too), and a secret scan of the tracked files.
+Prints one line per check and exits 1 when one fails.
+
+  -h, --help   show this help`;
+
+try {
+  const { values } = parseFlags("bun run lint", process.argv.slice(2), {
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+} catch (error) {
+  exitWithError(error);
+}
 
 const tracked = (await $`git ls-files --cached --others --exclude-standard`.text())
   .split("\n")

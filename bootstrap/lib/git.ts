@@ -1,6 +1,7 @@
 // Where Argo CD reads the repository from: the user's remote (if Argo CD can read it and the
 // user can push to it) or the in-cluster git server. Detection talks to git; the
 // decision itself (chooseDelivery) is pure.
+import { shellWord } from "../../cli/errors.ts";
 import { GIT_SERVER, gitServerInClusterUrl } from "./names.ts";
 import { exec } from "./run.ts";
 
@@ -78,6 +79,12 @@ export function toHttpsUrl(url: string): string | undefined {
 
 async function git(root: string, args: string[], timeoutMs?: number, env?: Record<string, string>) {
   return exec({ argv: ["git", ...args] }, { cwd: root, timeoutMs, env });
+}
+
+/** git accepts `name` as a branch or tag name (a full commit SHA is one too); undefined without git. */
+export async function isRefName(root: string, name: string): Promise<boolean | undefined> {
+  const { code } = await git(root, ["check-ref-format", "--branch", name]);
+  return code === 127 ? undefined : code === 0;
 }
 
 export async function readGitFacts(root: string): Promise<GitFacts> {
@@ -251,7 +258,7 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
     if (flags.revision && flags.revision !== facts.branch && flags.revision !== facts.head) {
       return {
         problem: `${why}, so bootstrap would push your current branch ${facts.branch} to the in-cluster git server; --revision ${flags.revision} is neither that branch nor its HEAD commit`,
-        fix: `git switch ${flags.revision} first (a tag or another commit: git switch -c <branch> ${flags.revision}), or drop --revision`,
+        fix: `git switch ${shellWord(flags.revision)} first (a tag or another commit: git switch -c <branch> ${shellWord(flags.revision)}), or drop --revision`,
       };
     }
     return undefined;
@@ -278,7 +285,7 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
     } else if (probe && !probe.revision) {
       problems.push({
         problem: `${httpsUrl} has no branch or tag ${revision}`,
-        fix: `push it (git push <remote> ${revision}), or pass --revision with an existing branch, tag or full 40-character commit SHA`,
+        fix: `push it (git push <remote> ${shellWord(revision)}), or pass --revision with an existing branch, tag or full 40-character commit SHA`,
       });
     } else if (probe?.revision?.kind === "commit" && !probe.revision.listed) {
       warnings.push(
@@ -325,7 +332,7 @@ export function chooseDelivery({ facts, flags, probe }: DeliveryInput): Delivery
   if (!probe.revision) {
     problems.push({
       problem: `${facts.remoteName} has no branch or tag ${revision} yet`,
-      fix: `push it: git push -u ${facts.remoteName} ${revision}`,
+      fix: `push it: git push -u ${facts.remoteName} ${shellWord(revision)}`,
     });
   } else if (probe.revision.kind === "commit" && !probe.revision.listed) {
     warnings.push(

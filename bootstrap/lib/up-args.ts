@@ -118,3 +118,19 @@ export function parseClusterName(
   }
   return name;
 }
+
+/**
+ * `--cluster-name` and `--context` (status.ts, down.ts) are two ways to say which cluster: a kind
+ * cluster by name, or an existing cluster's kube context. Both at once is refused, not guessed.
+ */
+export function refuseBothClusters(
+  command: string,
+  clusterName: string | undefined,
+  context: string | undefined,
+): void {
+  if (clusterName === undefined || context === undefined) return;
+  throw new CliError(
+    "--cluster-name and --context are alternatives: a kind cluster by name, or an existing cluster by its kube context",
+    `pass one of them: ${command} --cluster-name ${clusterName}, or ${command} --context ${context}`,
+  );
+}
