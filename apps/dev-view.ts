@@ -330,7 +330,9 @@ export function createDevView(options: ViewOptions) {
     summarised = now;
     const lines: string[] = [];
     if (rows.length) {
-      rows.sort((a, b) => a.join(" ").localeCompare(b.join(" ")));
+      // By service, metric and attributes: a stream keeps its place from one table to the next.
+      const order = (row: string[]) => `${row[0]} ${row[1]} ${row[3]}`;
+      rows.sort((a, b) => order(a).localeCompare(order(b)));
       const widths = [0, 1, 2].map((c) =>
         Math.max(...rows.map((row) => (row[c] as string).length)),
       );
