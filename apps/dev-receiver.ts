@@ -2,12 +2,7 @@
 // (/v1/traces, /v1/metrics, /v1/logs, protobuf). It keeps the last traces with their log records
 // and the metric points each request touched, and answers questions about them in JSON
 // (docs/services.md#the-dev-receiver): `bun run trace`, `bun run explain` and the labs read it.
-import {
-  collected,
-  type LogRecord,
-  type MetricPoint,
-  type Span,
-} from "../gitops/pipeline/collected.ts";
+import { collected, type LogRecord, type MetricPoint, type Span } from "../model/collected.ts";
 import {
   isOtlpPath,
   type ReceivedDataPoint,

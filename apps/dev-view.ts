@@ -2,18 +2,19 @@
 // services export OTLP to a receiver inside dev (apps/dev-receiver.ts), as
 // they would to the Collector; this view groups spans by trace and prints each finished trace as
 // a tree with its log records under their spans, then what Tempo, Loki and Prometheus make of it,
-// computed with the project's pipeline models (gitops/pipeline), not written by hand. Every 10 s
-// a table shows the metric streams that changed, instead of printing every point.
+// computed with the project's pipeline model (model/), not written by hand. Every 10 s a table
+// shows the metric streams that changed, instead of printing every point.
 
-import type { Pod } from "../gitops/pipeline/capture.ts";
-import { type Attributes, collected, type LogRecord } from "../gitops/pipeline/collected.ts";
-import { collectorModel, enrich, type Signal } from "../gitops/pipeline/collector.ts";
-import { translateLogs } from "../gitops/pipeline/loki-otlp.ts";
+import { type Attributes, collected, type LogRecord } from "../model/collected.ts";
+import type { Pod } from "../model/collector.ts";
+import { collectorModel, enrich, type Signal } from "../model/collector.ts";
+import { translateLogs } from "../model/loki-otlp.ts";
 import {
   prometheusOtlpSettings,
   resourceLabels,
   translateMetrics,
-} from "../gitops/pipeline/prometheus-otlp.ts";
+} from "../model/prometheus-otlp.ts";
+import { pointsOfSpans, seriesFamilies } from "./backend-report.ts";
 import { keptTraces } from "./dev-receiver.ts";
 import type {
   ReceivedDataPoint,
@@ -255,34 +256,17 @@ export function createDevView(options: ViewOptions) {
       if (extra.length)
         lines.push(`                in the cluster also labels ${extra.join(", ")}`);
     }
-    // Prometheus: the points this request's spans fed (a point whose every attribute is on the
-    // span, in the span's service), in tree order, as Prometheus's OTLP receiver names them.
-    const points = spans.flatMap((span) =>
-      [...latest.values()].filter(
-        (point) =>
-          Object.keys(point.attributes).length > 0 &&
-          service(span.resource) === service(point.resource) &&
-          Object.entries(point.attributes).every(([k, v]) => span.attributes[k] === v),
-      ),
+    // Prometheus: the points this request's spans fed, in tree order, as Prometheus's OTLP
+    // receiver names them (apps/backend-report.ts, shared with `bun run explain`).
+    const points = pointsOfSpans(spans.map(collected), [...latest.values()].map(collected));
+    const families = seriesFamilies(
+      translateMetrics(points, prometheus).filter((series) => series.name !== "target_info"),
     );
-    const families = new Map<
-      string,
-      { name: string; labels: Record<string, string>; suffixes: string[] }
-    >();
-    for (const series of translateMetrics(points.map(collected), prometheus)) {
-      if (series.name === "target_info") continue;
-      const { le: _, ...labels } = series.labels;
-      const [, name = series.name, suffix] = series.name.match(/^(.*)_(bucket|sum|count)$/) ?? [];
-      const key = `${name}${JSON.stringify(labels)}`;
-      const family = families.get(key) ?? { name, labels, suffixes: [] };
-      if (suffix && !family.suffixes.includes(suffix)) family.suffixes.push(suffix);
-      families.set(key, family);
-    }
-    for (const { name, labels, suffixes } of families.values())
+    for (const { name, labels, suffixes } of families)
       lines.push(
         `  Prometheus  ${suffixes.length ? `${name}_{${suffixes.join(",")}}` : name}${labelText(labels)}`,
       );
-    if (families.size === 0)
+    if (families.length === 0)
       lines.push("  Prometheus  (no metric point of this request exported yet)");
     const extra = clusterOnly(
       "metrics",

@@ -4,7 +4,7 @@
 // header value, or a log line holding a trace_id.
 import { CliError, exitWithError } from "../cli/errors.ts";
 import { envPort, parseFlags } from "../cli/flags.ts";
-import type { MetricPoint } from "../gitops/pipeline/collected.ts";
+import type { MetricPoint } from "../model/collected.ts";
 import {
   defaultDevReceiverPort,
   isTraceId,
