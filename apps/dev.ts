@@ -1,9 +1,10 @@
-// `bun run dev`: both services on this machine (api-gateway :4000 → user-service :4001).
-// Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT; with no endpoint, to an OTLP receiver in this
-// process that prints each request as a trace tree (apps/dev-view.ts).
+// `bun run dev`: both services on this machine (api-gateway :4000 → user-service :4001), once
+// every setting checked out (apps/dev-settings.ts). Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT;
+// with no endpoint, to dev's receiver on 127.0.0.1:4318 (apps/dev-receiver.ts), which keeps the
+// traces for `bun run trace` and feeds the view that prints them (apps/dev-view.ts).
 // Ctrl-C (or SIGTERM) stops both gracefully.
 
-import { exitWithError } from "../cli/errors.ts";
+import { CliError, exitWithError } from "../cli/errors.ts";
 import { type DevReceiver, startDevReceiver } from "./dev-receiver.ts";
 import {
   type DevSettings,
@@ -64,7 +65,12 @@ else {
   } catch (error) {
     // Checked free a moment ago; taken since.
     view?.flush();
-    exitWithError(error);
+    exitWithError(
+      new CliError(
+        `cannot listen on 127.0.0.1:${settings.receiverPort} (DEV_RECEIVER_PORT): ${(error as Error).message}`,
+        `DEV_RECEIVER_PORT=<another port> bun run dev`,
+      ),
+    );
   }
   env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   for (const [name, value] of Object.entries(devExportDelays)) env[name] ||= value;
