@@ -85,7 +85,7 @@ else {
     .filter(([, names]) => !names.includes("otlp") || settings.raw)
     .map(([signal, names]) => `${signal}: ${names.join(", ") || "none"}`);
   console.error(
-    `dev: no OTEL_EXPORTER_OTLP_ENDPOINT, so telemetry goes to a receiver here (${receiver.url}, bun run trace <id>): ${view?.firstLine ?? "--raw: the SDK's console exporters print what they export, metrics every 10 s"}` +
+    `dev: no OTEL_EXPORTER_OTLP_ENDPOINT, so telemetry goes to a receiver here (${receiver.url}, bun run trace <id>): ${view?.firstLine ?? `--raw: the SDK's console exporters print what they export, metrics every ${Number(env.OTEL_METRIC_EXPORT_INTERVAL) / 1000} s`}` +
       (elsewhere.length ? ` (${elsewhere.join("; ")})` : ""),
   );
 }
