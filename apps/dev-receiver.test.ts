@@ -1,7 +1,12 @@
 // The dev receiver fed by the real services, as under `bun run dev`: both run as processes and
 // export OTLP to it; the JSON query API is checked against what the responses said.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startDevReceiver, type TraceDetail, type TraceSummary } from "./dev-receiver.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  createTraceStore,
+  startDevReceiver,
+  type TraceDetail,
+  type TraceSummary,
+} from "./dev-receiver.ts";
 import {
   processTimeoutMs,
   type ServiceProcess,
@@ -137,3 +142,103 @@ test(
   },
   processTimeoutMs,
 );
+
+// The store's rules on records shaped as the decoder gives them, with time in the test's hand.
+describe("the trace store", () => {
+  const resource = (service: string) => ({ "service.name": service });
+  const span = (spanId: string, parentSpanId: string, endNano: bigint, attributes = {}) => ({
+    traceId: "a".repeat(32),
+    spanId,
+    parentSpanId,
+    name: parentSpanId ? "child" : "GET /user/:id",
+    kind: "SPAN_KIND_SERVER",
+    attributes: { "http.response.status_code": 200, ...attributes },
+    status: { code: "STATUS_CODE_UNSET" },
+    startTimeUnixNano: String(endNano - 1_000_000n),
+    endTimeUnixNano: String(endNano),
+    resource: resource("api-gateway"),
+    scope: { name: "api-gateway", version: "0" },
+  });
+  const point = (
+    metric: string,
+    atNano: bigint,
+    count: number,
+    attributes: Record<string, unknown> = {},
+    type: "histogram" | "sum" | "gauge" = "histogram",
+  ) => ({
+    metric,
+    unit: "s",
+    type,
+    monotonic: type === "sum",
+    temporality: "AGGREGATION_TEMPORALITY_CUMULATIVE",
+    scope: { name: "api-gateway", version: "0" },
+    attributes,
+    resource: resource("api-gateway"),
+    timeUnixNano: String(atNano),
+    ...(type === "histogram" ? { count, sum: count / 10 } : { value: count }),
+  });
+  const metricsExport = (...dataPoints: ReturnType<typeof point>[]) => ({
+    spans: [],
+    logs: [],
+    dataPoints,
+  });
+
+  test("complete once the root and every parent are in and 300 ms passed; metrics from the first export after the spans ended, of the streams that changed and agree", () => {
+    let now = 0;
+    const store = createTraceStore(() => now);
+    const id = "a".repeat(32);
+    const ok = { "http.response.status_code": 200 };
+    // An export before the request: its streams are the baseline.
+    store.receive(metricsExport(point("http.server.request.duration", 5n, 4, ok)));
+    store.receive({ spans: [span("c1", "r1", 90n)], logs: [], dataPoints: [] });
+    expect(store.get(id)?.complete).toBe(false); // no root yet
+    store.receive({ spans: [span("r1", "", 100n)], logs: [], dataPoints: [] });
+    now += 299;
+    expect(store.get(id)?.complete).toBe(false); // still arriving, perhaps
+    now += 1;
+    expect(store.get(id)?.complete).toBe(true);
+    expect(store.get(id)?.metrics).toEqual([]); // no export after the request yet
+
+    store.receive(
+      metricsExport(
+        point("http.server.request.duration", 150n, 5, ok), // grew: this request
+        point("http.server.request.duration", 150n, 1, { "http.response.status_code": 404 }), // another status
+        point("user.lookups", 150n, 1, { outcome: "found" }, "sum"), // on no span: agrees
+        point("process.uptime", 150n, 3, {}, "gauge"), // always changes
+        point("otel.sdk.processor.span.processed", 150n, 2, {}, "sum"), // the pipeline's work
+      ),
+    );
+    // A later export changes nothing already attached.
+    store.receive(metricsExport(point("http.server.request.duration", 250n, 9, ok)));
+    expect(store.get(id)?.metrics.map((m) => `${m.metric} ${m.count ?? m.value}`)).toEqual([
+      "http.server.request.duration 5",
+      "user.lookups 1",
+    ]);
+    expect(store.list()).toEqual([
+      {
+        traceId: id,
+        root: "api-gateway GET /user/:id",
+        status: 200,
+        durationMs: 1,
+        complete: true,
+      },
+    ]);
+  });
+
+  test("spans that arrive after the export holding their points find it; the oldest traces go first", () => {
+    const store = createTraceStore(() => 0);
+    store.receive(metricsExport(point("user.lookups", 200n, 1, { outcome: "found" }, "sum")));
+    store.receive({ spans: [span("r1", "", 100n)], logs: [], dataPoints: [] });
+    expect(store.get("a".repeat(32))?.metrics.map((m) => m.metric)).toEqual(["user.lookups"]);
+
+    for (let i = 0; i < 301; i++)
+      store.receive({
+        spans: [{ ...span("r1", "", 100n), traceId: i.toString(16).padStart(32, "0") }],
+        logs: [],
+        dataPoints: [],
+      });
+    expect(store.size).toBe(300);
+    expect(store.get("a".repeat(32))).toBeUndefined();
+    expect(store.list()[0]?.traceId).toBe((300).toString(16).padStart(32, "0"));
+  });
+});

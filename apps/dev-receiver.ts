@@ -77,6 +77,7 @@ export function createTraceStore(now: () => number = Date.now) {
   const traces = new Map<string, KeptTrace>();
   const metricExports = new Map<string, MetricExport[]>();
   const lastCounted = new Map<string, number>();
+  const droppedExports = new Set<string>();
 
   const keep = (traceId: string) => {
     let kept = traces.get(traceId);
@@ -105,8 +106,15 @@ export function createTraceStore(now: () => number = Date.now) {
         const end = BigInt(s.endTimeUnixNano);
         return end > max ? end : max;
       }, 0n);
-      const after = metricExports.get(service)?.find((e) => e.collectedAtNano > endedAt);
-      if (!after) continue;
+      const history = metricExports.get(service) ?? [];
+      const at = history.findIndex((e) => e.collectedAtNano > endedAt);
+      if (at < 0) continue;
+      const after = history[at] as MetricExport;
+      // The oldest export kept is "the first after" only if none older was dropped.
+      if (at === 0 && droppedExports.has(service)) {
+        kept.metrics.set(service, []);
+        continue;
+      }
       const agrees = (point: ReceivedDataPoint) =>
         Object.entries(point.attributes).every(
           ([key, value]) =>
@@ -134,6 +142,7 @@ export function createTraceStore(now: () => number = Date.now) {
         }, 0n);
         const history = metricExports.get(service) ?? [];
         history.push({ collectedAtNano, changed });
+        if (history.length > keptMetricExports) droppedExports.add(service);
         metricExports.set(service, history.slice(-keptMetricExports));
       }
     }

@@ -159,10 +159,24 @@ test("what the trace becomes in Tempo, Loki and Prometheus", () => {
   );
 });
 
-test("beyond the trees allowed per window, traces are counted in the metrics summary", () => {
+test("beyond the trees allowed per window, traces are sampled, and the table of changed metric streams says so", () => {
   expect(output.match(/── trace /g)).toHaveLength(1);
-  const summary = output.slice(output.indexOf("── http.server.request.duration"));
-  expect(summary).toMatch(/^ {2}api-gateway {2}GET \/user\/:id 404 {2}3 req {2}/m);
-  expect(summary).toMatch(/^ {2}user-service {2}GET \/users\/:id 404 {2}3 req {2}/m);
-  expect(summary).toContain("2 more traces not drawn (trees: at most 1 per 60 s)");
+  const table = output.slice(output.indexOf("── metric streams that changed, last "));
+  const rows = table.split("\n\n")[0]?.split("\n") ?? [];
+  const row = (service: string, metric: string) =>
+    rows.find((line) => line.startsWith(`  ${service} `) && line.includes(` ${metric} `)) ?? "";
+  // All three lookups, in each service's request histogram with its mean; the counters grew by 3.
+  expect(row("api-gateway", "http.server.request.duration")).toMatch(
+    /^ {2}api-gateway +http\.server\.request\.duration +\+3 {2}\d+\.\d\/s {2}mean \d+\.\d ms +http\.request\.method=GET url\.scheme=http http\.response\.status_code=404 http\.route=\/user\/:id$/,
+  );
+  expect(row("user-service", "http.server.request.duration")).toContain(
+    "http.response.status_code=404 http.route=/users/:id",
+  );
+  expect(row("api-gateway", "user.lookups")).toMatch(/ \+3 \{lookup\} +outcome=not_found$/);
+  // Gauges (process.uptime) change on every export, and the SDK's own counters show only losses.
+  expect(table).not.toContain("otel.sdk.");
+  expect(table).not.toContain("process.uptime");
+  expect(table).toContain(
+    "── sampled: 1 of 3 traces drawn (trees: at most 1 per 60 s); `bun run trace <id>` prints any of the last 300",
+  );
 });

@@ -2,8 +2,8 @@
 // services export OTLP to a receiver inside dev (apps/dev-receiver.ts), as
 // they would to the Collector; this view groups spans by trace and prints each finished trace as
 // a tree with its log records under their spans, then what Tempo, Loki and Prometheus make of it,
-// computed with the project's pipeline model (model/), not written by hand. Request
-// metrics are summed up every 10 s instead of printing every point.
+// computed with the project's pipeline model (model/), not written by hand. Every 10 s a table
+// shows the metric streams that changed, instead of printing every point.
 
 import { type Attributes, collected, type LogRecord } from "../model/collected.ts";
 import type { Pod } from "../model/collector.ts";
@@ -15,6 +15,7 @@ import {
   translateMetrics,
 } from "../model/prometheus-otlp.ts";
 import { pointsOfSpans, seriesFamilies } from "./backend-report.ts";
+import { keptTraces } from "./dev-receiver.ts";
 import type {
   ReceivedDataPoint,
   ReceivedExport,
@@ -38,8 +39,8 @@ interface PendingTrace {
   lastSeen: number;
 }
 
-// The request metric of the HTTP semantic conventions, which both services record.
-const requestDuration = "http.server.request.duration";
+// A metrics table longer than this is cut (and says how many more changed).
+const maxTableRows = 16;
 // A trace whose root never arrives (its parent is outside, or lost) is printed after this.
 const orphanAfterMs = 3000;
 
@@ -277,28 +278,62 @@ export function createDevView(options: ViewOptions) {
     return lines;
   }
 
-  /** Request counts per service, route and status since the last summary; nothing when idle. */
+  /**
+   * The metric streams that changed since the last table, one line each: counters and histograms
+   * by how much they grew (histograms with their mean), up-down counters by their value now.
+   * Gauges (process.uptime) change on every export and are left out. Then how many traces were
+   * sampled into trees. Nothing when idle.
+   */
   function summary(seconds: number): string[] {
+    const rows: string[][] = [];
     const now = new Map<string, { count: number; sum: number }>();
-    const lines: string[] = [];
-    for (const point of latest.values()) {
-      if (point.metric !== requestDuration) continue;
-      const a = point.attributes;
-      const key = `${service(point.resource)}  ${a["http.request.method"]} ${a["http.route"] ?? "(no route)"} ${a["http.response.status_code"]}`;
-      now.set(key, { count: point.count ?? 0, sum: point.sum ?? 0 });
+    for (const [key, point] of latest) {
+      if (point.type !== "sum" && point.type !== "histogram") continue;
+      // The SDK's own metrics only when they count a loss (error.type: queue_full, an export error).
+      if (point.metric.startsWith("otel.sdk.") && !("error.type" in point.attributes)) continue;
+      const count = point.count ?? point.value ?? 0;
+      now.set(key, { count, sum: point.sum ?? 0 });
       const before = summarised.get(key) ?? { count: 0, sum: 0 };
-      const count = (point.count ?? 0) - before.count;
-      if (count <= 0) continue;
-      const meanMs = (((point.sum ?? 0) - before.sum) / count) * 1000;
-      lines.push(
-        `  ${key}  ${count} req  ${(count / seconds).toFixed(1)}/s  mean ${meanMs.toFixed(1)} ms`,
-      );
+      const grew = count - before.count;
+      // An up-down counter seen for the first time did not change (a queue's capacity).
+      if (grew === 0 || (!point.monotonic && point.type === "sum" && !summarised.has(key)))
+        continue;
+      const unit = point.unit === "1" || point.unit === "" ? "" : ` ${point.unit}`;
+      let change = point.monotonic ? `+${grew}${unit}` : `now ${count}${unit}`;
+      if (point.type === "histogram") {
+        const mean = ((point.sum ?? 0) - before.sum) / grew;
+        const meanText =
+          point.unit === "s"
+            ? `${(mean * 1000).toFixed(1)} ms`
+            : `${Number(mean.toPrecision(3))}${unit}`;
+        change = `+${grew}  ${(grew / seconds).toFixed(1)}/s  mean ${meanText}`;
+      }
+      const attributes = pairs(point.attributes).join(" ");
+      rows.push([service(point.resource), point.metric, change, attributes]);
     }
     summarised = now;
-    lines.sort();
-    if (notDrawn) lines.push(`  ${notDrawn} more traces not drawn (${drawnAtMost})`);
+    const lines: string[] = [];
+    if (rows.length) {
+      // By service, metric and attributes: a stream keeps its place from one table to the next.
+      const order = (row: string[]) => `${row[0]} ${row[1]} ${row[3]}`;
+      rows.sort((a, b) => order(a).localeCompare(order(b)));
+      const widths = [0, 1, 2].map((c) =>
+        Math.max(...rows.map((row) => (row[c] as string).length)),
+      );
+      const shown = rows
+        .slice(0, maxTableRows)
+        .map((row) =>
+          `  ${row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c] as number) : cell)).join("  ")}`.trimEnd(),
+        );
+      lines.push(`── metric streams that changed, last ${seconds} s (${rows.length})`, ...shown);
+      if (rows.length > maxTableRows) lines.push(`  … +${rows.length - maxTableRows} more streams`);
+    }
+    if (notDrawn)
+      lines.push(
+        `── sampled: ${treesInWindow} of ${treesInWindow + notDrawn} traces drawn (${drawnAtMost}); \`bun run trace <id>\` prints any of the last ${keptTraces}`,
+      );
     notDrawn = 0;
-    return lines.length ? [`── ${requestDuration}, last ${seconds} s`, ...lines] : [];
+    return lines;
   }
 
   let windowStart = Date.now();
@@ -315,7 +350,7 @@ export function createDevView(options: ViewOptions) {
 
   return {
     /** What dev says first about its telemetry. */
-    firstLine: `each request prints as a trace tree and what Prometheus, Loki and Tempo make of it (${drawnAtMost}, the others counted), request metrics every ${windowMs / 1000} s`,
+    firstLine: `each request prints as a trace tree and what Prometheus, Loki and Tempo make of it (${drawnAtMost}: beyond that sampled, and counted), and every ${windowMs / 1000} s the metric streams that changed`,
     receive,
     /** Prints every trace still waiting and the summary; for shutdown, once the services exported. */
     flush() {

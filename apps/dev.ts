@@ -1,113 +1,91 @@
-// `bun run dev`: both services on this machine (api-gateway :4000 → user-service :4001).
-// Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT; with no endpoint, to an OTLP receiver in this
-// process that prints each request as a trace tree (apps/dev-view.ts).
+// `bun run dev`: both services on this machine (api-gateway :4000 → user-service :4001), once
+// every setting checked out (apps/dev-settings.ts). Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT;
+// with no endpoint, to dev's receiver on 127.0.0.1:4318 (apps/dev-receiver.ts), which keeps the
+// traces for `bun run trace` and feeds the view that prints them (apps/dev-view.ts).
 // Ctrl-C (or SIGTERM) stops both gracefully.
 
 import { CliError, exitWithError } from "../cli/errors.ts";
-import { envPort, parseFlags } from "../cli/flags.ts";
-import { readConfig as gatewayConfig } from "./api-gateway/src/app.ts";
-import { type DevReceiver, defaultDevReceiverPort, startDevReceiver } from "./dev-receiver.ts";
+import { type DevReceiver, startDevReceiver } from "./dev-receiver.ts";
+import {
+  type DevSettings,
+  devExportDelays,
+  rawMetricExportInterval,
+  readDevSettings,
+  SettingsProblems,
+  usage,
+} from "./dev-settings.ts";
 import { createDevView, type DevView } from "./dev-view.ts";
-import { SettingError } from "./service-kit/index.ts";
 import { readTelemetryConfig } from "./telemetry/config.ts";
-import { readConfig as userServiceConfig } from "./user-service/src/app.ts";
 
 type Env = Record<string, string | undefined>;
 
-// Bad settings stop here, each variable named in its own error, before anything starts.
-let userServicePort = "";
-let gatewayPort = "";
-let receiverPort = 0;
-let gatewayEnv: Env = {};
-let telemetryDisabled = false;
+// Every bad setting (taken ports too) is reported here, all at once, before anything starts.
+let settings: DevSettings;
 try {
-  const { values } = parseFlags("bun run dev", process.argv.slice(2), {
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) {
-    console.log(
-      "usage: bun run dev   (settings: API_GATEWAY_PORT, USER_SERVICE_PORT, OTEL_*; see docs/services.md)",
-    );
+  const read = readDevSettings(process.argv.slice(2), process.env);
+  if (read === "help") {
+    console.log(usage);
     process.exit(0);
   }
-  userServicePort = String(envPort(process.env, "USER_SERVICE_PORT", 4001, "bun run dev"));
-  gatewayPort = String(envPort(process.env, "API_GATEWAY_PORT", 4000, "bun run dev"));
-  receiverPort = envPort(process.env, "DEV_RECEIVER_PORT", defaultDevReceiverPort, "bun run dev");
-  const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? "";
-  if (!["", "true", "false"].includes(disabled))
-    throw new CliError(
-      `OTEL_SDK_DISABLED must be true or false, got ${JSON.stringify(process.env.OTEL_SDK_DISABLED)}`,
-      "OTEL_SDK_DISABLED=false bun run dev (or =true: no telemetry at all)",
-    );
-  // Only "true" switches telemetry off, as in the services (the specification's Boolean).
-  telemetryDisabled = disabled === "true";
-  gatewayEnv = {
-    USER_SERVICE_URL: process.env.USER_SERVICE_URL?.trim() || `http://localhost:${userServicePort}`,
-  };
-  // Each service's settings by its own rules, as it would read them at start-up.
-  checkSettings("user-service", userServiceConfig, { PORT: userServicePort });
-  checkSettings("api-gateway", gatewayConfig, { PORT: gatewayPort, ...gatewayEnv });
+  settings = read;
 } catch (error) {
+  if (error instanceof SettingsProblems) for (const line of error.lines) console.error(line);
   exitWithError(error);
 }
-
-function checkSettings(service: string, readConfig: (env: Env) => unknown, extra: Env) {
-  try {
-    readConfig({ ...process.env, ...extra });
-  } catch (error) {
-    if (!(error instanceof SettingError)) throw error;
-    throw new CliError(
-      `${service}: ${error.message}`,
-      `${error.variable}=${error.fallback} bun run dev`,
-    );
-  }
-}
+const gatewayPort = String(settings.gatewayPort);
+const userServicePort = String(settings.userServicePort);
+const gatewayEnv: Env = { USER_SERVICE_URL: settings.userServiceUrl };
 
 const env: Env = { ...process.env };
+// --raw: the SDK's console exporters as well as OTLP, so `bun run trace` still finds a trace.
+if (settings.raw)
+  for (const signal of ["TRACES", "METRICS", "LOGS"])
+    env[`OTEL_${signal}_EXPORTER`] ||= "console,otlp";
 // Telemetry: off; or to the user's collector; or, with no collector, to a receiver here that
-// prints each request as a trace tree (apps/dev-view.ts).
+// prints each request as a trace tree (apps/dev-view.ts) and keeps it for `bun run trace`.
 let receiver: DevReceiver | undefined;
 let view: DevView | undefined;
 // A request's log lines are printed under its spans in the tree, so they leave the terminal
 // when its spans reach the tree; the services' other lines pass as they are (errors always).
 let requestLinesInTree = false;
-const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-if (telemetryDisabled) console.error("dev: telemetry is off (OTEL_SDK_DISABLED=true)");
-else if (endpoint)
-  console.error(`dev: telemetry goes to ${endpoint} (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+if (settings.telemetry === "off") console.error("dev: telemetry is off (OTEL_SDK_DISABLED=true)");
+else if (settings.telemetry === "collector")
+  console.error(
+    `dev: telemetry goes to ${env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()} (OTEL_EXPORTER_OTLP_ENDPOINT); dev runs no receiver, so bun run trace finds nothing`,
+  );
 else {
-  view = createDevView({ write: (text) => process.stdout.write(text) });
+  view = settings.raw ? undefined : createDevView({ write: (text) => process.stdout.write(text) });
   try {
     receiver = startDevReceiver({
-      port: receiverPort,
+      port: settings.receiverPort,
       gateway: `http://localhost:${gatewayPort}`,
       userService: `http://localhost:${userServicePort}`,
-      onReceive: view.receive,
+      onReceive: view?.receive,
     });
   } catch (error) {
-    view.flush();
-    if ((error as { code?: string }).code !== "EADDRINUSE") exitWithError(error);
+    // Checked free a moment ago; taken since.
+    view?.flush();
     exitWithError(
       new CliError(
-        `port ${receiverPort} (DEV_RECEIVER_PORT) is already in use: is another bun run dev running?`,
-        `stop what listens there, or DEV_RECEIVER_PORT=${receiverPort + 1} bun run dev`,
+        `cannot listen on 127.0.0.1:${settings.receiverPort} (DEV_RECEIVER_PORT): ${(error as Error).message}`,
+        `DEV_RECEIVER_PORT=<another port> bun run dev`,
       ),
     );
   }
   env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  // Export within a second instead of the SDK defaults (spans 5 s, logs 1 s, metrics 60 s).
-  env.OTEL_BSP_SCHEDULE_DELAY ||= "100";
-  env.OTEL_BLRP_SCHEDULE_DELAY ||= "100";
-  env.OTEL_METRIC_EXPORT_INTERVAL ||= "500";
+  for (const [name, value] of Object.entries(devExportDelays)) env[name] ||= value;
+  if (settings.raw)
+    env.OTEL_METRIC_EXPORT_INTERVAL =
+      process.env.OTEL_METRIC_EXPORT_INTERVAL || rawMetricExportInterval;
   // A signal the user sent to the console (OTEL_TRACES_EXPORTER=console) goes there, by the
   // services' own rules; only what is exported over OTLP reaches the view.
   const { exporters } = readTelemetryConfig(env);
-  requestLinesInTree = exporters.traces.includes("otlp");
+  requestLinesInTree = !settings.raw && exporters.traces.includes("otlp");
   const elsewhere = Object.entries(exporters)
-    .filter(([, names]) => !names.includes("otlp"))
+    .filter(([, names]) => !names.includes("otlp") || settings.raw)
     .map(([signal, names]) => `${signal}: ${names.join(", ") || "none"}`);
   console.error(
-    `dev: no OTEL_EXPORTER_OTLP_ENDPOINT, so telemetry goes to a receiver here: ${view.firstLine}` +
+    `dev: no OTEL_EXPORTER_OTLP_ENDPOINT, so telemetry goes to a receiver here (${receiver.url}, bun run trace <id>): ${view?.firstLine ?? `--raw: the SDK's console exporters print what they export, metrics every ${Number(env.OTEL_METRIC_EXPORT_INTERVAL) / 1000} s`}` +
       (elsewhere.length ? ` (${elsewhere.join("; ")})` : ""),
   );
 }

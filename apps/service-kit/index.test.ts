@@ -39,6 +39,9 @@ describe("envNumber", () => {
       'X must be a number from 0 to 1, got "1.5"',
     );
     expect(() => envNumber({ X: "ten" }, "X", 0)).toThrow("X must be a number");
+    // Decimal only: Number() would read these as 16, 1000 and 2.
+    for (const raw of ["0x10", "1e3", "0b10", "Infinity", "+5", ".5"])
+      expect(() => envNumber({ X: raw }, "X", 0)).toThrow(`X must be a number from 0 to`);
   });
 });
 

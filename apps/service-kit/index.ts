@@ -184,7 +184,10 @@ export class SettingError extends Error {
   }
 }
 
-/** Reads a numeric setting; a malformed or out-of-range value is a startup error. */
+/**
+ * Reads a numeric setting, written in decimal ("16", "0.25"); anything else ("0x10", "1e3") or a
+ * value out of range is a startup error.
+ */
 export function envNumber(
   env: Record<string, string | undefined>,
   name: string,
@@ -193,7 +196,8 @@ export function envNumber(
 ): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  const value = Number(raw);
+  // Number() alone would also take hexadecimal, binary, exponents and "Infinity".
+  const value = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isFinite(value) || value < min || value > max)
     throw new SettingError(
       `${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
