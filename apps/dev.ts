@@ -14,6 +14,10 @@ import { readConfig as userServiceConfig } from "./user-service/src/app.ts";
 
 type Env = Record<string, string | undefined>;
 
+// `--stack`: the same services, their telemetry into grafana/otel-lgtm in Docker (apps/dev-stack.ts).
+if (process.argv.includes("--stack"))
+  await import("./dev-stack.ts").then((stack) => stack.runDevStack(process.argv.slice(2)));
+
 // Bad settings stop here, each variable named in its own error, before anything starts.
 let userServicePort = "";
 let gatewayPort = "";
@@ -25,7 +29,7 @@ try {
   });
   if (values.help) {
     console.log(
-      "usage: bun run dev   (settings: API_GATEWAY_PORT, USER_SERVICE_PORT, OTEL_*; see docs/services.md)",
+      "usage: bun run dev [--stack]   (settings: API_GATEWAY_PORT, USER_SERVICE_PORT, OTEL_*; see docs/services.md)",
     );
     process.exit(0);
   }
