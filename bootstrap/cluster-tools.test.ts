@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { contentTag } from "./lib/image-tag.ts";
 import { appProjects } from "./lib/manifests.ts";
-import { anExistingCluster, type FakeState } from "./testing/fake-tools.ts";
+import { anExistingCluster, type FakeState } from "./testing/fake/state.ts";
 import { changingCalls, type Fixture, makeFixture, removedAfterAll } from "./testing/fixture.ts";
 
 setDefaultTimeout(60_000);

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { committedTag, contentTag } from "./lib/image-tag.ts";
-import { anExistingCluster } from "./testing/fake-tools.ts";
+import { anExistingCluster } from "./testing/fake/state.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).

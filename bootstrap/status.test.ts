@@ -1,6 +1,6 @@
 // status.ts as a process against the stand-in tools.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { CHILD_APPS } from "./testing/fake-tools.ts";
+import { CHILD_APPS } from "./testing/fake/argocd.ts";
 import { makeFixture, makeRunningStack, removedAfterAll } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes.

@@ -6,11 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dig } from "../gitops/testing/load.ts";
 import { contentTag } from "./lib/image-tag.ts";
-import {
-  anExistingCluster,
-  CLUSTER_CHILD_APPS,
-  type ExistingCluster,
-} from "./testing/fake-tools.ts";
+import { CLUSTER_CHILD_APPS } from "./testing/fake/argocd.ts";
+import { anExistingCluster, type ExistingCluster } from "./testing/fake/state.ts";
 import { changingCalls, type Fixture, makeFixture, removedAfterAll } from "./testing/fixture.ts";
 
 setDefaultTimeout(60_000);

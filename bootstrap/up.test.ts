@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readHelpers } from "./lib/git-credential.ts";
 import { contentTag } from "./lib/image-tag.ts";
-import { CHILD_APPS } from "./testing/fake-tools.ts";
+import { CHILD_APPS } from "./testing/fake/argocd.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
 
 // Each test runs bootstrap scripts as processes (about 0.2–2 s each here, more on a busy machine).

@@ -16,14 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { contentTag, valuesFile } from "../lib/image-tag.ts";
 import { SERVICES } from "../lib/names.ts";
-import {
-  type FakeState,
-  freshState,
-  readCalls,
-  readState,
-  writeShims,
-  writeState,
-} from "./fake-tools.ts";
+import { readCalls, writeShims } from "./fake/index.ts";
+import { type FakeState, freshState, readState, writeState } from "./fake/state.ts";
 
 const BOOTSTRAP = join(import.meta.dir, "..");
 

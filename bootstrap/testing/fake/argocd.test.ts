@@ -2,8 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { $ } from "bun";
-import { ensureTools } from "../../scripts/tools.ts";
-import { CHILD_APPS, CLUSTER_CHILD_APPS } from "./fake-tools.ts";
+import { ensureTools } from "../../../scripts/tools.ts";
+import { CHILD_APPS, CLUSTER_CHILD_APPS } from "./argocd.ts";
 
 describe("stand-in Argo CD", () => {
   test.each([
@@ -13,7 +13,7 @@ describe("stand-in Argo CD", () => {
     "its child Applications are the ones gitops/apps renders in the %s profile (real helm)",
     async (profile, children) => {
       const { helm } = await ensureTools();
-      const chart = join(import.meta.dir, "../../gitops/apps");
+      const chart = join(import.meta.dir, "../../../gitops/apps");
       const rendered =
         await $`${helm} template root ${chart} --set repoURL=https://x.test/r.git --set revision=main --set profile=${profile} --set imageRegistry=registry.test/team`
           .quiet()
