@@ -77,8 +77,10 @@ export interface StackPlan {
   running: string[];
   logs: string[];
   remove: string[];
-  /** Added to the services' environment. */
+  /** Set in the services' environment. */
   env: Record<string, string>;
+  /** Set there unless you set them: export within seconds (the SDK defaults: 5 s, 1 s, 60 s). */
+  envDefaults: Record<string, string>;
   urls: Record<PortName, string> & { dashboard: string };
 }
 
@@ -118,6 +120,11 @@ export function planStack(settings: StackSettings): StackPlan {
     logs: ["docker", "logs", "--tail", "30", CONTAINER],
     remove: ["docker", "rm", "--force", CONTAINER],
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: url("otlp") },
+    envDefaults: {
+      OTEL_BSP_SCHEDULE_DELAY: "1000",
+      OTEL_BLRP_SCHEDULE_DELAY: "1000",
+      OTEL_METRIC_EXPORT_INTERVAL: "10000",
+    },
     urls: {
       grafana: url("grafana"),
       otlp: url("otlp"),
@@ -242,6 +249,7 @@ async function docker(argv: string[], env: Env): Promise<Ran> {
   }
 }
 
+const withoutEmpty = (env: Env) => Object.fromEntries(Object.entries(env).filter(([, v]) => v));
 const firstLine = (text: string) => text.trim().split("\n")[0] ?? "";
 const lastLine = (text: string) => text.trim().split("\n").at(-1) ?? "";
 
@@ -251,15 +259,19 @@ function checkPortsFree(ports: Record<PortName, number>) {
     try {
       Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
     } catch {
-      const { what, variable } = PORTS[name];
-      // The kind cluster publishes Grafana on 3000 and Prometheus on 9090 (kind-config.yaml).
-      const kind = port === 3000 || port === 9090 ? " (the kind cluster's, if it runs)" : "";
-      throw new CliError(
-        `port ${port} (${what}) is already taken on this machine${kind}`,
-        `free it, or move it: ${variable}=${port < 55536 ? port + 10000 : port - 10000} bun run dev --stack`,
-      );
+      throw portTaken(name, port);
     }
   }
+}
+
+function portTaken(name: PortName, port: number): CliError {
+  const { what, variable } = PORTS[name];
+  // The kind cluster publishes Grafana on 3000 and Prometheus on 9090 (kind-config.yaml).
+  const kind = port === 3000 || port === 9090 ? " (by the kind cluster, if it runs)" : "";
+  return new CliError(
+    `port ${port} (${what}) is already taken on this machine${kind}`,
+    `free it, or move it: ${variable}=${port < 55536 ? port + 10000 : port - 10000} bun run dev --stack`,
+  );
 }
 
 /** The login file: made once with a random password, readable by you alone. */
@@ -287,6 +299,7 @@ const READY_TIMEOUT_MS = 180_000;
 export async function runDevStack(args: string[], env: Env = process.env): Promise<never> {
   let plan: StackPlan;
   let loginFile = "";
+  let settingsPorts = {} as Record<PortName, number>;
   try {
     const { values } = parseFlags("bun run dev --stack", args, {
       stack: { type: "boolean" },
@@ -322,6 +335,7 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
         `a container named ${CONTAINER} is already there (another bun run dev --stack, or one left behind)`,
         `stop the other run with Ctrl-C, or remove it: docker rm --force ${CONTAINER}`,
       );
+    settingsPorts = ports;
     checkPortsFree(ports);
     const image = await docker(
       ["docker", "image", "inspect", "--format", "{{.Id}}", OTEL_LGTM.image],
@@ -373,13 +387,21 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
   } else console.error(`stack: ${OTEL_LGTM.image} is already here, not pulling`);
 
   const started = await docker(plan.run, env);
-  if (started.code !== 0)
+  if (started.code !== 0) {
+    const message = lastLine(started.stderr.replace(/\nRun 'docker run --help'.*$/s, ""));
+    // A container that failed to start stays behind, created; a name conflict is another's.
+    if (!message.includes("Conflict.")) await remove();
+    const taken = /Bind for [\d.]+:(\d+) failed/.exec(message)?.[1];
+    const port = (Object.keys(PORTS) as PortName[]).find((n) => String(settingsPorts[n]) === taken);
     exitWithError(
-      new CliError(
-        `docker run ${OTEL_LGTM.image} failed: ${lastLine(started.stderr).replace(/^docker: /, "")}`,
-        "a port taken: free it or move it (STACK_*_PORT, docs/stack.md); else docker's message says what to change",
-      ),
+      port
+        ? portTaken(port, Number(taken))
+        : new CliError(
+            `docker run ${OTEL_LGTM.image} failed: ${message.replace(/^docker: /, "")}`,
+            "docker's message says what to change; or run bun run dev without --stack",
+          ),
     );
+  }
   console.error(
     `stack: started ${CONTAINER} (${Object.entries(OTEL_LGTM.carries)
       .map(([name, version]) => `${name} ${version}`)
@@ -419,13 +441,15 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
   );
 
   services = Bun.spawn([process.execPath, join(import.meta.dir, "dev.ts")], {
-    env: { ...env, ...plan.env },
+    env: { ...plan.envDefaults, ...withoutEmpty(env), ...plan.env },
     stdio: ["inherit", "inherit", "inherit"],
   });
   if (stopping) services.kill("SIGINT");
   const code = await services.exited;
   await remove();
-  process.exit(stopping && code === 0 ? 0 : code || 1);
+  // Ctrl-C before the services had set up their own handlers ends them by the signal itself.
+  const interrupted = stopping && (code === 0 || services.signalCode === "SIGINT");
+  process.exit(interrupted ? 0 : code || 1);
 }
 
 /** The path as you would type it: ~ for your home. */
