@@ -317,7 +317,9 @@ describe("bun run dev --stack refuses", () => {
           "  fix: install Docker (https://docs.docker.com/get-docker/), or run bun run dev without --stack: telemetry printed in this terminal\n",
       );
       expect(run.code).toBe(1);
-      expect(run.ms).toBeLessThan(5000); // no waiting: the ready wait alone is 180 s
+      // At once: no docker call at all, where waiting for otel-lgtm alone would take up to 180 s
+      // (the bound is loose for a busy machine).
+      expect(run.ms).toBeLessThan(15_000);
     },
     SLOW,
   );
