@@ -415,6 +415,23 @@ describe("bun run dev --stack refuses", () => {
   );
 
   test.concurrent(
+    "when the image cannot be pulled",
+    async () => {
+      const w = await world({ registryUnreachable: true });
+      const run = await runStack(w);
+      expect(run.stderr).toBe(
+        `stack: pulling ${IMAGE} (once; later runs reuse it)\n` +
+          'Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host\n' +
+          `error: docker pull ${IMAGE} failed (its message is above)\n` +
+          "  fix: check the network and that Docker can reach Docker Hub, then run it again\n",
+      );
+      expect(run.code).toBe(1);
+      expect(dockerCalls(w).map((args) => args[0])).not.toContain("run");
+    },
+    SLOW,
+  );
+
+  test.concurrent(
     "and removes its container when otel-lgtm stops while starting",
     async () => {
       const w = await world({
@@ -427,7 +444,7 @@ describe("bun run dev --stack refuses", () => {
       expect(run.stderr).toContain(`stack: removed container ${CONTAINER}\n`);
       expect(run.stderr).toEndWith(
         `error: ${CONTAINER} stopped while starting (its last lines are above)\n` +
-          "  fix: ENABLE_LOGS_ALL=true in its environment shows every component's log; or run bun run dev without --stack\n",
+          `  fix: they name the part that failed; to watch every part start: docker run --rm -e ENABLE_LOGS_ALL=true ${IMAGE}\n`,
       );
       expect(run.code).toBe(1);
       expect(w.state().containers).toEqual({});

@@ -297,9 +297,8 @@ const READY_TIMEOUT_MS = 180_000;
 
 /** `bun run dev --stack …`: never returns. */
 export async function runDevStack(args: string[], env: Env = process.env): Promise<never> {
+  let settings: StackSettings;
   let plan: StackPlan;
-  let loginFile = "";
-  let settingsPorts = {} as Record<PortName, number>;
   try {
     const { values } = parseFlags("bun run dev --stack", args, {
       stack: { type: "boolean" },
@@ -327,15 +326,14 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
         "start it: macOS: open -a Docker · Linux: sudo systemctl start docker; or run bun run dev without --stack",
       );
     const dir = stateDir(env);
-    loginFile = join(dir, "grafana-login.env");
-    const settings = { ports, configDir: join(dir, "config"), loginFile, imagePresent: false };
+    const loginFile = join(dir, "grafana-login.env");
+    settings = { ports, configDir: join(dir, "config"), loginFile, imagePresent: false };
     plan = planStack(settings);
     if ((await docker(plan.running, env)).code === 0)
       throw new CliError(
         `a container named ${CONTAINER} is already there (another bun run dev --stack, or one left behind)`,
         `stop the other run with Ctrl-C, or remove it: docker rm --force ${CONTAINER}`,
       );
-    settingsPorts = ports;
     checkPortsFree(ports);
     const image = await docker(
       ["docker", "image", "inspect", "--format", "{{.Id}}", OTEL_LGTM.image],
@@ -367,10 +365,6 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  const fail = async (error: CliError): Promise<never> => {
-    await remove();
-    exitWithError(error);
-  };
 
   if (plan.pull) {
     console.error(`stack: pulling ${OTEL_LGTM.image} (once; later runs reuse it)`);
@@ -392,7 +386,9 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
     // A container that failed to start stays behind, created; a name conflict is another's.
     if (!message.includes("Conflict.")) await remove();
     const taken = /Bind for [\d.]+:(\d+) failed/.exec(message)?.[1];
-    const port = (Object.keys(PORTS) as PortName[]).find((n) => String(settingsPorts[n]) === taken);
+    const port = (Object.keys(PORTS) as PortName[]).find(
+      (n) => String(settings.ports[n]) === taken,
+    );
     exitWithError(
       port
         ? portTaken(port, Number(taken))
@@ -419,12 +415,13 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
     if (running.stdout.trim() !== "true" || Date.now() > deadline) {
       const logs = await docker(plan.logs, env);
       process.stderr.write(logs.stdout + logs.stderr);
-      await fail(
+      await remove();
+      exitWithError(
         new CliError(
           running.stdout.trim() === "true"
             ? `${CONTAINER} is not up after ${READY_TIMEOUT_MS / 1000} s (its last lines are above)`
             : `${CONTAINER} stopped while starting (its last lines are above)`,
-          "ENABLE_LOGS_ALL=true in its environment shows every component's log; or run bun run dev without --stack",
+          `they name the part that failed; to watch every part start: docker run --rm -e ENABLE_LOGS_ALL=true ${OTEL_LGTM.image}`,
         ),
       );
     }
@@ -435,7 +432,7 @@ export async function runDevStack(args: string[], env: Env = process.env): Promi
   console.error(
     [
       `stack: up. Grafana ${urls.dashboard}`,
-      `  login admin, password: sed -n 's/^GF_SECURITY_ADMIN_PASSWORD=//p' ${shellPath(env, loginFile)}`,
+      `  login admin, password: sed -n 's/^GF_SECURITY_ADMIN_PASSWORD=//p' ${shellPath(env, settings.loginFile)}`,
       `  Prometheus ${urls.prometheus} · Loki ${urls.loki} · Tempo ${urls.tempo} · OTLP ${urls.otlp}`,
     ].join("\n"),
   );
