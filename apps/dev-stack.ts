@@ -287,11 +287,14 @@ function ensureLoginFile(path: string) {
 
 const USAGE = `usage: bun run dev --stack
 
-Runs ${OTEL_LGTM.image} in Docker and bun run dev's services with their telemetry going into
-it; the project's dashboards are in its Grafana. Ctrl-C stops the services and removes the
-container. Ports: ${Object.values(PORTS)
-  .map((p) => `${p.variable} (${p.container})`)
-  .join(", ")}. See docs/stack.md.`;
+Runs ${OTEL_LGTM.image} in Docker, and bun run dev's services with their telemetry going
+into it; the project's dashboards are in its Grafana. Ctrl-C stops the services and removes
+the container. See docs/stack.md.
+
+Its ports on this machine (127.0.0.1), each movable by its variable:
+${Object.values(PORTS)
+  .map((p) => `  ${p.variable.padEnd(22)} ${String(p.container).padEnd(5)} ${p.what}`)
+  .join("\n")}`;
 
 const READY_TIMEOUT_MS = 180_000;
 
