@@ -1,25 +1,26 @@
 // What `bun run dev` prints of the services' telemetry (docs/services.md#run-them-locally). The
-// services export OTLP to a receiver inside dev (apps/telemetry/testing/otlp-receiver.ts), as
+// services export OTLP to a receiver inside dev (apps/dev-receiver.ts), as
 // they would to the Collector; this view groups spans by trace and prints each finished trace as
 // a tree with its log records under their spans, then what Tempo, Loki and Prometheus make of it,
-// computed with the project's pipeline models (gitops/pipeline), not written by hand. Request
+// computed with the project's pipeline model (model/), not written by hand. Request
 // metrics are summed up every 10 s instead of printing every point.
 
-import type { Pod } from "../gitops/pipeline/capture.ts";
-import { type Attributes, collected, type LogRecord } from "../gitops/pipeline/collected.ts";
-import { collectorModel, enrich, type Signal } from "../gitops/pipeline/collector.ts";
-import { translateLogs } from "../gitops/pipeline/loki-otlp.ts";
+import { type Attributes, collected, type LogRecord } from "../model/collected.ts";
+import type { Pod } from "../model/collector.ts";
+import { collectorModel, enrich, type Signal } from "../model/collector.ts";
+import { translateLogs } from "../model/loki-otlp.ts";
 import {
   prometheusOtlpSettings,
   resourceLabels,
   translateMetrics,
-} from "../gitops/pipeline/prometheus-otlp.ts";
+} from "../model/prometheus-otlp.ts";
+import { pointsOfSpans, seriesFamilies } from "./backend-report.ts";
 import type {
   ReceivedDataPoint,
   ReceivedExport,
   ReceivedLog,
   ReceivedSpan,
-} from "./telemetry/testing/otlp-receiver.ts";
+} from "./otlp-records.ts";
 
 export interface ViewOptions {
   write: (text: string) => void;
@@ -42,7 +43,7 @@ const requestDuration = "http.server.request.duration";
 // A trace whose root never arrives (its parent is outside, or lost) is printed after this.
 const orphanAfterMs = 3000;
 
-const durationMs = (span: ReceivedSpan) =>
+const durationMs = (span: Pick<ReceivedSpan, "startTimeUnixNano" | "endTimeUnixNano">) =>
   Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6;
 const shortEnum = (value: string, prefix: string) => value.replace(prefix, "");
 const service = (resource: Record<string, unknown>) => String(resource["service.name"] ?? "?");
@@ -54,7 +55,7 @@ const labelText = (labels: Record<string, string>) =>
     .join(", ")}}`;
 
 /** Items joined with `separator` and wrapped to `width`, at most `maxLines` (the rest counted). */
-function wrap(items: string[], width: number, maxLines: number, separator = " "): string[] {
+export function wrap(items: string[], width: number, maxLines: number, separator = " "): string[] {
   const lines: string[] = [];
   let i = 0;
   while (i < items.length && lines.length < maxLines) {
@@ -89,6 +90,54 @@ const somePod: Pod = {
   image: "image:tag",
   annotations: {},
 };
+
+/** A span or log record as received, or as the dev receiver's API gives it (values as strings). */
+type TreeSpan = Omit<ReceivedSpan, "attributes" | "resource"> & {
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+};
+type TreeLog = Pick<ReceivedLog, "spanId" | "severityText" | "body"> & {
+  attributes: Record<string, unknown>;
+};
+
+/**
+ * A trace as a tree: a heading line, then each span under its parent (name, kind, duration,
+ * status, service, attributes) with its log records under it. `drawn` is the spans in tree order.
+ * Shared by the view and `bun run trace`.
+ */
+export function traceTree<S extends TreeSpan>(
+  traceId: string,
+  spans: S[],
+  logs: TreeLog[],
+): { lines: string[]; drawn: S[] } {
+  const ids = new Set(spans.map((s) => s.spanId));
+  const byStart = (a: S, b: S) => Number(BigInt(a.startTimeUnixNano) - BigInt(b.startTimeUnixNano));
+  const children = (parent: string) => spans.filter((s) => s.parentSpanId === parent).sort(byStart);
+  // Roots: spans whose parent is not in the trace (none for a request that came with its own
+  // traceparent and whose caller exported nowhere).
+  const roots = spans.filter((s) => !ids.has(s.parentSpanId)).sort(byStart);
+  const root = roots[0] as S;
+  const status = root.attributes["http.response.status_code"] ?? "";
+  const lines = [`── trace ${traceId}  ${root.name}  ${status}  ${durationMs(root).toFixed(1)} ms`];
+  const drawn: S[] = [];
+  const draw = (span: S, depth: number) => {
+    drawn.push(span);
+    const indent = "  ".repeat(depth + 1);
+    const code = shortEnum(span.status.code, "STATUS_CODE_").toLowerCase();
+    const message = span.status.message ? ` "${span.status.message}"` : "";
+    lines.push(
+      `${indent}${span.name}  ${shortEnum(span.kind, "SPAN_KIND_")}  ${durationMs(span).toFixed(1)} ms  ${code}${message}  [${service(span.resource)}]`,
+    );
+    for (const line of wrap(pairs(span.attributes), 110, 3)) lines.push(`${indent}    ${line}`);
+    for (const log of logs.filter((l) => l.spanId === span.spanId)) {
+      const [attributes = ""] = wrap(pairs(log.attributes), 80, 1);
+      lines.push(`${indent}    log ${log.severityText} "${log.body}"  ${attributes}`.trimEnd());
+    }
+    for (const child of children(span.spanId)) draw(child, depth + 1);
+  };
+  for (const span of roots) draw(span, 0);
+  return { lines, drawn };
+}
 
 export type DevView = ReturnType<typeof createDevView>;
 
@@ -170,36 +219,7 @@ export function createDevView(options: ViewOptions) {
   }
 
   function renderTrace(traceId: string, trace: PendingTrace): string[] {
-    const ids = new Set(trace.spans.map((s) => s.spanId));
-    const byStart = (a: ReceivedSpan, b: ReceivedSpan) =>
-      Number(BigInt(a.startTimeUnixNano) - BigInt(b.startTimeUnixNano));
-    const children = (parent: string) =>
-      trace.spans.filter((s) => s.parentSpanId === parent).sort(byStart);
-    // Roots: spans whose parent is not in the trace (none for a request that came with its own
-    // traceparent and whose caller exported nowhere).
-    const roots = trace.spans.filter((s) => !ids.has(s.parentSpanId)).sort(byStart);
-    const root = roots[0] as ReceivedSpan;
-    const status = root.attributes["http.response.status_code"] ?? "";
-    const lines = [
-      `── trace ${traceId}  ${root.name}  ${status}  ${durationMs(root).toFixed(1)} ms`,
-    ];
-    const drawn: ReceivedSpan[] = [];
-    const draw = (span: ReceivedSpan, depth: number) => {
-      drawn.push(span);
-      const indent = "  ".repeat(depth + 1);
-      const code = shortEnum(span.status.code, "STATUS_CODE_").toLowerCase();
-      const message = span.status.message ? ` "${span.status.message}"` : "";
-      lines.push(
-        `${indent}${span.name}  ${shortEnum(span.kind, "SPAN_KIND_")}  ${durationMs(span).toFixed(1)} ms  ${code}${message}  [${service(span.resource)}]`,
-      );
-      for (const line of wrap(pairs(span.attributes), 110, 3)) lines.push(`${indent}    ${line}`);
-      for (const log of trace.logs.filter((l) => l.spanId === span.spanId)) {
-        const [attributes = ""] = wrap(pairs(log.attributes), 80, 1);
-        lines.push(`${indent}    log ${log.severityText} "${log.body}"  ${attributes}`.trimEnd());
-      }
-      for (const child of children(span.spanId)) draw(child, depth + 1);
-    };
-    for (const span of roots) draw(span, 0);
+    const { lines, drawn } = traceTree(traceId, trace.spans, trace.logs);
     lines.push(...backendLines(traceId, drawn, trace.logs));
     return lines;
   }
@@ -235,34 +255,17 @@ export function createDevView(options: ViewOptions) {
       if (extra.length)
         lines.push(`                in the cluster also labels ${extra.join(", ")}`);
     }
-    // Prometheus: the points this request's spans fed (a point whose every attribute is on the
-    // span, in the span's service), in tree order, as Prometheus's OTLP receiver names them.
-    const points = spans.flatMap((span) =>
-      [...latest.values()].filter(
-        (point) =>
-          Object.keys(point.attributes).length > 0 &&
-          service(span.resource) === service(point.resource) &&
-          Object.entries(point.attributes).every(([k, v]) => span.attributes[k] === v),
-      ),
+    // Prometheus: the points this request's spans fed, in tree order, as Prometheus's OTLP
+    // receiver names them (apps/backend-report.ts, shared with `bun run explain`).
+    const points = pointsOfSpans(spans.map(collected), [...latest.values()].map(collected));
+    const families = seriesFamilies(
+      translateMetrics(points, prometheus).filter((series) => series.name !== "target_info"),
     );
-    const families = new Map<
-      string,
-      { name: string; labels: Record<string, string>; suffixes: string[] }
-    >();
-    for (const series of translateMetrics(points.map(collected), prometheus)) {
-      if (series.name === "target_info") continue;
-      const { le: _, ...labels } = series.labels;
-      const [, name = series.name, suffix] = series.name.match(/^(.*)_(bucket|sum|count)$/) ?? [];
-      const key = `${name}${JSON.stringify(labels)}`;
-      const family = families.get(key) ?? { name, labels, suffixes: [] };
-      if (suffix && !family.suffixes.includes(suffix)) family.suffixes.push(suffix);
-      families.set(key, family);
-    }
-    for (const { name, labels, suffixes } of families.values())
+    for (const { name, labels, suffixes } of families)
       lines.push(
         `  Prometheus  ${suffixes.length ? `${name}_{${suffixes.join(",")}}` : name}${labelText(labels)}`,
       );
-    if (families.size === 0)
+    if (families.length === 0)
       lines.push("  Prometheus  (no metric point of this request exported yet)");
     const extra = clusterOnly(
       "metrics",

@@ -19,7 +19,11 @@ async function waitForReady(port: number, timeoutMs = 8000): Promise<void> {
 
 /** Runs `bun run dev` with `settings`, asks for /user/123, stops it with Ctrl-C: what it printed. */
 async function runDev(settings: Record<string, string>) {
-  const [gatewayPort, userServicePort] = [await freePort(), await freePort()];
+  const [gatewayPort, userServicePort, receiverPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   // The test runner's own OTEL_* settings stay out.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
@@ -31,6 +35,7 @@ async function runDev(settings: Record<string, string>) {
       ...settings,
       API_GATEWAY_PORT: String(gatewayPort),
       USER_SERVICE_PORT: String(userServicePort),
+      DEV_RECEIVER_PORT: String(receiverPort),
     },
     stdout: "pipe",
     stderr: "pipe",
@@ -174,6 +179,32 @@ test("a service that cannot start is named, and the other is stopped (OTEL_SDK_D
     expect(stderr).toContain("dev: api-gateway exited with code 1; stopping user-service");
     const stdout = await new Response(dev.stdout).text();
     expect(stdout).toContain(`"service":"api-gateway","msg":"port ${taken.port} is already in use`);
+  } finally {
+    taken.stop(true);
+  }
+});
+
+test("dev's receiver port taken: DEV_RECEIVER_PORT named, nothing started", async () => {
+  const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("other") });
+  try {
+    const dev = Bun.spawnSync([process.execPath, `${import.meta.dir}/dev.ts`], {
+      env: {
+        ...process.env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: "",
+        DEV_RECEIVER_PORT: String(taken.port),
+        API_GATEWAY_PORT: String(await freePort()),
+        USER_SERVICE_PORT: String(await freePort()),
+      },
+    });
+    expect({
+      code: dev.exitCode,
+      stdout: dev.stdout.toString(),
+      stderr: dev.stderr.toString(),
+    }).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: port ${taken.port} (DEV_RECEIVER_PORT) is already in use: is another bun run dev running?\n  fix: stop what listens there, or DEV_RECEIVER_PORT=${Number(taken.port) + 1} bun run dev\n`,
+    });
   } finally {
     taken.stop(true);
   }

@@ -6,10 +6,10 @@
 import { CliError, exitWithError } from "../cli/errors.ts";
 import { envPort, parseFlags } from "../cli/flags.ts";
 import { readConfig as gatewayConfig } from "./api-gateway/src/app.ts";
+import { type DevReceiver, defaultDevReceiverPort, startDevReceiver } from "./dev-receiver.ts";
 import { createDevView, type DevView } from "./dev-view.ts";
 import { SettingError } from "./service-kit/index.ts";
 import { readTelemetryConfig } from "./telemetry/config.ts";
-import { type OtlpReceiver, startOtlpReceiver } from "./telemetry/testing/otlp-receiver.ts";
 import { readConfig as userServiceConfig } from "./user-service/src/app.ts";
 
 type Env = Record<string, string | undefined>;
@@ -21,6 +21,7 @@ if (process.argv.includes("--stack"))
 // Bad settings stop here, each variable named in its own error, before anything starts.
 let userServicePort = "";
 let gatewayPort = "";
+let receiverPort = 0;
 let gatewayEnv: Env = {};
 let telemetryDisabled = false;
 try {
@@ -35,6 +36,7 @@ try {
   }
   userServicePort = String(envPort(process.env, "USER_SERVICE_PORT", 4001, "bun run dev"));
   gatewayPort = String(envPort(process.env, "API_GATEWAY_PORT", 4000, "bun run dev"));
+  receiverPort = envPort(process.env, "DEV_RECEIVER_PORT", defaultDevReceiverPort, "bun run dev");
   const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? "";
   if (!["", "true", "false"].includes(disabled))
     throw new CliError(
@@ -68,7 +70,7 @@ function checkSettings(service: string, readConfig: (env: Env) => unknown, extra
 const env: Env = { ...process.env };
 // Telemetry: off; or to the user's collector; or, with no collector, to a receiver here that
 // prints each request as a trace tree (apps/dev-view.ts).
-let receiver: OtlpReceiver | undefined;
+let receiver: DevReceiver | undefined;
 let view: DevView | undefined;
 // A request's log lines are printed under its spans in the tree, so they leave the terminal
 // when its spans reach the tree; the services' other lines pass as they are (errors always).
@@ -79,7 +81,23 @@ else if (endpoint)
   console.error(`dev: telemetry goes to ${endpoint} (OTEL_EXPORTER_OTLP_ENDPOINT)`);
 else {
   view = createDevView({ write: (text) => process.stdout.write(text) });
-  receiver = startOtlpReceiver({ onReceive: view.receive });
+  try {
+    receiver = startDevReceiver({
+      port: receiverPort,
+      gateway: `http://localhost:${gatewayPort}`,
+      userService: `http://localhost:${userServicePort}`,
+      onReceive: view.receive,
+    });
+  } catch (error) {
+    view.flush();
+    if ((error as { code?: string }).code !== "EADDRINUSE") exitWithError(error);
+    exitWithError(
+      new CliError(
+        `port ${receiverPort} (DEV_RECEIVER_PORT) is already in use: is another bun run dev running?`,
+        `stop what listens there, or DEV_RECEIVER_PORT=${receiverPort + 1} bun run dev`,
+      ),
+    );
+  }
   env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   // Export within a second instead of the SDK defaults (spans 5 s, logs 1 s, metrics 60 s).
   env.OTEL_BSP_SCHEDULE_DELAY ||= "100";

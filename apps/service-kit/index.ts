@@ -2,7 +2,13 @@
 // user-id parsing, settings from the environment, and serving with a graceful SIGTERM (stop
 // accepting, drain, flush telemetry, exit 0).
 import { ATTR_ERROR_TYPE } from "@opentelemetry/semantic-conventions";
-import { routeRecorder, type Telemetry, writeJsonLine } from "@sandbox/telemetry";
+import {
+  activeTraceId,
+  type Fetch,
+  routeRecorder,
+  type Telemetry,
+  writeJsonLine,
+} from "@sandbox/telemetry";
 import { type AnyElysia, Elysia } from "elysia";
 
 /** A user id is a positive integer of at most 9 digits, written plainly. */
@@ -103,7 +109,7 @@ export function serve(
       port,
       // Bun's default of 10 s would cut requests the latency knobs may legitimately exceed.
       idleTimeout: 30,
-      fetch: telemetry.instrumentFetch(app.fetch),
+      fetch: telemetry.instrumentFetch(withTraceIdInErrors(app.fetch)),
       error(error) {
         telemetry.log.error("unhandled error", { "error.message": error.message });
         return Response.json({ error: "internal error" }, { status: 500 });
@@ -126,6 +132,27 @@ export function serve(
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   return server;
+}
+
+/**
+ * A JSON error body names its trace ({"error": ..., "trace_id": "<32 hex>"}), so a user who got
+ * an error can find what happened (`bun run trace <id>`, Tempo). Runs inside the request's server
+ * span; without a trace (telemetry off, no caller context) the body is left as it is.
+ */
+export function withTraceIdInErrors(fetch: Fetch): Fetch {
+  return async (request) => {
+    const response = await fetch(request);
+    const traceId = activeTraceId();
+    if (
+      response.status < 400 ||
+      request.method === "HEAD" ||
+      !traceId ||
+      !response.headers.get("content-type")?.startsWith("application/json")
+    )
+      return response;
+    const body: unknown = await response.json();
+    return Response.json({ ...(body as object), trace_id: traceId }, response);
+  };
 }
 
 /** Starts the server, or says on one line why it cannot listen (a taken port) and exits 1. */

@@ -7,6 +7,7 @@
 import {
   type Attributes,
   context,
+  isSpanContextValid,
   type Meter,
   propagation,
   ROOT_CONTEXT,
@@ -73,6 +74,12 @@ export const routeRecorder = new Elysia({ name: "route-recorder" }).onTransform(
   },
 );
 
+/** The trace id of the span in context, if there is a valid one. */
+export function activeTraceId(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+}
+
 export type Fetch = (request: Request) => Response | Promise<Response>;
 
 export function instrumentFetch(
@@ -115,6 +122,15 @@ export function instrumentFetch(
     try {
       const response = await context.with(trace.setSpan(parent, span), fetch, undefined, request);
       status = response.status;
+      // The caller learns which trace its request made (W3C Trace Context Level 2, section
+      // "traceresponse Header": version-trace id-this server span's id-flags). Absent only when
+      // nothing traces the request: no exporter and no caller context.
+      const { traceId, spanId, traceFlags } = span.spanContext();
+      if (isSpanContextValid(span.spanContext()))
+        response.headers.set(
+          "traceresponse",
+          `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`,
+        );
       return response;
     } finally {
       // The metric's attributes: the bounded ones (no url.path), shared with the span.

@@ -37,7 +37,7 @@ import { installDiagLogger } from "./diag.ts";
 import { type Fetch, instrumentFetch } from "./http-server.ts";
 import { createLog, type Log } from "./log.ts";
 
-export { httpDurationBuckets, routeRecorder } from "./http-server.ts";
+export { activeTraceId, type Fetch, httpDurationBuckets, routeRecorder } from "./http-server.ts";
 export { type Level, type Log, type LogAttributes, writeJsonLine } from "./log.ts";
 
 export interface Telemetry {

@@ -49,6 +49,13 @@ async function spansOf(traceId: string, count: number): Promise<ReceivedSpan[]> 
   return mine();
 }
 
+/** The trace id of the gateway's traceresponse header (W3C Trace Context Level 2). */
+function traceIdOf(response: Response): string {
+  const header = response.headers.get("traceresponse") ?? "";
+  expect(header).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  return header.split("-")[1] as string;
+}
+
 function only<T>(items: T[], what: string): T {
   if (items.length !== 1) throw new Error(`expected one ${what}, found ${items.length}`);
   return items[0] as T;
@@ -111,7 +118,10 @@ describe("answers", () => {
   test("404 JSON for a user that does not exist", async () => {
     const response = await fetch(`${gateway.url}/user/999`);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: "user not found" });
+    expect(await response.json()).toEqual({
+      error: "user not found",
+      trace_id: traceIdOf(response),
+    });
   });
 
   const invalidIds = [
@@ -133,32 +143,44 @@ describe("answers", () => {
   )("400 JSON for the invalid id %s", async (_, id) => {
     const response = await fetch(`${gateway.url}/user/${id}`);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: "invalid user id" });
+    expect(await response.json()).toEqual({
+      error: "invalid user id",
+      trace_id: traceIdOf(response),
+    });
   });
 
   test("JSON 404 for unknown paths, never a stack trace", async () => {
     const response = await fetch(`${gateway.url}/nope`);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: "not found" });
+    expect(await response.json()).toEqual({ error: "not found", trace_id: traceIdOf(response) });
   });
 
   test("502 JSON when user-service is unreachable", async () => {
     const response = await fetch(`${gatewayToNowhere.url}/user/123`);
     expect(response.status).toBe(502);
-    expect(await response.json()).toEqual({ error: "user-service unavailable" });
+    expect(await response.json()).toEqual({
+      error: "user-service unavailable",
+      trace_id: traceIdOf(response),
+    });
   });
 
   test.each(["500", "503", "7"])("502 JSON when user-service answers badly (id %s)", async (id) => {
     const response = await fetch(`${gatewayToFake.url}/user/${id}`);
     expect(response.status).toBe(502);
-    expect(await response.json()).toEqual({ error: "user-service unavailable" });
+    expect(await response.json()).toEqual({
+      error: "user-service unavailable",
+      trace_id: traceIdOf(response),
+    });
   });
 
   test("504 JSON when user-service does not answer within UPSTREAM_TIMEOUT_MS", async () => {
     const started = performance.now();
     const response = await fetch(`${gatewayToFake.url}/user/42`);
     expect(response.status).toBe(504);
-    expect(await response.json()).toEqual({ error: "user-service timed out" });
+    expect(await response.json()).toEqual({
+      error: "user-service timed out",
+      trace_id: traceIdOf(response),
+    });
     expect(performance.now() - started).toBeLessThan(1200);
   });
 

@@ -121,6 +121,17 @@ async function sweep(base: string, requests: [method: string, path: string][]): 
           failures.push(`${method} ${path.slice(0, 80)} → ${response.status}`);
         if (method !== "HEAD" && json === null)
           failures.push(`${method} ${path.slice(0, 80)}: no JSON`);
+        // Every answer names its trace, errors in their body too (a bad traceparent starts anew);
+        // but probes make no trace.
+        const probe = /^\/(healthz|readyz)\b/.test(path);
+        const header = response.headers.get("traceresponse") ?? "";
+        const traceId = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.test(header)
+          ? header.split("-")[1]
+          : "";
+        if (!traceId && !probe)
+          failures.push(`${method} ${path.slice(0, 80)}: traceresponse ${header}`);
+        if (json && response.status >= 400 && json.trace_id !== traceId)
+          failures.push(`${method} ${path.slice(0, 80)}: trace_id ${json.trace_id} in the body`);
         if (/\bat .*\.ts:\d+/.test(text))
           failures.push(`${method} ${path.slice(0, 80)}: stack trace`);
       }),

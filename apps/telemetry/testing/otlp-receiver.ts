@@ -1,200 +1,24 @@
-// An OTLP/HTTP receiver for tests and for `bun run dev` (apps/dev.ts): accepts protobuf exports
-// on /v1/traces, /v1/metrics and /v1/logs, decodes them with the official generated decoders,
-// and keeps flat, easy-to-assert records plus the raw request bytes (to search for leaked
-// credentials), or hands each export's records to a listener instead.
-import generatedRoot from "otlp-decoders/build/src/generated/root.js";
+// An OTLP/HTTP receiver for tests: accepts protobuf exports on /v1/traces, /v1/metrics and
+// /v1/logs, decodes them (apps/otlp-records.ts), and keeps flat, easy-to-assert records plus the
+// raw request bytes (to search for leaked credentials), or hands each export's records to a
+// listener instead. `bun run dev` has its own receiver with a query API (apps/dev-receiver.ts).
+import {
+  isOtlpPath,
+  type ReceivedDataPoint,
+  type ReceivedExport,
+  type ReceivedLog,
+  type ReceivedSpan,
+  receivedExport,
+} from "../../otlp-records.ts";
 
-type Attributes = Record<string, unknown>;
-
-export interface Scope {
-  name: string;
-  version: string;
-}
-
-export interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: string;
-  attributes: Attributes;
-  status: { code: string; message?: string };
-  /** Nanoseconds since the epoch, as decimal strings (64-bit). */
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  resource: Attributes;
-  scope: Scope;
-}
-
-const metricTypes = ["histogram", "sum", "gauge", "exponentialHistogram", "summary"] as const;
-
-export interface ReceivedDataPoint {
-  metric: string;
-  unit: string;
-  type: (typeof metricTypes)[number];
-  /** Whether a sum only grows (false for other types). */
-  monotonic: boolean;
-  /** e.g. AGGREGATION_TEMPORALITY_CUMULATIVE; empty for gauges and summaries. */
-  temporality: string;
-  scope: Scope;
-  attributes: Attributes;
-  resource: Attributes;
-  value?: number;
-  count?: number;
-  sum?: number;
-  /** Histogram boundaries (the implicit +Inf bucket is not listed). */
-  explicitBounds?: number[];
-}
-
-export interface ReceivedLog {
-  severityText: string;
-  severityNumber: string;
-  body: unknown;
-  attributes: Attributes;
-  traceId: string;
-  spanId: string;
-  resource: Attributes;
-  scope: Scope;
-}
-
-interface OtlpKeyValue {
-  key: string;
-  value?: OtlpAnyValue;
-}
-interface OtlpAnyValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: string;
-  doubleValue?: number;
-  arrayValue?: { values?: OtlpAnyValue[] };
-  kvlistValue?: { values?: OtlpKeyValue[] };
-  bytesValue?: string;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf objects are untyped here
-type Decoded = any;
-interface MessageType {
-  decode(bytes: Uint8Array): unknown;
-  toObject(message: unknown, options: object): Decoded;
-}
-// The generated module is typed only as a protobufjs Root.
-const collector = (
-  generatedRoot as unknown as {
-    opentelemetry: { proto: { collector: Record<string, { v1: Record<string, MessageType> }> } };
-  }
-).opentelemetry.proto.collector;
-const requestType = (signal: string, name: string): MessageType => {
-  const type = collector[signal]?.v1[name];
-  if (!type) throw new Error(`otlp-decoders: no ${signal} ${name}`);
-  return type;
-};
-const decoders = {
-  "/v1/traces": requestType("trace", "ExportTraceServiceRequest"),
-  "/v1/metrics": requestType("metrics", "ExportMetricsServiceRequest"),
-  "/v1/logs": requestType("logs", "ExportLogsServiceRequest"),
-};
-const toObjectOptions = { longs: String, enums: String, bytes: String, arrays: true };
-
-/** An OTLP export request body as a plain object (64-bit integers as strings, bytes as base64). */
-export function decodeExportRequest(path: keyof typeof decoders, body: Uint8Array) {
-  const decoder = decoders[path];
-  return decoder.toObject(decoder.decode(body), toObjectOptions);
-}
-
-const hex = (base64?: string) => (base64 ? Buffer.from(base64, "base64").toString("hex") : "");
-
-function anyValue(value: OtlpAnyValue | undefined): unknown {
-  if (!value) return undefined;
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.boolValue !== undefined) return value.boolValue;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  if (value.doubleValue !== undefined) return value.doubleValue;
-  if (value.arrayValue) return (value.arrayValue.values ?? []).map(anyValue);
-  if (value.kvlistValue) return attributes(value.kvlistValue.values);
-  return value.bytesValue;
-}
-
-function attributes(list: OtlpKeyValue[] | undefined): Attributes {
-  return Object.fromEntries((list ?? []).map((kv) => [kv.key, anyValue(kv.value)]));
-}
-
-/** The instrumentation scope (tracer, meter or logger name and version) of a scope* entry. */
-const scopeOf = (entry: Decoded): Scope => ({
-  name: entry.scope?.name ?? "",
-  version: entry.scope?.version ?? "",
-});
-
-function flattenTraces(request: Decoded): ReceivedSpan[] {
-  return (request.resourceSpans ?? []).flatMap((rs: Decoded) =>
-    (rs.scopeSpans ?? []).flatMap((ss: Decoded) =>
-      (ss.spans ?? []).map(
-        (span: Decoded): ReceivedSpan => ({
-          traceId: hex(span.traceId),
-          spanId: hex(span.spanId),
-          parentSpanId: hex(span.parentSpanId),
-          name: span.name,
-          // Fields left at their protobuf default are absent from the decoded object.
-          kind: span.kind ?? "SPAN_KIND_UNSPECIFIED",
-          attributes: attributes(span.attributes),
-          status: { code: "STATUS_CODE_UNSET", ...span.status },
-          startTimeUnixNano: span.startTimeUnixNano ?? "0",
-          endTimeUnixNano: span.endTimeUnixNano ?? "0",
-          resource: attributes(rs.resource?.attributes),
-          scope: scopeOf(ss),
-        }),
-      ),
-    ),
-  );
-}
-
-function flattenMetrics(request: Decoded): ReceivedDataPoint[] {
-  return (request.resourceMetrics ?? []).flatMap((rm: Decoded) =>
-    (rm.scopeMetrics ?? []).flatMap((sm: Decoded) =>
-      (sm.metrics ?? []).flatMap((metric: Decoded) => {
-        const type = metricTypes.find((t) => metric[t]);
-        if (!type) return [];
-        const data = metric[type];
-        const base = {
-          metric: metric.name,
-          unit: metric.unit ?? "",
-          type,
-          monotonic: Boolean(data.isMonotonic),
-          temporality: data.aggregationTemporality ?? "",
-          scope: scopeOf(sm),
-          resource: attributes(rm.resource?.attributes),
-        };
-        return (data.dataPoints ?? []).map(
-          (p: Decoded): ReceivedDataPoint => ({
-            ...base,
-            attributes: attributes(p.attributes),
-            ...(type === "sum" || type === "gauge"
-              ? { value: p.asDouble ?? Number(p.asInt) }
-              : { count: Number(p.count), sum: p.sum, explicitBounds: p.explicitBounds }),
-          }),
-        );
-      }),
-    ),
-  );
-}
-
-function flattenLogs(request: Decoded): ReceivedLog[] {
-  return (request.resourceLogs ?? []).flatMap((rl: Decoded) =>
-    (rl.scopeLogs ?? []).flatMap((sl: Decoded) =>
-      (sl.logRecords ?? []).map(
-        (record: Decoded): ReceivedLog => ({
-          severityText: record.severityText ?? "",
-          severityNumber: record.severityNumber ?? "",
-          body: anyValue(record.body),
-          attributes: attributes(record.attributes),
-          traceId: hex(record.traceId),
-          spanId: hex(record.spanId),
-          resource: attributes(rl.resource?.attributes),
-          scope: scopeOf(sl),
-        }),
-      ),
-    ),
-  );
-}
+export type {
+  ReceivedDataPoint,
+  ReceivedExport,
+  ReceivedLog,
+  ReceivedSpan,
+  Scope,
+} from "../../otlp-records.ts";
+export { decodeExportRequest } from "../../otlp-records.ts";
 
 export interface OtlpReceiver {
   /** Base URL for OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:43181 */
@@ -229,13 +53,6 @@ async function waitUntil(what: string, ready: () => boolean, timeoutMs: number):
   }
 }
 
-/** The records of one export request (one signal: the other two lists are empty). */
-export interface ReceivedExport {
-  spans: ReceivedSpan[];
-  dataPoints: ReceivedDataPoint[];
-  logs: ReceivedLog[];
-}
-
 /**
  * Starts the receiver on a free port of 127.0.0.1. With `onReceive`, each export's records go to
  * it and nothing is kept (the lists stay empty, so a long `bun run dev` does not grow).
@@ -256,7 +73,7 @@ export function startOtlpReceiver(
     port: 0,
     async fetch(request) {
       const path = new URL(request.url).pathname;
-      if (request.method !== "POST" || !Object.hasOwn(decoders, path))
+      if (request.method !== "POST" || !isOtlpPath(path))
         return new Response("not found", { status: 404 });
       const body = new Uint8Array(await request.arrayBuffer());
       if (stalled && path !== "/v1/metrics") {
@@ -264,12 +81,7 @@ export function startOtlpReceiver(
         await stalled;
         return new Response("stalled, then refused", { status: 500 });
       }
-      const decoded = decodeExportRequest(path as keyof typeof decoders, body);
-      const received: ReceivedExport = {
-        spans: path === "/v1/traces" ? flattenTraces(decoded) : [],
-        dataPoints: path === "/v1/metrics" ? flattenMetrics(decoded) : [],
-        logs: path === "/v1/logs" ? flattenLogs(decoded) : [],
-      };
+      const received = receivedExport(path, body);
       if (options.onReceive) options.onReceive(received);
       else {
         rawBodies.push(body);

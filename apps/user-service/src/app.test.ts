@@ -44,7 +44,11 @@ test("ERROR_RATE=1 fails every query: 500 JSON, error spans and an error log", a
   });
   expect(performance.now() - started).toBeGreaterThanOrEqual(300); // QUERY_LATENCY_MS
   expect(response.status).toBe(500);
-  expect(await response.json()).toEqual({ error: "database error" });
+  expect(await response.json()).toEqual({ error: "database error", trace_id: traceId });
+  // The caller's trace, continued by user-service's SERVER span.
+  const [version, respondedTrace, serverSpanId, flags] =
+    response.headers.get("traceresponse")?.split("-") ?? [];
+  expect([version, respondedTrace, flags]).toEqual(["00", traceId, "01"]);
 
   await receiver.waitForSpans((spans) => spans.filter((s) => s.traceId === traceId).length >= 2);
   const spans = receiver.spans.filter((s) => s.traceId === traceId);
@@ -54,6 +58,7 @@ test("ERROR_RATE=1 fails every query: 500 JSON, error spans and an error log", a
   expect(query?.attributes["error.type"]).toBe("QueryFailed");
   expect(server?.status.code).toBe("STATUS_CODE_ERROR");
   expect(server?.attributes["error.type"]).toBe("500");
+  expect(server?.spanId).toBe(serverSpanId);
 
   await receiver.waitForLogs((logs) => logs.some((l) => l.traceId === traceId));
   expect(receiver.logs.find((l) => l.traceId === traceId)).toMatchObject({
