@@ -14,7 +14,7 @@ import {
 } from "../bootstrap/testing/fake/state.ts";
 import { datasources } from "../gitops/dashboards/service-overview.ts";
 import { services } from "../gitops/dashboards/telemetry-names.ts";
-import { prometheusOtlpSettings, resourceLabels } from "../gitops/pipeline/prometheus-otlp.ts";
+import { prometheusOtlpSettings, resourceLabels } from "../model/prometheus-otlp.ts";
 import { CONTAINER, OTEL_LGTM, PORTS, type PortName, planStack, stackFiles } from "./dev-stack.ts";
 import { startOtlpReceiver } from "./telemetry/testing/otlp-receiver.ts";
 import { freePort } from "./telemetry/testing/process.ts";

@@ -266,10 +266,16 @@ function checkPortsFree(ports: Record<PortName, number>) {
 
 function portTaken(name: PortName, port: number): CliError {
   const { what, variable } = PORTS[name];
-  // The kind cluster publishes Grafana on 3000 and Prometheus on 9090 (kind-config.yaml).
-  const kind = port === 3000 || port === 9090 ? " (by the kind cluster, if it runs)" : "";
+  // The kind cluster publishes Grafana on 3000 and Prometheus on 9090 (kind-config.yaml); plain
+  // bun run dev's receiver listens on 4318 (DEV_RECEIVER_PORT).
+  const likely =
+    port === 3000 || port === 9090
+      ? " (by the kind cluster, if it runs)"
+      : port === 4318
+        ? " (by another bun run dev, if one runs)"
+        : "";
   return new CliError(
-    `port ${port} (${what}) is already taken on this machine${kind}`,
+    `port ${port} (${what}) is already taken on this machine${likely}`,
     `free it, or move it: ${variable}=${port < 55536 ? port + 10000 : port - 10000} bun run dev --stack`,
   );
 }
