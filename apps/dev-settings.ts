@@ -19,7 +19,7 @@ export const devExportDelays = {
 };
 export const rawMetricExportInterval = "10000";
 
-export const usage = `usage: bun run dev [--raw]
+export const usage = `usage: bun run dev [--raw | --stack]
 
 Runs user-service and api-gateway on this machine, the gateway calling user-service; Ctrl-C stops
 both. With no OTEL_EXPORTER_OTLP_ENDPOINT their telemetry goes over OTLP to dev's own receiver,
@@ -29,6 +29,8 @@ and keeps the last ${keptTraces} traces for \`bun run trace <id>\`.
 flags:
   --raw       the SDK's console exporters too (OTEL_{TRACES,METRICS,LOGS}_EXPORTER=console,otlp):
               raw span, metric and log objects instead of trees; metrics every 10 s
+  --stack     the same services, their telemetry into grafana/otel-lgtm in Docker: Grafana with
+              the project's dashboards (bun run dev --stack --help; docs/stack.md)
   -h, --help  this text
 
 settings are environment variables (there are no --port flags):

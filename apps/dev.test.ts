@@ -228,14 +228,15 @@ test(
         'error: OTEL_SDK_DISABLED must be true or false, got "maybe"\n  fix: OTEL_SDK_DISABLED=false bun run dev (or =true: no telemetry at all)\n',
       ],
     ];
-    // Free ports, so that a machine where 4000, 4001 or 4318 is taken adds no problem.
-    const ports = {
-      API_GATEWAY_PORT: String(await freePort()),
-      USER_SERVICE_PORT: String(await freePort()),
-      DEV_RECEIVER_PORT: String(await freePort()),
-    };
     const runs = await Promise.all(
       cases.map(async ([env]) => {
+        // Free ports, so that a machine where 4000, 4001 or 4318 is taken adds no problem; each
+        // run its own, as dev checks that its ports are free by binding them.
+        const ports = {
+          API_GATEWAY_PORT: String(await freePort()),
+          USER_SERVICE_PORT: String(await freePort()),
+          DEV_RECEIVER_PORT: String(await freePort()),
+        };
         const dev = Bun.spawn([process.execPath, `${import.meta.dir}/dev.ts`], {
           env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: "", ...ports, ...env },
           stdout: "pipe",
@@ -331,13 +332,14 @@ test("a taken service port is named before anything is said to listen (OTEL_SDK_
 test("--help lists the flag and the settings, and says the ports are environment variables; --port's fix holds", async () => {
   const help = devOnce(["--help"], {});
   expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(help.stdout).toStartWith("usage: bun run dev [--raw]\n");
+  expect(help.stdout).toStartWith("usage: bun run dev [--raw | --stack]\n");
   expect(help.stdout).toContain("settings are environment variables (there are no --port flags):");
   for (const name of [
     "API_GATEWAY_PORT=4000",
     "USER_SERVICE_PORT=4001",
     "DEV_RECEIVER_PORT=4318",
     "--raw",
+    "--stack",
   ])
     expect(help.stdout).toContain(`  ${name} `);
   expect(help.ms).toBeLessThan(2000);

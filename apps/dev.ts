@@ -19,6 +19,10 @@ import { readTelemetryConfig } from "./telemetry/config.ts";
 
 type Env = Record<string, string | undefined>;
 
+// `--stack`: the same services, their telemetry into grafana/otel-lgtm in Docker (apps/dev-stack.ts).
+if (process.argv.includes("--stack"))
+  await import("./dev-stack.ts").then((stack) => stack.runDevStack(process.argv.slice(2)));
+
 // Every bad setting (taken ports too) is reported here, all at once, before anything starts.
 let settings: DevSettings;
 try {

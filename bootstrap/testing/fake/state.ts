@@ -45,6 +45,29 @@ export interface FakeState {
   busyPorts?: number[];
   /** Docker without its buildx plugin (a distribution's docker.io package, say). */
   buildxMissing?: boolean;
+  /** Containers by name (`docker run --name`), running or stopped. */
+  containers?: Record<string, FakeContainer>;
+  /** How many `docker exec … test -e /tmp/ready` checks a new container fails first (default 1). */
+  containerStartChecks?: number;
+  /** A new container exits while starting, leaving these log lines. */
+  containerCrashLog?: string;
+  /** Docker Hub cannot be reached: `docker pull` fails. */
+  registryUnreachable?: boolean;
+}
+
+export interface FakeContainer {
+  id: string;
+  image: string;
+  running: boolean;
+  /** host address:port → container port, from --publish. */
+  published: Record<string, number>;
+  /** --volume host:container[:ro], --env NAME=value, --env-file path, as given. */
+  volumes: string[];
+  env: string[];
+  envFiles: string[];
+  /** Readiness checks made so far. */
+  checks: number;
+  logs: string;
 }
 
 export interface ExistingCluster {
