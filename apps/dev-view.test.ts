@@ -132,6 +132,10 @@ test("what the trace becomes in Tempo, Loki and Prometheus", () => {
       "trace_id",
       "span_id",
       "severity_text",
+      "severity_number",
+      "scope_name",
+      "scope_version",
+      "detected_level",
     ].sort(),
   );
   // In the cluster, k8s_attributes adds the pod's attributes, some of which Loki indexes.

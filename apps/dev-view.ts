@@ -2,18 +2,18 @@
 // services export OTLP to a receiver inside dev (apps/telemetry/testing/otlp-receiver.ts), as
 // they would to the Collector; this view groups spans by trace and prints each finished trace as
 // a tree with its log records under their spans, then what Tempo, Loki and Prometheus make of it,
-// computed with the project's pipeline models (gitops/pipeline), not written by hand. Request
+// computed with the project's pipeline model (model/), not written by hand. Request
 // metrics are summed up every 10 s instead of printing every point.
 
-import type { Pod } from "../gitops/pipeline/capture.ts";
-import { type Attributes, collected, type LogRecord } from "../gitops/pipeline/collected.ts";
-import { collectorModel, enrich, type Signal } from "../gitops/pipeline/collector.ts";
-import { translateLogs } from "../gitops/pipeline/loki-otlp.ts";
+import { type Attributes, collected, type LogRecord } from "../model/collected.ts";
+import type { Pod } from "../model/collector.ts";
+import { collectorModel, enrich, type Signal } from "../model/collector.ts";
+import { translateLogs } from "../model/loki-otlp.ts";
 import {
   prometheusOtlpSettings,
   resourceLabels,
   translateMetrics,
-} from "../gitops/pipeline/prometheus-otlp.ts";
+} from "../model/prometheus-otlp.ts";
 import type {
   ReceivedDataPoint,
   ReceivedExport,

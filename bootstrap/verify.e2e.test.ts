@@ -15,9 +15,9 @@ import {
   serverDuration,
 } from "../gitops/dashboards/telemetry-names.ts";
 import { renderPod } from "../gitops/pipeline/capture.ts";
-import { collectorModel, enrich } from "../gitops/pipeline/collector.ts";
-import { resourceLabels } from "../gitops/pipeline/prometheus-otlp.ts";
 import { promqlSelectors, selectSeries } from "../gitops/pipeline/selectors.ts";
+import { collectorModel, enrich } from "../model/collector.ts";
+import { resourceLabels } from "../model/prometheus-otlp.ts";
 import { SERVICES } from "./lib/names.ts";
 import { verify } from "./verify.ts";
 

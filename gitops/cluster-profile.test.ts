@@ -4,24 +4,18 @@
 // Tempo on object storage, registry images, credentials only through existing Secrets. Upstream
 // charts cannot be rendered offline: their effective values (value files, then
 // helm.valuesObject, coalesced with the chart's recorded defaults by the Helm model in
-// testing/helm-values.ts) are checked against what each chart does with a key, read in its
+// model/helm-values.ts) are checked against what each chart does with a key, read in its
 // sources at the pinned version (`read` below), and the Collector's rendered config against its
-// start-up validation (pipeline/collector-validate.ts).
+// start-up validation (model/collector-validate.ts).
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { collectorConfig } from "./pipeline/collector.ts";
-import { startupErrors } from "./pipeline/collector-validate.ts";
-import { chartDefaults } from "./testing/chart-defaults.ts";
-import { chartValues, type Values } from "./testing/helm-values.ts";
-import {
-  dig,
-  isKubeObject,
-  type KubeObject,
-  loadYaml,
-  readText,
-  repoRoot,
-} from "./testing/load.ts";
+import { chartDefaults } from "../model/chart-defaults.ts";
+import { collectorConfig } from "../model/collector.ts";
+import { startupErrors } from "../model/collector-validate.ts";
+import { chartValues, type Values } from "../model/helm-values.ts";
+import { loadYaml, readText, repoRoot } from "../model/yaml.ts";
+import { dig, isKubeObject, type KubeObject } from "./testing/load.ts";
 import { validateObject } from "./testing/models.ts";
 import {
   type Application,
@@ -84,7 +78,7 @@ function effectiveValues(app: Application): Values {
   const source = chartSource(app);
   const defaults = chartDefaults[source.chart as string];
   if (!defaults)
-    throw new Error(`${source.chart}: no recorded defaults in gitops/testing/chart-defaults.ts`);
+    throw new Error(`${source.chart}: no recorded defaults in model/chart-defaults.ts`);
   const layers = (source.helm?.valueFiles ?? []).map((file) =>
     loadYaml(resolveValueFile(file, source.path)),
   );

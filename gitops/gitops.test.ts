@@ -2,8 +2,9 @@
 // tree, committed or rendered with real helm, validates against its schema (core kinds and the
 // Argo CD / Prometheus Operator CRDs); the local charts pass `helm lint --strict`.
 import { describe, expect, test } from "bun:test";
+import { loadYaml } from "../model/yaml.ts";
 import { lintChart, renderChart } from "./testing/helm.ts";
-import { gitopsDir, isKubeObject, loadDocs, loadYaml, yamlFilesUnder } from "./testing/load.ts";
+import { gitopsDir, isKubeObject, loadDocs, yamlFilesUnder } from "./testing/load.ts";
 import { validateObject } from "./testing/models.ts";
 import { appsChart, loadTree, rootFile } from "./testing/tree.ts";
 

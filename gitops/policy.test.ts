@@ -5,14 +5,13 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECTS } from "../bootstrap/lib/names.ts";
+import { loadYaml, repoRoot } from "../model/yaml.ts";
 import {
   dig,
   gitopsDir,
   isKubeObject,
   type KubeObject,
   loadDocs,
-  loadYaml,
-  repoRoot,
   yamlFilesUnder,
 } from "./testing/load.ts";
 import {

@@ -20,7 +20,8 @@ import {
   stackProject,
 } from "../bootstrap/lib/manifests.ts";
 import { PROJECTS } from "../bootstrap/lib/names.ts";
-import { dig, type KubeObject, loadYaml } from "./testing/load.ts";
+import { loadYaml } from "../model/yaml.ts";
+import { dig, type KubeObject } from "./testing/load.ts";
 import { validateObject } from "./testing/models.ts";
 import {
   type Level,

@@ -3,7 +3,8 @@
 // name and values (the facts table below, each row with where in the chart it was read), and
 // every correlation between Grafana datasources resolves.
 import { describe, expect, test } from "bun:test";
-import { dig, type KubeObject, loadYaml } from "./testing/load.ts";
+import { loadYaml } from "../model/yaml.ts";
+import { dig, type KubeObject } from "./testing/load.ts";
 import { type Child, loadTree, sourcesOf } from "./testing/tree.ts";
 
 const KPS = "gitops/values/kube-prometheus-stack.yaml";

@@ -1,7 +1,8 @@
 // Lab 3: an attribute on a log record, the LogQL that filters on it, and the way from the line
 // to its trace (the line's trace_id and span_id).
-import { labelName } from "../gitops/pipeline/prometheus-otlp.ts";
+
 import { logqlParts, selectLogs } from "../gitops/pipeline/selectors.ts";
+import { labelName } from "../model/prometheus-otlp.ts";
 import { labCapture } from "./capture.ts";
 import { type Lab, NotYet } from "./lab.ts";
 
@@ -34,7 +35,7 @@ export const lab: Lab = {
         `no log record carries an attribute of your own (only ${[...known].join(", ")})`,
         lab.hints[0] as string,
       );
-    const labels = added.map(labelName);
+    const labels = added.map((key) => labelName(key));
     if (!query)
       throw new NotYet(
         `${added.join(", ")} arrives on log records; now the LogQL that returns those lines`,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { SERVICES, type Service } from "../bootstrap/lib/names.ts";
 import { parseDuration } from "../cli/flags.ts";
 import { loadRuleGroups } from "../gitops/alerts/rules.ts";
-import type { PromSeries } from "../gitops/pipeline/prometheus-otlp.ts";
+import type { PromSeries } from "../model/prometheus-otlp.ts";
 import { type LabCapture, labCapture, total } from "./capture.ts";
 import { type Lab, NotYet } from "./lab.ts";
 

@@ -15,9 +15,9 @@ import {
   startService,
 } from "../apps/telemetry/testing/process.ts";
 import { SERVICES, type Service } from "../bootstrap/lib/names.ts";
-import { type Capture, renderPod } from "../gitops/pipeline/capture.ts";
-import { collected } from "../gitops/pipeline/collected.ts";
-import { type Backends, backends } from "../gitops/pipeline/model.ts";
+import { renderPod } from "../gitops/pipeline/capture.ts";
+import { type Backends, backends, type Capture } from "../model/backends.ts";
+import { collected } from "../model/collected.ts";
 
 export interface LabCapture {
   capture: Capture;

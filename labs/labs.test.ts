@@ -23,6 +23,7 @@ const TREE = [
   "cli",
   "gitops",
   "labs",
+  "model",
   "scripts",
   "package.json",
   "tsconfig.json",
@@ -93,5 +94,5 @@ for (const [i, solution] of solutions.entries()) {
     expect("passed" in passed && passed.passed.length).toBeGreaterThan(0);
     expect(await hashes(copy)).toEqual(before);
     if (!edited) expect(await hashes(unmodified.copy)).toEqual(unmodified.before);
-  }, 30_000);
+  }, 60_000);
 }

@@ -1,17 +1,17 @@
 // The alert rules, checked and unit-tested with promtool (Debian package `prometheus`).
 // Each scenario feeds series into promtool's rule test engine: their names and labels are the
-// ones the pipeline really produces (gitops/pipeline), their values are made up per scenario, and states which alerts fire, and which stay silent, at given times.
+// ones the pipeline really produces (gitops/pipeline/capture.ts through model/), their values are made up per scenario, and states which alerts fire, and which stay silent, at given times.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
+import { backends } from "../../model/backends.ts";
+import { prometheusValues } from "../../model/prometheus-otlp.ts";
+import { loadYaml } from "../../model/yaml.ts";
 import { readRunbooks, runbookUrl } from "../dashboards/runbooks.ts";
 import { SDK } from "../dashboards/telemetry-names.ts";
 import { captureServices } from "../pipeline/capture.ts";
-import { backends } from "../pipeline/model.ts";
-import { prometheusValues } from "../pipeline/prometheus-otlp.ts";
-import { loadYaml } from "../testing/load.ts";
 import { loadRuleGroups, type Rule } from "./rules.ts";
 
 const promtool = Bun.which("promtool");

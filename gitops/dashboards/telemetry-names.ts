@@ -1,13 +1,13 @@
 // The telemetry names our services emit (OpenTelemetry) and the names they get in Prometheus.
 // Dashboards, alert rules and bootstrap/verify.ts query these, so they are derived here once
-// with the translation Prometheus's OTLP receiver applies (gitops/pipeline/prometheus-otlp.ts),
+// with the translation Prometheus's OTLP receiver applies (model/prometheus-otlp.ts),
 // instead of being retyped in each query. gitops/pipeline/pipeline.test.ts checks every query
 // against the series the services really produce.
 
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
-import { labelName, metricName } from "../pipeline/prometheus-otlp.ts";
+import { labelName, metricName } from "../../model/prometheus-otlp.ts";
 
-/** An up-down counter is an OTLP non-monotonic sum, which Prometheus stores as a gauge. */
+/** An up-down counter is an OTLP non-monotonic sum: a gauge in Prometheus, named without _ratio. */
 export type InstrumentType = "histogram" | "counter" | "updowncounter" | "gauge";
 
 export interface OtelMetric {
@@ -22,7 +22,7 @@ export function prometheusMetricName(metric: Pick<OtelMetric, "name" | "unit" | 
   return metricName(
     metric.name,
     metric.unit,
-    metric.type === "updowncounter" ? "gauge" : metric.type,
+    metric.type === "updowncounter" ? "non-monotonic-counter" : metric.type,
   );
 }
 

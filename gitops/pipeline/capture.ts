@@ -9,30 +9,11 @@ import {
 } from "../../apps/telemetry/testing/otlp-receiver.ts";
 import { startService } from "../../apps/telemetry/testing/process.ts";
 import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
+import type { Capture } from "../../model/backends.ts";
+import { collected } from "../../model/collected.ts";
+import type { Pod } from "../../model/collector.ts";
 import { renderChart } from "../testing/helm.ts";
 import type { KubeObject } from "../testing/load.ts";
-import { collected, type LogRecord, type MetricPoint, type Span } from "./collected.ts";
-
-export interface Capture {
-  metrics: MetricPoint[];
-  logs: LogRecord[];
-  spans: Span[];
-  /** The pod each service runs in, as the service chart renders it. */
-  pods: Record<Service, Pod>;
-}
-
-/** What the Kubernetes API knows about a service's pod (the Collector looks it up). */
-export interface Pod {
-  namespace: string;
-  name: string;
-  uid: string;
-  node: string;
-  deployment: string;
-  replicaset: string;
-  container: string;
-  image: string;
-  annotations: Record<string, string>;
-}
 
 // --- the pods as rendered -------------------------------------------------------------
 

@@ -8,14 +8,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SERVICES } from "../../bootstrap/lib/names.ts";
 import { logsQuery, requestCountQuery } from "../../bootstrap/verify.ts";
+import { backends } from "../../model/backends.ts";
+import { collectorModel } from "../../model/collector.ts";
+import { prometheusValues } from "../../model/prometheus-otlp.ts";
+import { exemplarTraceIdLabel } from "../../model/tempo-generator.ts";
+import { loadYaml } from "../../model/yaml.ts";
 import { loadRuleGroups } from "../alerts/rules.ts";
 import { dashboards } from "../dashboards/generate.ts";
 import { SDK } from "../dashboards/telemetry-names.ts";
-import { loadYaml } from "../testing/load.ts";
 import { captureServices } from "./capture.ts";
-import { collectorModel } from "./collector.ts";
-import { backends } from "./model.ts";
-import { prometheusValues } from "./prometheus-otlp.ts";
 import {
   labelValues,
   promqlGrouping,
@@ -23,7 +24,6 @@ import {
   selectLogs,
   selectSeries,
 } from "./selectors.ts";
-import { exemplarTraceIdLabel } from "./tempo-generator.ts";
 
 const promtool = Bun.which("promtool");
 if (!promtool) {

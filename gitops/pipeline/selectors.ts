@@ -1,8 +1,8 @@
 // The series selectors in the project's PromQL and LogQL, and whether they select anything in
 // the modelled backends. A query that selects nothing shows an empty panel or a silent alert,
 // so every selector must match at least one series the pipeline really produces.
-import type { LokiEntry } from "./loki-otlp.ts";
-import type { PromSeries } from "./prometheus-otlp.ts";
+import type { LokiEntry } from "../../model/loki-otlp.ts";
+import type { PromSeries } from "../../model/prometheus-otlp.ts";
 
 export interface Matcher {
   label: string;

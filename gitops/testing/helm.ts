@@ -2,8 +2,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseDocuments, repoRoot } from "../../model/yaml.ts";
 import { ensureTools } from "../../scripts/tools.ts";
-import { isKubeObject, type KubeObject, parseDocuments, repoRoot } from "./load.ts";
+import { isKubeObject, type KubeObject } from "./load.ts";
 
 // Fetched at import time (once per machine), outside any test's timeout.
 const tools = await ensureTools();

@@ -1,8 +1,8 @@
 // Reading the GitOps tree from disk: which YAML files exist and what objects they hold.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseDocuments, readText, repoRoot } from "../../model/yaml.ts";
 
-export const repoRoot = join(import.meta.dir, "..", "..");
 export const gitopsDir = join(repoRoot, "gitops");
 
 /** A parsed YAML document with the file it came from (repository-relative). */
@@ -49,29 +49,8 @@ export function yamlFilesUnder(dir: string): string[] {
   return found;
 }
 
-/** Parses a multi-document YAML text; empty documents are dropped. */
-export function parseDocuments(text: string): unknown[] {
-  const parsed: unknown = Bun.YAML.parse(text);
-  // Bun returns an array for multi-document input and the document itself otherwise.
-  const docs = text.match(/^---\s*$/m) && Array.isArray(parsed) ? parsed : [parsed];
-  return docs.filter((doc) => doc !== null && doc !== undefined);
-}
-
-/** A repository-relative (or absolute) file's text. */
-export function readText(file: string): string {
-  return readFileSync(resolve(repoRoot, file), "utf8");
-}
-
 export function loadDocs(file: string): Doc[] {
   return parseDocuments(readText(file)).map((value, index) => ({ file, index, value }));
-}
-
-/** A single-document YAML file (values files, kind config). */
-export function loadYaml<T = Record<string, unknown>>(file: string): T {
-  const docs = loadDocs(file);
-  if (docs.length !== 1)
-    throw new Error(`${file}: expected one YAML document, found ${docs.length}`);
-  return docs[0]?.value as T;
 }
 
 /** Reads a dotted path ("a.b.c") out of nested maps; keys may contain dots if quoted as [..]. */

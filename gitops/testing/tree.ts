@@ -4,8 +4,9 @@
 // sources cannot be rendered offline; the tests check their values files and a facts table.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { loadYaml, readText, repoRoot } from "../../model/yaml.ts";
 import { renderChart } from "./helm.ts";
-import { isKubeObject, type KubeObject, loadDocs, loadYaml, readText, repoRoot } from "./load.ts";
+import { isKubeObject, type KubeObject, loadDocs } from "./load.ts";
 
 export type HelmSpec = {
   releaseName?: string;

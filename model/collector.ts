@@ -14,15 +14,27 @@
 //   it (`setResourceAttribute`: absent or empty), and sets `service.namespace` to the pod's
 //   namespace when `service.namespace` is in extract.metadata; `otel_annotations` turns pod
 //   annotations `resource.opentelemetry.io/<key>` into resource attributes.
-import { otelCollectorDefaults } from "../testing/chart-defaults.ts";
-import { chartValues, isMap } from "../testing/helm-values.ts";
-import { loadYaml } from "../testing/load.ts";
-import type { Pod } from "./capture.ts";
+import { otelCollectorDefaults } from "./chart-defaults.ts";
 import type { Attributes } from "./collected.ts";
+import { chartValues, isMap } from "./helm-values.ts";
+import { loadYaml } from "./yaml.ts";
 
 export const collectorValues = "gitops/values/otel-collector.yaml";
 
 export type Signal = "traces" | "metrics" | "logs";
+
+/** What the Kubernetes API knows about a service's pod (the Collector looks it up). */
+export interface Pod {
+  namespace: string;
+  name: string;
+  uid: string;
+  node: string;
+  deployment: string;
+  replicaset: string;
+  container: string;
+  image: string;
+  annotations: Record<string, string>;
+}
 
 // charts/opentelemetry-collector 0.170.0 templates/_config.tpl, kubernetesAttributesConfig
 // (mode deployment; named k8s_attributes since rewriteDeprecatedComponentNames defaults true).
@@ -77,7 +89,7 @@ function mergeOverwrite(dst: Config, src: Config): Config {
 /**
  * The Collector config (the `relay` key of the chart's ConfigMap) that the chart renders from
  * these value files in order: their values coalesced with the chart's defaults as Helm does it
- * (gitops/testing/helm-values.ts), then the kubernetesAttributes preset applied.
+ * (helm-values.ts), then the kubernetesAttributes preset applied.
  */
 export function collectorConfig(valueFiles: string[] = [collectorValues]): Config {
   const values = chartValues(
@@ -228,7 +240,7 @@ export function enrich(
     else
       throw new Error(
         `pipeline model: processor ${name} in the ${signal} pipeline is not modelled; ` +
-          "add what it does to resource attributes in gitops/pipeline/collector.ts",
+          "add what it does to resource attributes in model/collector.ts",
       );
   }
   return out;

@@ -1,14 +1,22 @@
 // The pipeline as it runs on the cluster, end to end: the services' real OTLP output
-// (capture.ts) → the Collector's processors as configured (collector.ts) → what Prometheus
-// (prometheus-otlp.ts, plus Tempo's metrics-generator, tempo-generator.ts), Loki (loki-otlp.ts)
-// and Tempo hold. Tests check the project's queries against this, not against hand-written data.
-import { SERVICES, type Service } from "../../bootstrap/lib/names.ts";
-import { type Capture, captureServices } from "./capture.ts";
-import type { Span } from "./collected.ts";
-import { collectorModel, enrich, type Signal } from "./collector.ts";
+// (gitops/pipeline/capture.ts, or `bun run dev`'s receiver) → the Collector's processors as
+// configured (collector.ts) → what Prometheus (prometheus-otlp.ts, plus Tempo's
+// metrics-generator, tempo-generator.ts), Loki (loki-otlp.ts) and Tempo hold. Tests check the
+// project's queries against this, not against hand-written data.
+import type { LogRecord, MetricPoint, Span } from "./collected.ts";
+import { collectorModel, enrich, type Pod, type Signal } from "./collector.ts";
 import { type LokiEntry, translateLogs } from "./loki-otlp.ts";
 import { type PromSeries, prometheusOtlpSettings, translateMetrics } from "./prometheus-otlp.ts";
 import { generatorSeries } from "./tempo-generator.ts";
+
+/** The services' OTLP output, and the pod each service.name runs in. */
+export interface Capture {
+  metrics: MetricPoint[];
+  logs: LogRecord[];
+  spans: Span[];
+  /** The pod each service runs in, as the service chart renders it, by service.name. */
+  pods: Record<string, Pod>;
+}
 
 export interface Backends {
   /** Every series in Prometheus: OTLP metrics and Tempo's generated series. */
@@ -18,11 +26,11 @@ export interface Backends {
   tempo: Span[];
 }
 
-function serviceOf(attributes: Record<string, string>): Service {
-  const name = attributes["service.name"];
-  const service = SERVICES.find((s) => s === name);
-  if (!service) throw new Error(`pipeline model: telemetry from an unknown service ${name}`);
-  return service;
+function podOf(capture: Capture, attributes: Record<string, string>): Pod {
+  const name = attributes["service.name"] ?? "";
+  const pod = capture.pods[name];
+  if (!pod) throw new Error(`pipeline model: telemetry from an unknown service ${name}`);
+  return pod;
 }
 
 /** What the backends hold after the captured telemetry went through the configured pipeline. */
@@ -39,7 +47,7 @@ export function backends(capture: Capture, collectorValuesFile?: string): Backen
           collector,
           signal,
           item.resource.attributes,
-          capture.pods[serviceOf(item.resource.attributes)],
+          podOf(capture, item.resource.attributes),
         ),
       },
     }));
@@ -52,9 +60,4 @@ export function backends(capture: Capture, collectorValuesFile?: string): Backen
     loki: translateLogs(enriched("logs", capture.logs)),
     tempo: spans,
   };
-}
-
-/** The backends for the services as they are in this tree (captured once per test process). */
-export async function pipelineBackends(): Promise<Backends> {
-  return backends(await captureServices());
 }

@@ -4,7 +4,7 @@ import type {
   ReceivedDataPoint,
   ReceivedLog,
   ReceivedSpan,
-} from "../../apps/telemetry/testing/otlp-receiver.ts";
+} from "../apps/telemetry/testing/otlp-receiver.ts";
 
 export type Attributes = Record<string, string>;
 

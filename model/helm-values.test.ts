@@ -5,10 +5,10 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { renderChart } from "../gitops/testing/helm.ts";
 import { chartDefaults } from "./chart-defaults.ts";
-import { renderChart } from "./helm.ts";
 import { type ChartDefaults, chartValues, isMap, type Values } from "./helm-values.ts";
-import { loadYaml } from "./load.ts";
+import { loadYaml } from "./yaml.ts";
 
 /** kube-prometheus-stack's subcharts among the recorded keys (its Chart.yaml dependencies). */
 const subcharts: Record<string, string[]> = {

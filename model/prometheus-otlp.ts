@@ -10,11 +10,16 @@
 //   (target_info: every resource attribute but service.namespace/name/instance.id, plus job and
 //   instance; none when the resource has nothing else); histograms.go (classic histograms:
 //   _bucket with le per bound and +Inf, _sum, _count).
+//   metrics_to_prw.go `FromMetrics`: a sum is a MetricTypeMonotonicCounter or, not monotonic,
+//   a MetricTypeNonMonotonicCounter (not a gauge); config/config.go `DefaultOTLPConfig`:
+//   LabelNameUnderscoreSanitization and LabelNamePreserveMultipleUnderscores both true "for
+//   backwards compatibility", which `setResourceContext` hands to the LabelNamer.
 // - prometheus/otlptranslator v1.0.0 (the version v3.14.0 uses): metric_namer.go
-//   `normalizeName` and unit_namer.go (unit and _total/_ratio suffixes), strconv.go
-//   `sanitizeLabelName` and label_namer.go `LabelNamer.Build` (label names).
-import { loadYaml } from "../testing/load.ts";
+//   `normalizeName` and unit_namer.go (unit and _total/_ratio suffixes: _ratio for gauges only),
+//   strconv.go `sanitizeLabelName` and label_namer.go `LabelNamer.Build` (label names).
+
 import type { Attributes, MetricPoint } from "./collected.ts";
+import { loadYaml } from "./yaml.ts";
 
 export const prometheusValues = "gitops/values/kube-prometheus-stack.yaml";
 
@@ -78,7 +83,8 @@ function unitSuffixes(unit: string): [main: string, per: string] {
   return [mainSuffix, perSuffix];
 }
 
-export type MetricType = "counter" | "gauge" | "histogram";
+/** otlptranslator's MetricType: "counter" is MetricTypeMonotonicCounter. */
+export type MetricType = "counter" | "non-monotonic-counter" | "gauge" | "histogram";
 
 /** The Prometheus metric family name of an OTLP metric (metric_namer.go normalizeName). */
 export function metricName(name: string, unit: string, type: MetricType): string {
@@ -99,13 +105,40 @@ export function metricName(name: string, unit: string, type: MetricType): string
   return /^[0-9]/.test(joined) ? `_${joined}` : joined;
 }
 
+/** The options of otlptranslator's LabelNamer (UTF8Allowed false: underscore escaping). */
+export interface LabelNamer {
+  /** Prepend "key" to a name starting with a single "_". */
+  underscoreLabelSanitization: boolean;
+  /** Keep runs of "_" instead of collapsing them. */
+  preserveMultipleUnderscores: boolean;
+}
+
+/** Prometheus v3.14.0's OTLP receiver with its default config (config.go DefaultOTLPConfig). */
+export const prometheusLabelNamer: LabelNamer = {
+  underscoreLabelSanitization: true,
+  preserveMultipleUnderscores: true,
+};
+
+/** `otlptranslator.LabelNamer{}`, all options off: what Loki 3.7.6's OTLP ingestion uses. */
+export const plainLabelNamer: LabelNamer = {
+  underscoreLabelSanitization: false,
+  preserveMultipleUnderscores: false,
+};
+
 /** A Prometheus label name for an OTLP attribute (strconv.go + label_namer.go, no UTF-8). */
-export function labelName(attribute: string): string {
-  const reserved = attribute.length >= 4 && /^__.*__$/.test(attribute);
-  const inner = reserved ? attribute.slice(2, -2) : attribute;
-  let name = collapse(inner.replace(/[^a-zA-Z0-9]/g, "_"));
-  if (reserved) name = `__${name}__`;
+export function labelName(attribute: string, namer: LabelNamer = prometheusLabelNamer): string {
+  // Each invalid character (a code point, as Go ranges over runes) becomes "_".
+  const underscored = (s: string) => s.replace(/[^a-zA-Z0-9]/gu, "_");
+  let name: string;
+  if (namer.preserveMultipleUnderscores) name = underscored(attribute);
+  else {
+    // Only when collapsing is a reserved __name__ kept apart from its underscores.
+    const reserved = attribute.length >= 4 && /^__.*__$/s.test(attribute);
+    name = collapse(underscored(reserved ? attribute.slice(2, -2) : attribute));
+    if (reserved) name = `__${name}__`;
+  }
   if (/^[0-9]/.test(name)) name = `key_${name}`;
+  else if (namer.underscoreLabelSanitization && /^_(?!_)/.test(name)) name = `key${name}`;
   if (/^_*$/.test(name)) throw new Error(`label name ${attribute} normalises to ${name}`);
   return name;
 }
@@ -119,6 +152,8 @@ export interface OtlpSettings {
   ignoreResourceAttributes?: string[];
   promoteScopeMetadata?: boolean;
   convertHistogramsToNHCB?: boolean;
+  labelNameUnderscoreSanitization?: boolean;
+  labelNamePreserveMultipleUnderscores?: boolean;
 }
 
 /** The OTLP settings our values give the Prometheus resource. */
@@ -191,6 +226,14 @@ export function translateMetrics(points: MetricPoint[], settings: OtlpSettings):
   ] as const) {
     if (settings[setting]) throw new Error(`pipeline model: otlp.${setting} is not modelled`);
   }
+  // Whether the operator (v0.93.1) passes these on is not checked: refuse rather than guess.
+  for (const setting of [
+    "labelNameUnderscoreSanitization",
+    "labelNamePreserveMultipleUnderscores",
+  ] as const) {
+    if (settings[setting] !== undefined)
+      throw new Error(`pipeline model: otlp.${setting} is not modelled`);
+  }
   const series = new Map<string, PromSeries>();
   const add = (name: string, labels: Record<string, string>, service: string) => {
     const clean = withoutEmpty(labels);
@@ -217,7 +260,11 @@ export function translateMetrics(points: MetricPoint[], settings: OtlpSettings):
         break;
       case "sum":
         add(
-          metricName(point.metric, point.unit, point.monotonic ? "counter" : "gauge"),
+          metricName(
+            point.metric,
+            point.unit,
+            point.monotonic ? "counter" : "non-monotonic-counter",
+          ),
           labels,
           service,
         );

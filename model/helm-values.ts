@@ -1,7 +1,6 @@
 // The values an upstream chart is rendered with, computed the way Helm computes them: value
 // files merged in order, then coalesced with the chart's own defaults. Upstream charts cannot be
-// rendered offline, so the defaults the model needs are recorded as facts (gitops/testing/
-// chart-defaults.ts) and helm-values.test.ts checks the model against the real helm binary.
+// rendered offline, so the defaults the model needs are recorded as facts (chart-defaults.ts) and helm-values.test.ts checks the model against the real helm binary.
 //
 // Followed upstream (helm/helm):
 // - v3.19.4 pkg/cli/values/options.go `mergeMaps`: each later file's maps merge into the earlier
@@ -48,7 +47,7 @@ function assertRecorded(user: Values, defaults: unknown, path: string[], chart: 
     const at = [...path, key];
     if (value === null && !isMap(defaults))
       throw new Error(
-        `helm model: ${chart.chart} ${chart.version}: a null at ${at.join(".")} needs the keys of ${path.join(".")} in the chart's values.yaml recorded in gitops/testing/chart-defaults.ts`,
+        `helm model: ${chart.chart} ${chart.version}: a null at ${at.join(".")} needs the keys of ${path.join(".")} in the chart's values.yaml recorded in model/chart-defaults.ts`,
       );
     if (isMap(value)) assertRecorded(value, isMap(defaults) ? defaults[key] : undefined, at, chart);
   }

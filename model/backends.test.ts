@@ -1,0 +1,87 @@
+// The model end to end on the services' real telemetry (gitops/pipeline/capture.ts runs them):
+// what the fixes to the translations mean for this project's own services.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { $ } from "bun";
+import { captureServices } from "../gitops/pipeline/capture.ts";
+import { backends } from "./backends.ts";
+import { repoRoot } from "./yaml.ts";
+
+const model = captureServices().then((capture) => backends(capture));
+
+describe("the services' telemetry in the backends", () => {
+  test("Tempo's service graph: user → api-gateway → user-service → the sandbox database", async () => {
+    const edges = (await model).prometheus
+      .filter((s) => s.name === "traces_service_graph_request_total")
+      .map(({ labels }) => `${labels.client} → ${labels.server} ${labels.connection_type ?? ""}`)
+      .sort();
+    expect(edges).toEqual([
+      "api-gateway → user-service ",
+      "user → api-gateway virtual_node",
+      // user-service's query span carries db.namespace="sandbox" and no peer address.
+      "user-service → sandbox database",
+    ]);
+  });
+
+  test("every Loki entry has its scope, severity number and a detected_level", async () => {
+    const { loki } = await model;
+    expect(loki.length).toBeGreaterThan(0);
+    for (const { labels, metadata } of loki) {
+      expect(metadata.scope_name).toBe(labels.service_name as string);
+      expect(metadata.scope_version).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(Number(metadata.severity_number)).toBeGreaterThan(0);
+      expect(metadata.detected_level).toBe((metadata.severity_text as string).toLowerCase());
+    }
+  });
+
+  test("the SDK's up-down counters are gauges named without _total or _ratio", async () => {
+    const names = new Set((await model).prometheus.map((s) => s.name));
+    expect(names).toContain("otel_sdk_processor_span_queue_size");
+    expect(names).toContain("otel_sdk_processor_log_queue_capacity");
+  });
+});
+
+// An edit shows its backend names at once: a copy of the tree gets a new counter with a unit in
+// api-gateway, and the model, run in that copy on its services, names the Prometheus series.
+test.concurrent("a counter added to a service gets its translated Prometheus name", async () => {
+  const tree = mkdtempSync(join(tmpdir(), "model-edit-"));
+  try {
+    await $`git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t ${tree}`
+      .cwd(repoRoot)
+      .quiet();
+    symlinkSync(join(repoRoot, "node_modules"), join(tree, "node_modules"));
+    symlinkSync(join(repoRoot, ".cache"), join(tree, ".cache"));
+    // The workspaces' own node_modules hold relative links, into the copy's node_modules.
+    await $`cp -a --parents apps/*/node_modules ${tree}`.cwd(repoRoot).quiet();
+    const app = join(tree, "apps/api-gateway/src/app.ts");
+    const source = readFileSync(app, "utf8");
+    const lookup = "    const result = await users.lookup(id);\n";
+    expect(source).toContain(lookup);
+    writeFileSync(
+      app,
+      source.replace(
+        lookup,
+        `${lookup}    meter.createCounter("gateway.responses.size", { unit: "By" }).add(512);\n`,
+      ),
+    );
+    const script = join(tree, "names.ts");
+    writeFileSync(
+      script,
+      [
+        'import { captureServices } from "./gitops/pipeline/capture.ts";',
+        'import { backends } from "./model/backends.ts";',
+        "const { prometheus } = backends(await captureServices());",
+        'const gateway = prometheus.filter((s) => s.service === "api-gateway");',
+        "console.log(JSON.stringify([...new Set(gateway.map((s) => s.name))]));",
+      ].join("\n"),
+    );
+    const names: string[] = JSON.parse(await $`bun ${script}`.cwd(tree).text());
+    expect(names).toContain("gateway_responses_size_bytes_total");
+    const here = (await model).prometheus.map((s) => s.name);
+    expect(here).not.toContain("gateway_responses_size_bytes_total");
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+}, 60_000);
