@@ -1,13 +1,16 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { freePort } from "../apps/telemetry/testing/process.ts";
+import { join } from "node:path";
+import { freePort, startService } from "../apps/telemetry/testing/process.ts";
 import { CliError } from "../cli/errors.ts";
 import {
   CLUSTER_GATEWAY,
+  classify,
   findGateway,
   mixer,
   parseMix,
   parseOptions,
   runTraffic,
+  totalLines,
 } from "./traffic.ts";
 
 // The tests run concurrently (they wait on timers and processes, not the CPU): each has its own
@@ -28,7 +31,8 @@ function fakeGateway(failEvery = 0) {
       if (failEvery && seen.length % failEvery === 0) return new Response("boom", { status: 500 });
       if (!/^[1-9][0-9]{0,8}$/.test(id))
         return Response.json({ error: "invalid user id" }, { status: 400 });
-      if (["1", "42", "123", "777"].includes(id)) return Response.json({ id: Number(id) });
+      if (["1", "42", "123", "777"].includes(id))
+        return Response.json({ id: Number(id), name: "A", email: "a@example.com" });
       return Response.json({ error: "user not found" }, { status: 404 });
     },
   });
@@ -74,7 +78,15 @@ describe("traffic", () => {
     expect(total.byKind.invalid / total.done).toBeCloseTo(0.2, 1);
     expect(total.errors).toBe(0); // 404 and 400 are answers, not errors
     // Totals are counts only: no per-request data accumulates over a long run.
-    expect(Object.keys(total).sort()).toEqual(["byKind", "done", "errors", "sent", "unexpected"]);
+    expect(Object.keys(total).sort()).toEqual([
+      "answers",
+      "byKind",
+      "byStatus",
+      "done",
+      "errors",
+      "sent",
+      "unexpected",
+    ]);
     expect(gateway.seen).toContain("abc");
     expect(gateway.seen).toContain("999999");
     expect(out.length).toBeGreaterThanOrEqual(2);
@@ -152,7 +164,9 @@ describe("traffic", () => {
     expect(text).toMatch(
       /^traffic: 40 req\/s \(found=70,not_found=20,invalid=10\) → http:\/\/localhost:\d+; Ctrl-C stops$/m,
     );
-    expect(text).toMatch(/^traffic: sent \d+ requests, 0 errors/m);
+    expect(text).toMatch(
+      /^traffic: sent \d+ requests to http:\/\/localhost:\d+: found \d+, not found \d+, invalid \d+, other 0; 0 errors \(5xx or no answer\)$/m,
+    );
   });
 
   test.concurrent("options: readable errors for bad input", () => {
@@ -205,25 +219,159 @@ describe("traffic", () => {
       'error: --rate must be a number between 0.1 and 1000, got "-5"\n  fix: bun run traffic --rate 10\n',
     );
   });
+});
 
-  test.concurrent("CLI: a server that answers unlike api-gateway (user-service: 404 to /user/*) is an error", async () => {
-    const other = Bun.serve({
-      port: 0,
-      fetch: () => Response.json({ error: "not found" }, { status: 404 }),
-    });
-    servers.push(other);
-    const url = `http://localhost:${other.port}`;
-    const cli = await run([
+// --- against the real services -------------------------------------------------------------
+
+const apps = join(import.meta.dir, "..", "apps");
+const quiet = { OTEL_SDK_DISABLED: "true" };
+const userService = await startService(join(apps, "user-service/src/index.ts"), {
+  ...quiet,
+  QUERY_LATENCY_MS: "0",
+});
+const gateway = await startService(join(apps, "api-gateway/src/index.ts"), {
+  ...quiet,
+  USER_SERVICE_URL: userService.url,
+});
+afterAll(async () => {
+  await Promise.all([gateway.stop(), userService.stop()]);
+});
+
+async function cli(url: string) {
+  const p = Bun.spawn(
+    [
       "bun",
       `${import.meta.dir}/traffic.ts`,
       "--gateway",
       url,
+      "--rate",
+      "40",
       "--duration",
-      "1s",
-    ]);
-    expect(cli.exitCode).toBe(1);
-    expect(cli.stderr).toBe(
-      `error: no answer from ${url} was api-gateway's (200 found, 404 not found, 400 invalid)\n  fix: point --gateway at api-gateway: bun run traffic --gateway http://localhost:4000 (bun run dev)\n`,
+      "600ms",
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { lines: stdout.trimEnd().split("\n"), stderr, exitCode };
+}
+
+const warning = (path: string, asks: string, answer: string, expected: string) =>
+  `traffic: warning: ${path} asks for ${asks}; the answer was ${answer}, api-gateway answers ${expected}`;
+/** The one warning for a kind of lookup, sent to any of its paths. */
+function warningFor(
+  lines: string[],
+  paths: string[],
+  asks: string,
+  answer: string,
+  expected: string,
+) {
+  const possible = paths.map((p) => warning(p, asks, answer, expected));
+  const found = lines.filter((l) => possible.includes(l));
+  expect(found, lines.join("\n")).toHaveLength(1);
+}
+
+describe("traffic against the real services", () => {
+  test.concurrent("api-gateway: every answer is the one asked for, and the totals say so", async () => {
+    const out: string[] = [];
+    const total = await runTraffic(
+      {
+        gateway: gateway.url,
+        rate: 60,
+        mix: { found: 2, not_found: 1, invalid: 1 },
+        durationMs: 400,
+      },
+      { write: (t) => out.push(t), isTTY: false, reportEverySeconds: 10 },
     );
+    expect(out.filter((l) => l.includes("warning"))).toEqual([]);
+    // The ids traffic takes for existing users are the ones user-service has, and so on.
+    expect(total.answers).toEqual({ ...total.byKind, other: 0, error: 0 });
+    expect(total.unexpected).toBe(0);
+    const { found, not_found, invalid } = total.byKind;
+    expect(totalLines(total, gateway.url)).toEqual([
+      `traffic: sent ${total.done} requests to ${gateway.url}: found ${found}, not found ${not_found}, invalid ${invalid}, other 0; 0 errors (5xx or no answer)`,
+      `traffic: by status: ${[`200 ${found}`, `400 ${invalid}`, `404 ${not_found}`].join(", ")}`,
+    ]);
+  });
+
+  test.concurrent("user-service by mistake: every answer is a 404 unlike the gateway's; warned once per kind, exit 1", async () => {
+    const run = await cli(userService.url);
+    const notFound = '404 {"error":"not found"}';
+    warningFor(
+      run.lines,
+      ["/user/1", "/user/42", "/user/123", "/user/777"],
+      "a user that exists",
+      notFound,
+      "200 with the user",
+    );
+    warningFor(
+      run.lines,
+      ["/user/404", "/user/999999", "/user/31337"],
+      "a user that does not exist",
+      notFound,
+      '404 {"error":"user not found"}',
+    );
+    warningFor(
+      run.lines,
+      ["/user/abc", "/user/0", "/user/12x"],
+      "a malformed id",
+      notFound,
+      '400 {"error":"invalid user id"}',
+    );
+    const sent = run.lines.find((l) => l.startsWith("traffic: sent"));
+    const n = Number(sent?.match(/sent (\d+)/)?.[1]);
+    expect(n).toBeGreaterThan(5);
+    expect(run.lines.slice(-2)).toEqual([
+      `traffic: sent ${n} requests to ${userService.url}: found 0, not found 0, invalid 0, other ${n}; 0 errors (5xx or no answer); ${n} answered unlike api-gateway`,
+      `traffic: by status: 404 ${n}`,
+    ]);
+    expect(run.lines.filter((l) => /req\/s/.test(l)).at(-1)).toMatch(
+      / other \d+ {2}errors 0\.0% {2}unexpected 100\.0% {2}/,
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      `error: no answer from ${userService.url} was api-gateway's (200 with the user, 404 "user not found", 400 "invalid user id")\n  fix: point --gateway at api-gateway: bun run traffic --gateway http://localhost:4000 (bun run dev)\n`,
+    );
+  });
+
+  test.concurrent("an unrelated web server: its page is no answer the gateway gives", async () => {
+    const page = Bun.serve({
+      port: 0,
+      fetch: () =>
+        new Response("<html><body>It works!</body></html>", {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        }),
+    });
+    servers.push(page);
+    const url = `http://localhost:${page.port}`;
+    const run = await cli(url);
+    const answer = '200 text/html "<html><body>It works!</body></"';
+    warningFor(
+      run.lines,
+      ["/user/1", "/user/42", "/user/123", "/user/777"],
+      "a user that exists",
+      answer,
+      "200 with the user",
+    );
+    expect(run.lines.at(-1)).toMatch(/^traffic: by status: 200 \d+$/);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toStartWith(`error: no answer from ${url} was api-gateway's`);
+  });
+
+  test.concurrent("the answer shapes are api-gateway's", () => {
+    expect(classify(200, { id: 1, name: "Grace Hopper", email: "grace@example.com" })).toBe(
+      "found",
+    );
+    expect(classify(200, { id: 1 })).toBe("other");
+    expect(
+      classify(404, { error: "user not found", trace_id: "0af7651916cd43dd8448eb211c80319c" }),
+    ).toBe("not_found");
+    expect(classify(404, { error: "not found" })).toBe("other");
+    expect(classify(400, { error: "invalid user id" })).toBe("invalid");
+    expect(classify(502, { error: "user-service unavailable" })).toBe("error");
+    expect(classify(200, undefined)).toBe("other");
   });
 });

@@ -15,8 +15,6 @@ const paths: Record<Kind, string[]> = {
   not_found: ["/user/404", "/user/999999", "/user/31337"],
   invalid: ["/user/abc", "/user/0", "/user/12x"],
 };
-// What api-gateway answers each kind with; another answer below 500 means another server.
-const expectedStatus: Record<Kind, number> = { found: 200, not_found: 404, invalid: 400 };
 
 export interface TrafficOptions {
   gateway: string;
@@ -41,13 +39,71 @@ export function mixer(mix: Record<Kind, number>): () => Kind {
   };
 }
 
+// --- what came back ----------------------------------------------------------------------
+
+/** An answer as api-gateway gives it (apps/api-gateway/src/app.ts), or not one of those. */
+export type Answer = Kind | "error" | "other";
+const answerKinds: Answer[] = [...kinds, "other", "error"];
+
+const isObject = (body: unknown): body is Record<string, unknown> =>
+  typeof body === "object" && body !== null;
+const errorOf = (body: unknown) => (isObject(body) ? body.error : undefined);
+
+/**
+ * What an answer is, by status and JSON shape: the user (200 {id, name, email}), 404
+ * {"error":"user not found"}, 400 {"error":"invalid user id"}; a 5xx is an error; anything
+ * else (user-service's 404 {"error":"not found"} for /user/…, another server's page) is other.
+ */
+export function classify(status: number, body: unknown): Answer {
+  if (status >= 500) return "error";
+  if (
+    status === 200 &&
+    isObject(body) &&
+    typeof body.id === "number" &&
+    typeof body.name === "string" &&
+    typeof body.email === "string"
+  )
+    return "found";
+  if (status === 404 && errorOf(body) === "user not found") return "not_found";
+  if (status === 400 && errorOf(body) === "invalid user id") return "invalid";
+  return "other";
+}
+
+// What api-gateway answers each kind of lookup with, for the warning when it did not.
+const expected: Record<Kind, string> = {
+  found: "200 with the user",
+  not_found: '404 {"error":"user not found"}',
+  invalid: '400 {"error":"invalid user id"}',
+};
+const asked: Record<Kind, string> = {
+  found: "a user that exists",
+  not_found: "a user that does not exist",
+  invalid: "a malformed id",
+};
+
+/** An answer in a few words: its status and the shape of its body, never more than a line. */
+function describeAnswer(status: number, contentType: string, text: string, body: unknown) {
+  const error = errorOf(body);
+  if (typeof error === "string") return `${status} {"error":${JSON.stringify(error)}}`;
+  if (body !== undefined) return `${status} JSON ${JSON.stringify(body).slice(0, 40)}`;
+  const type = contentType.split(";")[0] || "no content type";
+  const start = text.trim().replace(/\s+/g, " ").slice(0, 30);
+  return `${status} ${type}${start ? ` ${JSON.stringify(start)}` : ""}`;
+}
+
 interface Counts {
   sent: number;
   done: number;
+  /** 5xx answers and requests without an answer (refused, reset, timed out). */
   errors: number;
-  /** Answered, but not as api-gateway answers that lookup (e.g. --gateway is another server). */
-  unexpected: Record<Kind, number>;
+  /** Answers, but not the one api-gateway gives that lookup (e.g. --gateway is another server). */
+  unexpected: number;
+  /** Requests sent, by what they asked for. */
   byKind: Record<Kind, number>;
+  /** What came back, by the gateway's answer shapes (no answer counts as an error). */
+  answers: Record<Answer, number>;
+  /** What came back, by HTTP status ("none": no answer). */
+  byStatus: Record<string, number>;
 }
 /** One report interval; latencies are kept per window only, so a long run stays small. */
 interface Window extends Counts {
@@ -57,28 +113,45 @@ const emptyCounts = (): Counts => ({
   sent: 0,
   done: 0,
   errors: 0,
-  unexpected: { found: 0, not_found: 0, invalid: 0 },
+  unexpected: 0,
   byKind: { found: 0, not_found: 0, invalid: 0 },
+  answers: { found: 0, not_found: 0, invalid: 0, other: 0, error: 0 },
+  byStatus: {},
 });
-const sum = (counts: Record<Kind, number>) => kinds.reduce((n, k) => n + counts[k], 0);
 const emptyWindow = (): Window => ({ ...emptyCounts(), latencies: [] });
 
 const quantile = (sorted: number[], q: number) =>
   sorted.length
     ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number)
     : 0;
+const percent = (n: number, of: number) => `${(of ? (100 * n) / of : 0).toFixed(1)}%`;
 
-/** One status line for a window of `seconds`. */
+/** One status line for a window of `seconds`: what came back, and how fast. */
 export function statusLine(w: Window, seconds: number): string {
   const sorted = [...w.latencies].sort((a, b) => a - b);
-  const errorShare = w.done ? (100 * w.errors) / w.done : 0;
+  const a = w.answers;
   return (
     `${(w.done / seconds).toFixed(1).padStart(6)} req/s  ` +
-    `found ${w.byKind.found} not_found ${w.byKind.not_found} invalid ${w.byKind.invalid}  ` +
-    `errors ${errorShare.toFixed(1)}%  ` +
-    (sum(w.unexpected) ? `unexpected answers ${sum(w.unexpected)}  ` : "") +
+    `found ${a.found} not_found ${a.not_found} invalid ${a.invalid}` +
+    (a.other ? ` other ${a.other}` : "") +
+    `  errors ${percent(w.errors, w.done)}  ` +
+    (w.unexpected ? `unexpected ${percent(w.unexpected, w.done)}  ` : "") +
     `p50 ${quantile(sorted, 0.5).toFixed(0)} ms  p95 ${quantile(sorted, 0.95).toFixed(0)} ms`
   );
+}
+
+/** The totals in two lines: what came back by the gateway's shapes, and by status. */
+export function totalLines(total: Counts, gateway: string): string[] {
+  const a = total.answers;
+  const statuses = Object.entries(total.byStatus)
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([status, n]) => `${status} ${n}`);
+  return [
+    `traffic: sent ${total.done} requests to ${gateway}: found ${a.found}, not found ${a.not_found}, ` +
+      `invalid ${a.invalid}, other ${a.other}; ${total.errors} errors (5xx or no answer)` +
+      (total.unexpected ? `; ${total.unexpected} answered unlike api-gateway` : ""),
+    `traffic: by status: ${statuses.join(", ") || "none"}`,
+  ];
 }
 
 export interface TrafficIo {
@@ -99,24 +172,45 @@ export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Coun
   const reportMs = (io.reportEverySeconds ?? 1) * 1000;
   let lastReport = started;
   const print = (line: string) => io.write(io.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
+  // Each kind of mismatch once: a run of 10 000 wrong answers is one warning, not 10 000.
+  const warned = new Set<string>();
+  const warn = (path: string, kind: Kind, answer: string) => {
+    if (warned.has(`${kind} ${answer}`)) return;
+    warned.add(`${kind} ${answer}`);
+    io.write(
+      `${io.isTTY ? "\r\x1b[2K" : ""}traffic: warning: ${path} asks for ${asked[kind]}; the answer was ${answer}, ` +
+        `api-gateway answers ${expected[kind]}\n`,
+    );
+  };
 
   const send = (kind: Kind) => {
     const list = paths[kind];
     const path = list[(total.sent + window.sent) % list.length] as string;
     window.sent++;
+    window.byKind[kind]++;
     const t0 = performance.now();
     const request = fetch(`${o.gateway}${path}`, { signal: AbortSignal.timeout(10_000) })
       .then(async (response) => {
-        await response.arrayBuffer();
-        if (response.status >= 500) return "error";
-        return response.status === expectedStatus[kind] ? "ok" : "unexpected";
+        const text = await response.text();
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        const answer = classify(response.status, body);
+        const contentType = response.headers.get("content-type") ?? "";
+        if (answer !== kind && answer !== "error")
+          warn(path, kind, describeAnswer(response.status, contentType, text, body));
+        return { status: String(response.status), answer };
       })
-      .catch(() => "error" as const)
-      .then((outcome) => {
+      .catch(() => ({ status: "none", answer: "error" as const }))
+      .then(({ status, answer }) => {
         window.done++;
-        window.byKind[kind]++;
-        if (outcome === "error") window.errors++;
-        if (outcome === "unexpected") window.unexpected[kind]++;
+        window.answers[answer]++;
+        window.byStatus[status] = (window.byStatus[status] ?? 0) + 1;
+        if (answer === "error") window.errors++;
+        else if (answer !== kind) window.unexpected++;
         window.latencies.push(performance.now() - t0);
       });
     inFlight.add(request);
@@ -129,10 +223,11 @@ export async function runTraffic(o: TrafficOptions, io: TrafficIo): Promise<Coun
     total.sent += window.sent;
     total.done += window.done;
     total.errors += window.errors;
-    for (const k of kinds) {
-      total.byKind[k] += window.byKind[k];
-      total.unexpected[k] += window.unexpected[k];
-    }
+    total.unexpected += window.unexpected;
+    for (const k of kinds) total.byKind[k] += window.byKind[k];
+    for (const a of answerKinds) total.answers[a] += window.answers[a];
+    for (const [status, n] of Object.entries(window.byStatus))
+      total.byStatus[status] = (total.byStatus[status] ?? 0) + n;
     window = emptyWindow();
     lastReport = now;
   };
@@ -277,14 +372,11 @@ async function main(): Promise<void> {
     isTTY: Boolean(process.stdout.isTTY),
     signal: stop.signal,
   });
-  console.log(
-    `traffic: sent ${total.done} requests, ${total.errors} errors (5xx or no answer)` +
-      (sum(total.unexpected) ? `, ${sum(total.unexpected)} answered unlike api-gateway` : ""),
-  );
-  // Not one known user found: whatever answers there, it is not api-gateway.
-  if (total.byKind.found > 0 && total.unexpected.found === total.byKind.found)
+  for (const line of totalLines(total, options.gateway)) console.log(line);
+  // Not one answer shaped like api-gateway's: whatever answers there, it is not api-gateway.
+  if (total.done > total.errors && total.unexpected === total.done - total.errors)
     throw new CliError(
-      `no answer from ${options.gateway} was api-gateway's (200 found, 404 not found, 400 invalid)`,
+      `no answer from ${options.gateway} was api-gateway's (200 with the user, 404 "user not found", 400 "invalid user id")`,
       `point --gateway at api-gateway: ${COMMAND} --gateway http://localhost:4000 (bun run dev)`,
     );
   if (total.done > 0 && total.errors === total.done) {

@@ -15,9 +15,9 @@ import {
   serverDuration,
 } from "../gitops/dashboards/telemetry-names.ts";
 import { renderPod } from "../gitops/pipeline/capture.ts";
-import { promqlSelectors, selectSeries } from "../gitops/pipeline/selectors.ts";
 import { collectorModel, enrich } from "../model/collector.ts";
 import { resourceLabels } from "../model/prometheus-otlp.ts";
+import { promqlSelectors, QuerySyntaxError, selectSeries } from "../model/queries.ts";
 import { SERVICES } from "./lib/names.ts";
 import { verify } from "./verify.ts";
 
@@ -71,7 +71,18 @@ async function prometheusFromOtlp() {
   );
   return serve((request) => {
     const query = new URL(request.url).searchParams.get("query") ?? "";
-    const selector = promqlSelectors(query).find((s) => s.metric === count);
+    let selectors: ReturnType<typeof promqlSelectors>;
+    try {
+      selectors = promqlSelectors(query);
+    } catch (error) {
+      // As Prometheus answers a query it cannot parse.
+      const message = error instanceof QuerySyntaxError ? error.message : String(error);
+      return Response.json(
+        { status: "error", errorType: "bad_data", error: message },
+        { status: 400 },
+      );
+    }
+    const selector = selectors.find((s) => s.metric === count);
     if (!selector) {
       return Response.json({ status: "success", data: { resultType: "vector", result: [] } });
     }

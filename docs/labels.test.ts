@@ -12,7 +12,8 @@ import { labelName, prometheusOtlpSettings } from "../model/prometheus-otlp.ts";
 import { readText } from "../model/yaml.ts";
 
 const page = readText("docs/labels.md");
-const model = captureServices().then((capture) => backends(capture));
+// Top-level, like the other capture-based tests: no test timeout applies to running the services.
+const model = backends(await captureServices());
 
 /** The text of a `## heading` section. */
 function section(heading: string): string {
@@ -91,22 +92,22 @@ describe("docs/labels.md says what the model says", () => {
   const prometheus = section("Prometheus");
   const [otlpTable = "", generatorTable = ""] = prometheus.split("Tempo's metrics-generator");
 
-  test("Prometheus: each OTLP series and its labels (besides job, instance, promoted ones)", async () => {
+  test("Prometheus: each OTLP series and its labels (besides job, instance, promoted ones)", () => {
     const promoted = (prometheusOtlpSettings().promoteResourceAttributes ?? []).map((a) =>
       labelName(a),
     );
     for (const label of promoted) expect(prometheus).toContain(`\`${label}\``);
-    const otlp = (await model).prometheus.filter((s) => !s.name.startsWith("traces_"));
+    const otlp = model.prometheus.filter((s) => !s.name.startsWith("traces_"));
     checkRows(tableRows(otlpTable), otlp, new Set(["job", "instance", ...promoted]));
   });
 
-  test("Prometheus: Tempo's span-metrics and service-graph series and their labels", async () => {
-    const generated = (await model).prometheus.filter((s) => s.name.startsWith("traces_"));
+  test("Prometheus: Tempo's span-metrics and service-graph series and their labels", () => {
+    const generated = model.prometheus.filter((s) => s.name.startsWith("traces_"));
     checkRows(tableRows(generatorTable), generated, new Set());
   });
 
-  test("the service graph's edges", async () => {
-    const edges = (await model).prometheus
+  test("the service graph's edges", () => {
+    const edges = model.prometheus
       .filter((s) => s.name === "traces_service_graph_request_total")
       .map(({ labels }) => [labels.client, labels.server, labels.connection_type ?? ""].join(" "));
     const listed = [
@@ -115,7 +116,7 @@ describe("docs/labels.md says what the model says", () => {
     expect(listed.sort()).toEqual(edges.sort());
   });
 
-  test("Loki: the stream labels, and the structured metadata", async () => {
+  test("Loki: the stream labels, and the structured metadata", () => {
     const loki = section("Loki");
     const bullet = (start: string) => {
       const text = loki
@@ -125,7 +126,7 @@ describe("docs/labels.md says what the model says", () => {
       if (!text) throw new Error(`docs/labels.md: no "- ${start}" under Loki`);
       return names(text) as string[];
     };
-    const entries = (await model).loki;
+    const entries = model.loki;
     const streamLabels = new Set(entries.flatMap((e) => Object.keys(e.labels)));
     expect(bullet("Stream labels:").sort()).toEqual([...streamLabels].sort());
     const metadata = new Set(entries.flatMap((e) => Object.keys(e.metadata)));

@@ -9,11 +9,12 @@ import { captureServices } from "../gitops/pipeline/capture.ts";
 import { backends } from "./backends.ts";
 import { repoRoot } from "./yaml.ts";
 
-const model = captureServices().then((capture) => backends(capture));
+// Top-level, like the other capture-based tests: no test timeout applies to running the services.
+const model = backends(await captureServices());
 
 describe("the services' telemetry in the backends", () => {
-  test("Tempo's service graph: user → api-gateway → user-service → the sandbox database", async () => {
-    const edges = (await model).prometheus
+  test("Tempo's service graph: user → api-gateway → user-service → the sandbox database", () => {
+    const edges = model.prometheus
       .filter((s) => s.name === "traces_service_graph_request_total")
       .map(({ labels }) => `${labels.client} → ${labels.server} ${labels.connection_type ?? ""}`)
       .sort();
@@ -25,8 +26,8 @@ describe("the services' telemetry in the backends", () => {
     ]);
   });
 
-  test("every Loki entry has its scope, severity number and a detected_level", async () => {
-    const { loki } = await model;
+  test("every Loki entry has its scope, severity number and a detected_level", () => {
+    const { loki } = model;
     expect(loki.length).toBeGreaterThan(0);
     for (const { labels, metadata } of loki) {
       expect(metadata.scope_name).toBe(labels.service_name as string);
@@ -36,8 +37,8 @@ describe("the services' telemetry in the backends", () => {
     }
   });
 
-  test("the SDK's up-down counters are gauges named without _total or _ratio", async () => {
-    const names = new Set((await model).prometheus.map((s) => s.name));
+  test("the SDK's up-down counters are gauges named without _total or _ratio", () => {
+    const names = new Set(model.prometheus.map((s) => s.name));
     expect(names).toContain("otel_sdk_processor_span_queue_size");
     expect(names).toContain("otel_sdk_processor_log_queue_capacity");
   });
@@ -79,7 +80,7 @@ test.concurrent("a counter added to a service gets its translated Prometheus nam
     );
     const names: string[] = JSON.parse(await $`bun ${script}`.cwd(tree).text());
     expect(names).toContain("gateway_responses_size_bytes_total");
-    const here = (await model).prometheus.map((s) => s.name);
+    const here = model.prometheus.map((s) => s.name);
     expect(here).not.toContain("gateway_responses_size_bytes_total");
   } finally {
     rmSync(tree, { recursive: true, force: true });

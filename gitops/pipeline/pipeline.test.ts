@@ -11,19 +11,20 @@ import { logsQuery, requestCountQuery } from "../../bootstrap/verify.ts";
 import { backends } from "../../model/backends.ts";
 import { collectorModel } from "../../model/collector.ts";
 import { prometheusValues } from "../../model/prometheus-otlp.ts";
+import {
+  checkQuery,
+  type Language,
+  labelValues,
+  promqlSelectors,
+  selectLogs,
+  selectSeries,
+} from "../../model/queries.ts";
 import { exemplarTraceIdLabel } from "../../model/tempo-generator.ts";
-import { loadYaml } from "../../model/yaml.ts";
+import { loadYaml, repoRoot } from "../../model/yaml.ts";
 import { loadRuleGroups } from "../alerts/rules.ts";
 import { dashboards } from "../dashboards/generate.ts";
 import { SDK } from "../dashboards/telemetry-names.ts";
 import { captureServices } from "./capture.ts";
-import {
-  labelValues,
-  promqlGrouping,
-  promqlSelectors,
-  selectLogs,
-  selectSeries,
-} from "./selectors.ts";
 
 const promtool = Bun.which("promtool");
 if (!promtool) {
@@ -40,24 +41,14 @@ const recorded = new Set(
 );
 
 /**
- * Selectors of a PromQL query that select no series, and grouping labels no selected series
- * carries (an empty legend). Recording rules' own output is checked by promtool below.
+ * What is wrong with a query against the modelled backends (model/queries.ts), each problem
+ * naming the query. Recording rules' own output is checked by promtool below.
  */
-function emptySelectors(query: string): string[] {
+function problemsOf(language: Language, query: string): string[] {
   const where = `(in: ${query.replace(/\s+/g, " ").trim()})`;
-  const selectors = promqlSelectors(query).filter((s) => !(s.metric && recorded.has(s.metric)));
-  const selected = selectors.map((s) => selectSeries(model.prometheus, s));
-  const problems = selectors
-    .filter((_, i) => selected[i]?.length === 0)
-    .map((s) => `selects nothing: ${s.text}  ${where}`);
-  if (selectors.length > 0 && problems.length === 0) {
-    for (const label of promqlGrouping(query)) {
-      if (!selected.flat().some((s) => label in s.labels))
-        problems.push(`no selected series has label ${label}  ${where}`);
-    }
-  }
-  return problems;
+  return checkQuery(language, query, model, { recorded }).map((p) => `${p}  ${where}`);
 }
+const emptySelectors = (query: string) => problemsOf("promql", query);
 
 describe("what the services' telemetry becomes", () => {
   test("job is the bare service name on every OTLP series (no service.namespace in front)", () => {
@@ -132,22 +123,21 @@ describe("what the services' telemetry becomes", () => {
 });
 
 describe("alert and recording rules select data", () => {
-  test("every selector in every rule matches a series", () => {
-    const queries = groups.flatMap((g) => g.rules.map((r) => r.expr));
-    expect(queries.length).toBeGreaterThan(10);
-    expect(queries.flatMap(emptySelectors)).toEqual([]);
-  });
-
-  test("grouping by a label the selected series lack is caught", () => {
-    expect(emptySelectors("sum by (job, route) (rate(user_lookups_total[5m]))")).toEqual([
-      "no selected series has label route  (in: sum by (job, route) (rate(user_lookups_total[5m])))",
-    ]);
-  });
-
-  test("a rule on a label the pipeline does not produce is caught", () => {
-    expect(emptySelectors('absent_over_time(target_info{job="no-such-service"}[10m])')).toEqual([
-      'selects nothing: target_info{job="no-such-service"}  (in: absent_over_time(target_info{job="no-such-service"}[10m]))',
-    ]);
+  test("every rule's expression parses and each selector matches a series", () => {
+    // Each group with the manifest it is in, to name the file in a failure.
+    const files = new Map<string, string>();
+    for (const file of new Bun.Glob("gitops/alerts/*.yaml").scanSync(repoRoot)) {
+      const manifest = loadYaml(file) as { spec?: { groups?: { name: string }[] } };
+      for (const group of manifest.spec?.groups ?? []) files.set(group.name, file);
+    }
+    const rules = groups.flatMap((g) => g.rules.map((r) => ({ group: g.name, ...r })));
+    expect(rules.length).toBeGreaterThan(10);
+    const problems = rules.flatMap((r) =>
+      emptySelectors(r.expr).map(
+        (p) => `${files.get(r.group)} ${r.group}/${r.alert ?? r.record}: ${p}`,
+      ),
+    );
+    expect(problems).toEqual([]);
   });
 
   test("every recording rule yields series from the modelled data (promtool)", async () => {
@@ -190,10 +180,13 @@ describe("alert and recording rules select data", () => {
 interface Target {
   datasource: string;
   query: string;
+  /** The panel's title, to name it in a failure. */
+  panel?: string;
 }
 
 function dashboardTargets(dashboard: unknown): { targets: Target[]; variables: Target[] } {
   type Panel = {
+    title?: string;
     datasource?: { type?: string };
     targets?: { datasource?: { type?: string }; expr?: string; query?: string }[];
     panels?: Panel[];
@@ -204,7 +197,7 @@ function dashboardTargets(dashboard: unknown): { targets: Target[]; variables: T
       for (const target of panel.targets ?? []) {
         const datasource = target.datasource?.type ?? panel.datasource?.type ?? "";
         const query = target.expr ?? target.query;
-        if (query !== undefined) targets.push({ datasource, query });
+        if (query !== undefined) targets.push({ datasource, query, panel: panel.title });
       }
       walk(panel.panels);
     }
@@ -227,13 +220,6 @@ function dashboardTargets(dashboard: unknown): { targets: Target[]; variables: T
 const built = Object.fromEntries(
   Object.entries(dashboards).map(([name, build]) => [name, build().build()]),
 );
-
-// TraceQL as the dashboards use it: one resource attribute matched in a span set.
-function traceqlFinds(query: string): boolean {
-  const m = query.match(/^\{\s*resource\.([\w.]+)\s*=\s*"([^"]*)"\s*\}$/);
-  if (!m) throw new Error(`TraceQL not modelled: ${query}`);
-  return model.tempo.some((span) => span.resource.attributes[m[1] as string] === m[2]);
-}
 
 describe("dashboards select data for every service", () => {
   const overview = dashboardTargets(built["service-overview"]);
@@ -263,17 +249,19 @@ describe("dashboards select data for every service", () => {
           problems.push(`variable lists nothing: ${substitute(variable.query)}`);
       }
       let checked = 0;
-      for (const { datasource, query } of Object.values(built).flatMap(
-        (d) => dashboardTargets(d).targets,
+      for (const { name, panel, datasource, query } of Object.entries(built).flatMap(([name, d]) =>
+        dashboardTargets(d).targets.map((t) => ({ name, ...t })),
       )) {
         const q = substitute(query);
         checked++;
-        if (datasource === "prometheus") problems.push(...emptySelectors(q));
-        else if (datasource === "loki") {
-          if (selectLogs(model.loki, q).length === 0) problems.push(`no log lines: ${q}`);
-        } else if (datasource === "tempo") {
-          if (q && !traceqlFinds(q)) problems.push(`no traces: ${q}`);
-        } else problems.push(`unknown datasource ${datasource}: ${q}`);
+        const language = ({ prometheus: "promql", loki: "logql", tempo: "traceql" } as const)[
+          datasource as "prometheus" | "loki" | "tempo"
+        ];
+        if (!language) problems.push(`unknown datasource ${datasource}: ${q}`);
+        else if (q)
+          problems.push(
+            ...problemsOf(language, q).map((p) => `dashboard ${name}, panel "${panel}": ${p}`),
+          );
       }
       expect(checked).toBeGreaterThan(10);
       expect(problems).toEqual([]);
@@ -295,6 +283,7 @@ describe("verify.ts queries find the services", () => {
   test("the log query finds both services' lines by trace id", () => {
     const traceIds = [...new Set(capture.logs.map((l) => l.traceId).filter(Boolean))];
     expect(traceIds.length).toBeGreaterThan(0);
+    expect(problemsOf("logql", logsQuery(traceIds))).toEqual([]);
     const found = selectLogs(model.loki, logsQuery(traceIds)).map((e) => e.labels.service_name);
     expect(new Set(found)).toEqual(new Set(SERVICES));
   });
@@ -348,7 +337,7 @@ describe("Grafana links between signals land on data", () => {
       if (!span) throw new Error(`no server span of ${service}`);
       for (const { query } of links?.queries ?? []) {
         const q = provisioned(query).replaceAll("$__tags", tags(links?.tags ?? [], span));
-        problems.push(...emptySelectors(q));
+        problems.push(...emptySelectors(q).map((p) => `${prometheusValues} tracesToMetrics: ${p}`));
       }
     }
     expect(problems).toEqual([]);
@@ -367,6 +356,7 @@ describe("Grafana links between signals land on data", () => {
       const query = provisioned(link?.query ?? "")
         .replaceAll(`\${__tags}`, tags(link?.tags ?? [], span))
         .replaceAll(`\${__trace.traceId}`, span.traceId);
+      expect(problemsOf("logql", query)).toEqual([]);
       expect(selectLogs(model.loki, query).length, query).toBeGreaterThan(0);
     }
   });
