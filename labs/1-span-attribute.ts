@@ -1,8 +1,9 @@
 // Lab 1: the README's worked example, checked. A span attribute on the database span, and the
 // TraceQL that finds the lookups that found no one.
 import type { ReceivedSpan } from "../apps/telemetry/testing/otlp-receiver.ts";
+import { parseQuery } from "../model/queries.ts";
 import { type LabCapture, labCapture } from "./capture.ts";
-import { type Lab, NotYet } from "./lab.ts";
+import { type Lab, NotYet, readQuery } from "./lab.ts";
 import { selectSpans } from "./traceql.ts";
 
 const ATTRIBUTE = "app.user.found";
@@ -60,6 +61,7 @@ export const lab: Lab = {
         `${ATTRIBUTE} is on ${marked.length} SELECT users spans; now the TraceQL query`,
         `${lab.check}, selecting the lookups that found no user. ${lab.hints[1]}`,
       );
+    readQuery("TraceQL", () => parseQuery("traceql", query), lab.hints[1] as string);
     let selected: ReceivedSpan[];
     try {
       selected = selectSpans(tempo, query);

@@ -6,9 +6,9 @@ import {
   prometheusMetricName,
   prometheusSeriesNames,
 } from "../gitops/dashboards/telemetry-names.ts";
-import { promqlSelectors, selectSeries } from "../gitops/pipeline/selectors.ts";
+import { promqlSelectors, selectSeries } from "../model/queries.ts";
 import { labCapture } from "./capture.ts";
-import { type Lab, NotYet } from "./lab.ts";
+import { type Lab, NotYet, readQuery } from "./lab.ts";
 import { livePrometheus } from "./live.ts";
 
 const known = new Set(emittedMetrics.map((m) => m.name));
@@ -63,7 +63,7 @@ export const lab: Lab = {
         `${arrived}; now its Prometheus name and a query`,
         `${lab.check}. ${lab.hints[1]}`,
       );
-    const selectors = promqlSelectors(query);
+    const selectors = readQuery("PromQL", () => promqlSelectors(query), lab.hints[2] as string);
     const wanted = new Set(metrics.flatMap((m) => m.series));
     const aimed = selectors.filter((s) => s.metric !== undefined && wanted.has(s.metric));
     if (aimed.length === 0)

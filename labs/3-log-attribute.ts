@@ -1,10 +1,10 @@
 // Lab 3: an attribute on a log record, the LogQL that filters on it, and the way from the line
 // to its trace (the line's trace_id and span_id).
 
-import { logqlParts, selectLogs } from "../gitops/pipeline/selectors.ts";
 import { labelName } from "../model/prometheus-otlp.ts";
+import { logqlSelections, selectLogs } from "../model/queries.ts";
 import { labCapture } from "./capture.ts";
-import { type Lab, NotYet } from "./lab.ts";
+import { type Lab, NotYet, readQuery } from "./lab.ts";
 
 // The attributes the services' log records carry as they come (apps/*/src/app.ts, service-kit).
 const known = new Set(["user.id", "reason", "error.message", "error.type", "port", "signal"]);
@@ -41,13 +41,9 @@ export const lab: Lab = {
         `${added.join(", ")} arrives on log records; now the LogQL that returns those lines`,
         `${lab.check}. ${lab.hints[1]}`,
       );
-    let lines: ReturnType<typeof selectLogs>;
-    try {
-      lines = selectLogs(capture.backends.loki, query);
-    } catch (error) {
-      throw new NotYet((error as Error).message, lab.hints[1] as string);
-    }
-    const filtered = logqlParts(query).filters.some((f) => labels.includes(f.label));
+    const selections = readQuery("LogQL", () => logqlSelections(query), lab.hints[1] as string);
+    const lines = selections.flatMap((selection) => selectLogs(capture.backends.loki, selection));
+    const filtered = selections.some((s) => s.filters.some((f) => labels.includes(f.label)));
     if (!filtered || lines.length === 0 || lines.some((l) => !labels.some((k) => k in l.metadata)))
       throw new NotYet(
         `the query returns ${lines.length} lines${filtered ? "" : ` and filters on none of ${labels.join(", ")}`}: it must return lines, each carrying ${labels.join(" or ")}`,

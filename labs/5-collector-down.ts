@@ -3,9 +3,9 @@
 // error.type), which still get through here, as they do whenever only traces and logs are stuck.
 import { SERVICES } from "../bootstrap/lib/names.ts";
 import { SDK } from "../gitops/dashboards/telemetry-names.ts";
-import { promqlSelectors, selectSeries } from "../gitops/pipeline/selectors.ts";
+import { promqlSelectors, selectSeries } from "../model/queries.ts";
 import { labCapture, total } from "./capture.ts";
-import { type Lab, NotYet } from "./lab.ts";
+import { type Lab, NotYet, readQuery } from "./lab.ts";
 import { livePrometheus } from "./live.ts";
 
 export const lab: Lab = {
@@ -32,7 +32,9 @@ export const lab: Lab = {
         `${lab.check}. ${lab.hints[0]}`,
       );
     const series = capture.backends.prometheus;
-    const aimed = promqlSelectors(query).filter((s) => s.metric === SDK.spans.processed);
+    const aimed = readQuery("PromQL", () => promqlSelectors(query), lab.hints[0] as string).filter(
+      (s) => s.metric === SDK.spans.processed,
+    );
     if (aimed.length === 0)
       throw new NotYet(
         `the query does not select the SDK's processed-spans counter`,

@@ -1,6 +1,7 @@
 // What a lab is: a goal, the files to touch, hints in the order a learner needs them, and a
 // check that either says what it found or stops at the first thing missing with the next hint.
 import { CliError } from "../cli/errors.ts";
+import { QuerySyntaxError } from "../model/queries.ts";
 
 export interface Lab {
   title: string;
@@ -18,5 +19,16 @@ export interface Lab {
 export class NotYet extends CliError {
   constructor(message: string, hint: string) {
     super(message, hint);
+  }
+}
+
+/** Reads a learner's query; one its grammar refuses is a step not done, with the hint. */
+export function readQuery<T>(what: string, read: () => T, hint: string): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof QuerySyntaxError)
+      throw new NotYet(`your ${what} does not parse: ${error.message}`, hint);
+    throw error;
   }
 }

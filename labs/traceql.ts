@@ -1,8 +1,9 @@
-// A minimal TraceQL evaluator for lab answers: one spanset filter `{ cond && cond ... }`, each
-// condition `<scope>.<attribute> <op> <value>` (scope span, resource, or none for either) or the
-// intrinsic `name`, compared with =, !=, >, >=, <, <= against a string, number or boolean.
-// Like Tempo it compares typed values: `= "false"` does not match a boolean attribute false.
-// (grammar: grafana/tempo pkg/traceql, docs "TraceQL"; a fuller parser belongs in model/.)
+// TraceQL answers, evaluated on the spans as received, with their attribute types: one spanset
+// filter `{ cond && cond ... }`, each condition `<scope>.<attribute> <op> <value>` (scope span,
+// resource, or none for either) or the intrinsic `name`, compared with =, !=, >, >=, <, <=.
+// Like Tempo it compares typed values: `= "false"` does not match a boolean attribute false,
+// which model/queries.ts cannot tell, as the model keeps attribute values as strings. The
+// grammar itself is checked first with model/queries.ts (Grafana's lezer-traceql).
 import type { ReceivedSpan } from "../apps/telemetry/testing/otlp-receiver.ts";
 
 type Value = string | number | boolean;
