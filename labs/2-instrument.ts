@@ -26,8 +26,8 @@ const instrumentType = (p: ReceivedDataPoint): InstrumentType =>
 export const lab: Lab = {
   title: "A new instrument",
   goal:
-    "Add a counter or a histogram of your own to a service, find the name Prometheus gives it, " +
-    "and write a PromQL query that selects its series.",
+    "Add a counter or a histogram of your own to a service, named under `app.`, find the name " +
+    "Prometheus gives it, and write a PromQL query that selects its series.",
   files: ["apps/user-service/src/app.ts", "apps/api-gateway/src/app.ts"],
   hints: [
     "`buildApp` gets `telemetry`; its `meter` makes instruments. In apps/user-service/src/app.ts: " +
@@ -48,6 +48,13 @@ export const lab: Lab = {
       throw new NotYet(
         `no new instrument: the services export only ${[...known].filter((n) => !n.startsWith("otel.")).join(", ")} and the SDK's own`,
         lab.hints[0] as string,
+      );
+    // Names under app. are the learner's: the project's documentation checks leave them alone.
+    const unprefixed = [...mine.keys()].filter((name) => !name.startsWith("app."));
+    if (unprefixed.length > 0)
+      throw new NotYet(
+        `${unprefixed.join(", ")} arrives, but not named under app.`,
+        "name it app.<something>: the project's own metrics are each documented in docs/labels.md, and checked there; app.* ones are yours",
       );
     const metrics = [...mine.values()].map((p) => {
       const metric = { name: p.metric, unit: p.unit, type: instrumentType(p), attributes: [] };

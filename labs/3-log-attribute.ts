@@ -12,13 +12,13 @@ const known = new Set(["user.id", "reason", "error.message", "error.type", "port
 export const lab: Lab = {
   title: "A log attribute",
   goal:
-    "Add an attribute of your own to a log record a request writes, write the LogQL query that " +
+    "Add an attribute of your own, named under `app.`, to a log record a request writes, write the LogQL query that " +
     "returns just the lines carrying it, and follow one line to the span it was written in.",
-  files: ["apps/api-gateway/src/app.ts", "apps/user-service/src/app.ts"],
+  files: ["apps/user-service/src/app.ts", "apps/api-gateway/src/app.ts"],
   hints: [
-    'The second argument of `log.info("user not found", { "user.id": id })` is the record\'s ' +
-      'attributes. In apps/api-gateway/src/app.ts add `"app.lookup.outcome": result.outcome` to ' +
-      'the "user found" and "user not found" records.',
+    'The second argument of `log.info("user found", { "user.id": id })` is the record\'s ' +
+      "attributes. In apps/user-service/src/app.ts give it the domain of the user's address: " +
+      '`"app.user.email_domain": user.email.slice(user.email.indexOf("@") + 1)`.',
     "Loki keeps log attributes as structured metadata, dots as underscores: filter after the " +
       'stream selector, `{service_name="<service>"} | <label>="<value>"`.',
     "Each line carries trace_id and span_id. In Grafana, the trace_id field links to Tempo; " +

@@ -15,6 +15,7 @@ import {
   startService,
 } from "../apps/telemetry/testing/process.ts";
 import { SERVICES, type Service } from "../bootstrap/lib/names.ts";
+import { CliError } from "../cli/errors.ts";
 import { renderPod } from "../gitops/pipeline/capture.ts";
 import { type Backends, backends, type Capture } from "../model/backends.ts";
 import { collected } from "../model/collected.ts";
@@ -106,36 +107,56 @@ const running = new Set<ServiceProcess>();
 process.on("exit", () => {
   for (const service of running) service.process.kill();
 });
-const started = (service: ServiceProcess) => {
-  running.add(service);
-  return service;
-};
+/** Starts a service; one that does not come up (a syntax error in an edit) is a CliError. */
+async function start(service: Service, env: Record<string, string>): Promise<ServiceProcess> {
+  try {
+    const child = await startService(entry(service), env, processTimeoutMs);
+    running.add(child);
+    return child;
+  } catch (error) {
+    // startService's message ends with what the process printed: its error line, or the last.
+    const lines = (error as Error).message.split("\n").filter((line) => line.trim());
+    const last = lines.find((line) => line.startsWith("error: "))?.slice(7) ?? lines.at(-1) ?? "";
+    // A setting it refuses is a JSON log line: its message is the reason.
+    let why = last;
+    try {
+      why = (JSON.parse(last) as { msg?: string }).msg ?? last;
+    } catch {
+      // not a JSON line: the line itself
+    }
+    throw new CliError(
+      `${service} did not start: ${why}`,
+      "bun run dev shows the whole error; fix it and check again",
+    );
+  }
+}
 
 async function run(scenario: Scenario): Promise<LabCapture> {
-  const receiver: OtlpReceiver = startOtlpReceiver();
   const [gatewayPod, userPod] = await Promise.all([
     renderPod("api-gateway"),
     renderPod("user-service"),
   ]);
+  const receiver: OtlpReceiver = startOtlpReceiver();
   const otlp = {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     ...fastExport,
     ...(scenario === "collector-down" ? smallQueues : {}),
     PORT: "0",
   };
-  const userService = started(
-    await startService(entry("user-service"), { ...userPod.env, ...otlp }, processTimeoutMs),
-  );
   let sent = 0;
   let reached = 0;
+  const userService = await start("user-service", { ...userPod.env, ...otlp }).catch(
+    async (error) => {
+      await receiver.stop();
+      throw error;
+    },
+  );
   try {
-    const gateway = started(
-      await startService(
-        entry("api-gateway"),
-        { ...gatewayPod.env, ...otlp, USER_SERVICE_URL: userService.url },
-        processTimeoutMs,
-      ),
-    );
+    const gateway = await start("api-gateway", {
+      ...gatewayPod.env,
+      ...otlp,
+      USER_SERVICE_URL: userService.url,
+    });
     try {
       if (scenario === "lookups") {
         sent = 140;

@@ -41,19 +41,18 @@ export const solutions: Solution[] = [
   },
   {
     edits: {
-      "apps/api-gateway/src/app.ts": [
+      "apps/user-service/src/app.ts": [
         [
           'log.info("user found", { "user.id": id });',
-          'log.info("user found", { "user.id": id, "app.lookup.outcome": result.outcome });',
-        ],
-        [
-          'log.info("user not found", { "user.id": id });',
-          'log.info("user not found", { "user.id": id, "app.lookup.outcome": result.outcome });',
+          'log.info("user found", {\n        "user.id": id,\n        "app.user.email_domain": user.email.slice(user.email.indexOf("@") + 1),\n      });',
         ],
       ],
     },
-    answers: ['{service_name="api-gateway"} | app_lookup_outcome="not_found"', "GET /user/:id"],
-    wrong: ['{service_name="api-gateway"}', "GET /user/:id"],
+    answers: [
+      '{service_name="user-service"} | app_user_email_domain="example.com"',
+      "GET /users/:id",
+    ],
+    wrong: ['{service_name="user-service"}', "GET /users/:id"],
   },
   {
     edits: { "gitops/services/user-service.yaml": [['ERROR_RATE: "0"', 'ERROR_RATE: "1"']] },
