@@ -4,6 +4,7 @@ import type { ReceivedSpan } from "../apps/telemetry/testing/otlp-receiver.ts";
 import { parseQuery } from "../model/queries.ts";
 import { type LabCapture, labCapture } from "./capture.ts";
 import { type Lab, NotYet, readQuery } from "./lab.ts";
+import { liveLogsOrTraces } from "./live.ts";
 import { selectSpans } from "./traceql.ts";
 
 const ATTRIBUTE = "app.user.found";
@@ -82,6 +83,7 @@ export const lab: Lab = {
     return [
       `${ATTRIBUTE} is on every SELECT users span, true or false as the lookup went`,
       `your TraceQL selects exactly the ${notFound.length} lookups that found no user`,
+      await liveLogsOrTraces("Tempo", query),
     ];
   },
 };

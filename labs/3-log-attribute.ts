@@ -5,6 +5,7 @@ import { labelName } from "../model/prometheus-otlp.ts";
 import { logqlSelections, selectLogs } from "../model/queries.ts";
 import { labCapture } from "./capture.ts";
 import { type Lab, NotYet, readQuery } from "./lab.ts";
+import { liveLogsOrTraces } from "./live.ts";
 
 // The attributes the services' log records carry as they come (apps/*/src/app.ts, service-kit).
 const known = new Set(["user.id", "reason", "error.message", "error.type", "port", "signal"]);
@@ -74,6 +75,7 @@ export const lab: Lab = {
     return [
       `${added.join(", ")} is structured metadata ${labels.join(", ")} in Loki; your query returns ${lines.length} lines, each with it`,
       `each line's trace_id leads to its trace, e.g. { trace:id = "${first}" }; they were written in ${names.join(", ")}`,
+      await liveLogsOrTraces("Loki", query),
     ];
   },
 };

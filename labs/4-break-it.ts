@@ -104,7 +104,7 @@ export const lab: Lab = {
   ],
   check: "bun run lab 4 check <alert name> <minutes, e.g. 9m>",
   async verify([alert, after]) {
-    const capture = await labCapture();
+    const capture = await labCapture("lookups", { learnerSettings: true });
     const ratio = errorRatio(capture, "user-service");
     if (ratio === 0)
       throw new NotYet(

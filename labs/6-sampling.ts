@@ -39,7 +39,7 @@ export const lab: Lab = {
   ],
   check: "bun run lab 6 check <share, 0 to 1>",
   async verify([answer]) {
-    const capture = await labCapture();
+    const capture = await labCapture("lookups", { learnerSettings: true });
     const unset = (["api-gateway", "user-service"] as const).filter(
       (s) => !capture.env[s].OTEL_TRACES_SAMPLER,
     );

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { livePrometheus } from "./live.ts";
+import { liveLogsOrTraces, livePrometheus } from "./live.ts";
 
 const saved = process.env.LAB_PROMETHEUS_URL;
 afterEach(() => {
@@ -27,6 +27,10 @@ test("a Prometheus that answers: the number of series the query returns", async 
 test("no Prometheus: one line saying the check was offline only", async () => {
   process.env.LAB_PROMETHEUS_URL = "http://127.0.0.1:9";
   expect(await livePrometheus("up")).toBe(
-    "live Prometheus at http://127.0.0.1:9: no answer, so checked offline only",
+    "live Prometheus: no cluster answers (Prometheus at http://127.0.0.1:9), so checked offline only",
+  );
+  // Tempo and Loki need a port-forward: with no cluster, no kubectl is started.
+  expect(await liveLogsOrTraces("Tempo", "{ }")).toBe(
+    "live Tempo: no cluster answers (Prometheus at http://127.0.0.1:9), so checked offline only",
   );
 });
