@@ -79,6 +79,10 @@ async function withReadmeEdit(readme: string): Promise<Backends> {
     const { env } = await renderPod("user-service");
     const service = await startService(join(copy, "src/index.ts"), {
       ...env,
+      // Whatever a learner's labs set in gitops/services (ERROR_RATE, sampling: docs/labs.md),
+      // both lookups must reach their SELECT users span and be exported.
+      ERROR_RATE: "0",
+      OTEL_TRACES_SAMPLER: "always_on",
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: "50",
       PORT: "0",

@@ -87,9 +87,11 @@ const entries: Record<Service, string> = {
 };
 
 // Only the export timing differs from a pod (so the test waits milliseconds, not a minute), the
-// queue sizes (so a burst of 200 requests overflows them, not thousands), and the addresses: the
-// OTLP endpoint is the receiver, the upstream is the local user-service.
+// queue sizes (so a burst of 200 requests overflows them, not thousands), sampling (every trace,
+// so the burst overflows them whatever a learner's lab 6 set: docs/labs.md), and the addresses:
+// the OTLP endpoint is the receiver, the upstream is the local user-service.
 const fastExport = {
+  OTEL_TRACES_SAMPLER: "parentbased_always_on",
   OTEL_METRIC_EXPORT_INTERVAL: "200",
   OTEL_BSP_SCHEDULE_DELAY: "50",
   OTEL_BLRP_SCHEDULE_DELAY: "50",

@@ -1,0 +1,89 @@
+// Lab 1: the README's worked example, checked. A span attribute on the database span, and the
+// TraceQL that finds the lookups that found no one.
+import type { ReceivedSpan } from "../apps/telemetry/testing/otlp-receiver.ts";
+import { parseQuery } from "../model/queries.ts";
+import { type LabCapture, labCapture } from "./capture.ts";
+import { type Lab, NotYet, readQuery } from "./lab.ts";
+import { liveLogsOrTraces } from "./live.ts";
+import { selectSpans } from "./traceql.ts";
+
+const ATTRIBUTE = "app.user.found";
+
+/** The spans as Tempo holds them: typed span attributes, the resource after the Collector. */
+export function tempoSpans(capture: LabCapture): ReceivedSpan[] {
+  return capture.backends.tempo.map((span, i) => ({
+    ...(capture.spans[i] as ReceivedSpan),
+    resource: span.resource.attributes,
+  }));
+}
+
+export const lab: Lab = {
+  title: "A span attribute and the TraceQL that finds it",
+  goal:
+    "Mark each user lookup as found or not on its database span (`SELECT users` in user-service), " +
+    `as the boolean attribute \`${ATTRIBUTE}\`, then write the TraceQL query that finds, in Tempo, ` +
+    "exactly the lookups that found no user.",
+  files: ["apps/user-service/src/users.ts"],
+  hints: [
+    "In `findById`, after `const user = users.get(id);`, add " +
+      `\`span.setAttribute("${ATTRIBUTE}", user !== undefined);\`. ` +
+      "`bun run dev` and `curl -s localhost:4000/user/9999` show it on the `SELECT users` span.",
+    "A TraceQL spanset filter is `{ condition && condition }`; span attributes are " +
+      "`span.<name>`, resource attributes `resource.<name>` (`resource.service.name`).",
+    'Tempo compares typed values: a boolean attribute matches `= false`, not `= "false"`.',
+  ],
+  check: "bun run lab 1 check '<TraceQL>'",
+  async verify([query]) {
+    const capture = await labCapture();
+    const tempo = tempoSpans(capture);
+    const selects = tempo.filter(
+      (s) => s.name === "SELECT users" && s.resource["service.name"] === "user-service",
+    );
+    if (selects.length === 0)
+      throw new NotYet(
+        "no SELECT users span arrived from user-service",
+        "keep the span in findById: the lab looks for its attribute there",
+      );
+    const marked = selects.filter((s) => ATTRIBUTE in s.attributes);
+    if (marked.length === 0)
+      throw new NotYet(`no SELECT users span carries ${ATTRIBUTE}`, lab.hints[0] as string);
+    const wrong = selects.find((s) => {
+      const rows = s.attributes["db.response.returned_rows"];
+      // A failed query (ERROR_RATE) has no rows attribute and may say nothing either way.
+      return rows !== undefined && s.attributes[ATTRIBUTE] !== (rows === 1);
+    });
+    if (wrong)
+      throw new NotYet(
+        `a SELECT users span with db.response.returned_rows=${wrong.attributes["db.response.returned_rows"]} says ${ATTRIBUTE}=${JSON.stringify(wrong.attributes[ATTRIBUTE])}`,
+        `set it to a boolean: true when the user was found, false when not (${lab.hints[0]})`,
+      );
+    if (!query)
+      throw new NotYet(
+        `${ATTRIBUTE} is on ${marked.length} SELECT users spans; now the TraceQL query`,
+        `${lab.check}, selecting the lookups that found no user. ${lab.hints[1]}`,
+      );
+    readQuery("TraceQL", () => parseQuery("traceql", query), lab.hints[1] as string);
+    let selected: ReceivedSpan[];
+    try {
+      selected = selectSpans(tempo, query);
+    } catch (error) {
+      throw new NotYet(
+        `cannot read the TraceQL: ${(error as Error).message}`,
+        `write one filter such as { span.<attribute> = <value> && resource.service.name = "<service>" }`,
+      );
+    }
+    const notFound = selects.filter((s) => s.attributes[ATTRIBUTE] === false);
+    const missed = notFound.filter((s) => !selected.includes(s));
+    const extra = selected.filter((s) => s.attributes[ATTRIBUTE] !== false);
+    if (selected.length === 0 || missed.length > 0 || extra.length > 0)
+      throw new NotYet(
+        `the query selects ${selected.length} spans: ${extra.length} of them not a lookup that found no one, and it misses ${missed.length} of the ${notFound.length} that are`,
+        selected.length === 0 ? (lab.hints[2] as string) : (lab.hints[1] as string),
+      );
+    return [
+      `${ATTRIBUTE} is on every SELECT users span, true or false as the lookup went`,
+      `your TraceQL selects exactly the ${notFound.length} lookups that found no user`,
+      await liveLogsOrTraces("Tempo", query),
+    ];
+  },
+};

@@ -1,0 +1,34 @@
+// What a lab is: a goal, the files to touch, hints in the order a learner needs them, and a
+// check that either says what it found or stops at the first thing missing with the next hint.
+import { CliError } from "../cli/errors.ts";
+import { QuerySyntaxError } from "../model/queries.ts";
+
+export interface Lab {
+  title: string;
+  /** What to do and what it teaches, a short paragraph. */
+  goal: string;
+  files: string[];
+  hints: string[];
+  /** How to run the check with the answer, e.g. `bun run lab 1 check '<TraceQL>'`. */
+  check: string;
+  /** Resolves with what it verified; rejects with NotYet at the first step not done yet. */
+  verify(answers: string[]): Promise<string[]>;
+}
+
+/** A step of the lab not done yet: what the check saw, and the next hint (printed as `fix:`). */
+export class NotYet extends CliError {
+  constructor(message: string, hint: string) {
+    super(message, hint);
+  }
+}
+
+/** Reads a learner's query; one its grammar refuses is a step not done, with the hint. */
+export function readQuery<T>(what: string, read: () => T, hint: string): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof QuerySyntaxError)
+      throw new NotYet(`your ${what} does not parse: ${error.message}`, hint);
+    throw error;
+  }
+}

@@ -1,0 +1,98 @@
+// Each lab in a temporary copy of the tree: its check fails on the unmodified tree with the lab's
+// first hint, names the next step once the change is made but the answer is missing, refuses a
+// wrong answer, and passes with the reference solution (labs/solutions.ts). A check never writes
+// to the tree it checks.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { $ } from "bun";
+import type { Lab } from "./lab.ts";
+import { applySolution, solutions } from "./solutions.ts";
+
+const root = join(import.meta.dir, "..");
+const work = mkdtempSync(join(tmpdir(), "labs-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// What the services, the chart renders and the pipeline model need; node_modules and the pinned
+// tools are shared through symlinks (not hashed: a check must not write there either, but they
+// are not the learner's files).
+const TREE = [
+  "apps",
+  "bootstrap",
+  "cli",
+  "gitops",
+  "labs",
+  "model",
+  "scripts",
+  "package.json",
+  "tsconfig.json",
+];
+
+async function copyTree(name: string): Promise<string> {
+  const copy = join(work, name);
+  await $`mkdir -p ${copy} && cp -a ${TREE} ${copy}/`.cwd(root).quiet();
+  symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
+  symlinkSync(join(root, ".cache"), join(copy, ".cache"));
+  return copy;
+}
+
+/** Every file of the copy, outside the symlinks, with the hash of its bytes. */
+async function hashes(copy: string): Promise<Record<string, string>> {
+  const files = [...new Bun.Glob("**").scanSync({ cwd: copy, onlyFiles: true, dot: true })].sort();
+  const out: Record<string, string> = {};
+  for (const file of files) out[file] = String(Bun.hash(await Bun.file(join(copy, file)).bytes()));
+  return out;
+}
+
+// The copy's own modules: a check reads the tree its code sits in.
+const loadLabs = async (copy: string): Promise<Lab[]> =>
+  (await import(join(copy, "labs/labs.ts"))).labs;
+
+type Outcome = { passed: string[] } | { message: string; hint: string };
+async function outcome(lab: Lab, answers: string[]): Promise<Outcome> {
+  try {
+    return { passed: await lab.verify(answers) };
+  } catch (error) {
+    // NotYet of the copy's own module (a class of its own): an error with the next hint.
+    if (!(error instanceof Error) || error.constructor.name !== "NotYet") throw error;
+    return { message: error.message, hint: (error as Error & { fix: string }).fix };
+  }
+}
+
+const hintOf = (o: Outcome) => ("hint" in o ? o.hint : undefined);
+
+let unmodified: { copy: string; labs: Lab[]; before: Record<string, string> };
+beforeAll(async () => {
+  const copy = await copyTree("unmodified");
+  unmodified = { copy, labs: await loadLabs(copy), before: await hashes(copy) };
+});
+
+for (const [i, solution] of solutions.entries()) {
+  const n = i + 1;
+  test.concurrent(`lab ${n}: fails on the unmodified tree with its first hint, passes once done`, async () => {
+    const fresh = unmodified.labs[i] as Lab;
+    const first = await outcome(fresh, []);
+    expect(hintOf(first)).toContain(fresh.hints[0] as string);
+
+    // Lab 5's change is its answer alone; the others edit the tree first.
+    const edited = Object.keys(solution.edits).length > 0;
+    const copy = edited ? await copyTree(`lab-${n}`) : unmodified.copy;
+    if (edited) await applySolution(copy, solution);
+    const before = edited ? await hashes(copy) : unmodified.before;
+    const lab = (edited ? await loadLabs(copy) : unmodified.labs)[i] as Lab;
+
+    if (edited) {
+      // The change is there: the check moves on to the next step and its hint.
+      const next = await outcome(lab, []);
+      expect(hintOf(next)).toBeString();
+      expect(hintOf(next)).not.toContain(lab.hints[0] as string);
+    }
+    expect(hintOf(await outcome(lab, solution.wrong))).toBeString();
+    const passed = await outcome(lab, solution.answers);
+    expect(hintOf(passed)).toBeUndefined();
+    expect("passed" in passed && passed.passed.length).toBeGreaterThan(0);
+    expect(await hashes(copy)).toEqual(before);
+    if (!edited) expect(await hashes(unmodified.copy)).toEqual(unmodified.before);
+  }, 60_000);
+}

@@ -1,0 +1,49 @@
+// The lab command's own manner: the list, one lab, and bad input as one error: and one fix: line.
+import { expect, test } from "bun:test";
+import { labs } from "./labs.ts";
+
+const root = `${import.meta.dir}/..`;
+async function lab(...args: string[]) {
+  const proc = Bun.spawn([process.execPath, "labs/run.ts", ...args], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { stdout, stderr, code };
+}
+
+test.concurrent("bun run lab lists the six labs in order", async () => {
+  const { stdout, code } = await lab();
+  expect(code).toBe(0);
+  expect(stdout).toStartWith(labs.map((l, i) => `${i + 1}  ${l.title}`).join("\n"));
+});
+
+test.concurrent("bun run lab <n> prints the goal, the files, the hints and the check", async () => {
+  const { stdout, code } = await lab("4");
+  const four = labs[3];
+  expect(code).toBe(0);
+  for (const part of [four?.goal, four?.check, ...(four?.hints ?? []), ...(four?.files ?? [])])
+    expect(stdout).toContain(part as string);
+});
+
+test.concurrent("a lab that does not exist, an unknown action, a bad flag: error and fix", async () => {
+  const results = await Promise.all([lab("7"), lab("2", "chek"), lab("--verbose")]);
+  expect(results.map((r) => r.stderr)).toEqual([
+    'error: no lab "7": there are labs 1 to 6\n  fix: bun run lab lists them\n',
+    'error: unknown action "chek"\n  fix: bun run lab 2 check\n',
+    "error: unknown flag --verbose\n  fix: bun run lab --help lists the flags\n",
+  ]);
+  expect(results.map((r) => r.code)).toEqual([1, 1, 1]);
+});
+
+test.concurrent("docs/labs.md has a section per lab, in order, naming its check", async () => {
+  const page = await Bun.file(`${root}/docs/labs.md`).text();
+  const headings = [...page.matchAll(/^## (\d+)\. (.+)$/gm)].map((m) => `${m[1]}. ${m[2]}`);
+  expect(headings).toEqual(labs.map((l, i) => `${i + 1}. ${l.title}`));
+  for (const l of labs) expect(page).toContain(l.check.replace(/ <.*$|'.*$/, ""));
+});
