@@ -7,10 +7,13 @@ import { labs } from "./labs.ts";
 
 const COMMAND = "bun run lab";
 
-const help = `${COMMAND}                      list the labs
-${COMMAND} <n>                  the lab's goal, the files to touch, hints
-${COMMAND} <n> check [answer]   check your change and answer; the first step missing is named
-                                with the next hint
+const help = `usage: ${COMMAND} [<n> [check [answer]]]
+
+  ${COMMAND}                      list the labs
+  ${COMMAND} <n>                  the lab's goal, the files to touch, hints
+  ${COMMAND} <n> check [answer]   check your change and answer; the first step missing is
+                                   named with the next hint
+
 A check starts both services from this tree with the settings of gitops/services/ (it never
 changes your files) and reads what they export. The course: docs/labs.md`;
 
