@@ -150,26 +150,34 @@ function gitIn(dir: string): (...args: string[]) => Promise<string> {
 }
 
 // A fixture's files and history depend only on its tools and remote, and take some twenty git
-// processes to make: each kind is made once per test process, and every fixture is a copy.
-const templates = new Map<string, Promise<string>>();
-const templateDirs: string[] = [];
-process.on("exit", () => {
-  for (const dir of templateDirs) rmSync(dir, { recursive: true, force: true });
-});
+// processes to make: each kind is made once and copied for every fixture, and removed with the
+// last fixture made from it.
+const templates = new Map<string, { dir: Promise<string>; users: number }>();
 
-function template(options: FixtureOptions): Promise<string> {
+/** Copies the template for these options into dir; returns how to let go of the template. */
+async function copyTemplate(options: FixtureOptions, dir: string): Promise<() => void> {
   const key = JSON.stringify([options.tools, options.origin, options.publishOrigin]);
   let made = templates.get(key);
   if (!made) {
-    made = makeTemplate(options);
+    made = { dir: makeTemplate(options), users: 0 };
     templates.set(key, made);
   }
-  return made;
+  made.users++;
+  const source = await made.dir;
+  cpSync(source, dir, { recursive: true });
+  const template = made;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--template.users > 0) return;
+    if (templates.get(key) === template) templates.delete(key);
+    rmSync(source, { recursive: true, force: true });
+  };
 }
 
 async function makeTemplate(options: FixtureOptions): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "bootstrap-template-"));
-  templateDirs.push(dir);
   const { repo, bin, base, github } = layout(dir);
   // bootstrap's code and the cli/ it stands on, without tests and without verify.ts (another
   // helper's; tested there).
@@ -238,7 +246,7 @@ async function makeTemplate(options: FixtureOptions): Promise<string> {
 
 export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), "bootstrap-test-"));
-  cpSync(await template(options), dir, { recursive: true });
+  const releaseTemplate = await copyTemplate(options, dir);
   const { repo, bin, github, gitServer, statePath, logPath } = layout(dir);
   writeState(
     statePath,
@@ -268,7 +276,10 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture
         slots.release();
       }
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      releaseTemplate();
+    },
   };
   async function runScript(
     script: string,
