@@ -148,7 +148,11 @@ async function main(): Promise<void> {
       const [mint] = step.commands;
       if (mint) {
         console.log(`    $ ${show(mint)}`);
-        await mintAndSave(root, mint, want.pushTokenFile, gitServerHostUrl(), step.timeoutMs);
+        // The retries wait for the server's SSH port: polling, at most a second apart.
+        await mintAndSave(root, mint, want.pushTokenFile, gitServerHostUrl(), step.timeoutMs, {
+          attempts: 5,
+          pauseMs: Math.min(options.pollMs, 1000),
+        });
         console.log(`    saved to ${want.pushTokenFile} (mode 0600)`);
       }
       continue;

