@@ -1,7 +1,7 @@
 // release.ts as a process in a throw-away clone, against the stand-in docker and kind.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { committedTag, contentTag } from "./lib/image-tag.ts";
 import { anExistingCluster } from "./testing/fake/state.ts";
 import { changingCalls, type Fixture, makeFixture } from "./testing/fixture.ts";
@@ -197,6 +197,7 @@ describe("release.ts", () => {
     const f = await makeFixture();
     fixtures.push(f);
     const hook = join(f.repo, ".git/hooks/pre-commit");
+    mkdirSync(dirname(hook), { recursive: true }); // fixtures are made without git's sample hooks
     writeFileSync(hook, '#!/bin/sh\necho "lint: biome FAILED" >&2\nexit 1\n', { mode: 0o755 });
     writeFileSync(join(f.repo, "notes.txt"), "staged by the user, not a build input\n");
     await f.git("add", "notes.txt");
