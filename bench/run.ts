@@ -36,12 +36,22 @@ const COMMAND = "bun run bench";
 const usage = `usage: bun run bench [--duration S] [--rounds N] [--warmup S] [--connections C]
        [--query-latency-ms MS] [--client wrk|bun] [--memory-limit-mb MB]
        [--service-env NAME=VALUE]... [--apps DIR] [--out FILE]
+
+Measures what the instrumentation costs: the services with telemetry on, off, and with the
+collector down, under the same load; writes the ratios to --out (docs/performance.md).
+
+  --duration S, --rounds N, --warmup S, --connections C
+                     seconds per round (15), rounds per regime (3), warm-up seconds (15), and
+                     concurrent connections (32)
+  --client wrk|bun   the load generator (default wrk when installed)
+  --out FILE         where the results go (default bench/results/latest.json)
   --query-latency-ms runs one regime at that latency (default: the service's default, then 1).
   --memory-limit-mb sizes the services' JavaScript heap as a pod's memory limit does (Bun reads
     the cgroup limit; default 256, the chart's limit; 0 leaves it to the machine's RAM).
   --service-env adds a variable to every service (e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1024),
     to measure a setting.
-  --apps runs the services from another checkout's apps/ folder (before/after comparisons).`;
+  --apps runs the services from another checkout's apps/ folder (before/after comparisons).
+  -h, --help         this text`;
 
 function options() {
   const { values } = parseFlags(COMMAND, Bun.argv.slice(2), {
@@ -55,7 +65,7 @@ function options() {
     "memory-limit-mb": { type: "string", default: "256" },
     apps: { type: "string", default: `${import.meta.dir}/../apps` },
     out: { type: "string", default: `${import.meta.dir}/results/latest.json` },
-    help: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
     console.log(usage);

@@ -13,7 +13,7 @@ import { parseClusterName, refuseBothClusters } from "./lib/up-args.ts";
 const root = resolve(import.meta.dir, "..");
 /** The namespaces up.ts and the app-of-apps create on an existing cluster. */
 export const STACK_NAMESPACES = ["apps", "monitoring", ARGOCD.namespace];
-const HELP = `Usage: bun bootstrap/down.ts [--yes] [--cluster-name <name> | --context <ctx>]
+const HELP = `usage: bun bootstrap/down.ts [--yes] [--cluster-name <name> | --context <ctx>]
 
 Deletes the kind cluster (everything in it: Argo CD, the stack, the in-cluster git server),
 the git remote "${GIT_SERVER.remote}" that up.ts added with its credential helper, and the git

@@ -70,7 +70,7 @@ export const TARGETS: Record<string, Target> = {
   },
 };
 
-const HELP = `Usage: bun bootstrap/open.ts <${Object.keys(TARGETS).join("|")}>... [--context <ctx>]
+const HELP = `usage: bun bootstrap/open.ts <${Object.keys(TARGETS).join("|")}>... [--context <ctx>]
 
 Port-forwards each named UI or API of the stack to localhost (the laptop profile's ports),
 prints its URL and how to log in, and keeps the forwards open until Ctrl-C.

@@ -28,7 +28,7 @@ import { parseClusterName } from "./lib/up-args.ts";
 
 const root = resolve(import.meta.dir, "..");
 const COMMAND = "bun bootstrap/release.ts";
-const HELP = `Usage: ${COMMAND} <service...|--all> [-m "<message>"] [flags]
+const HELP = `usage: ${COMMAND} <service...|--all> [-m "<message>"] [flags]
 
 For each service (${SERVICES.join(", ")}): compute its content tag (sha256 of its git-tracked
 build inputs), write it into gitops/services/<service>.yaml and commit that file together with

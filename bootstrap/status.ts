@@ -8,7 +8,7 @@ import { parseClusterName, refuseBothClusters } from "./lib/up-args.ts";
 import { fetchApplications } from "./lib/wait.ts";
 
 const root = resolve(import.meta.dir, "..");
-const HELP = `Usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name> | --context <ctx>]
+const HELP = `usage: bun bootstrap/status.ts [--watch] [--interval 5s] [--cluster-name <name> | --context <ctx>]
 
 Prints the Argo CD Applications with their sync and health state, and what the
 not-ready ones are waiting on. Exit status: 0 when every Application is Synced and

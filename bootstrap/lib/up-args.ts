@@ -20,7 +20,7 @@ export interface UpOptions {
   help: boolean;
 }
 
-export const UP_HELP = `Usage: bun bootstrap/up.ts [flags]
+export const UP_HELP = `usage: bun bootstrap/up.ts [flags]
 
 Brings up the kind cluster, the service images, Argo CD and the app-of-apps, then waits
 until every Argo CD Application is Synced and Healthy. Safe to re-run: each step checks
