@@ -2,7 +2,9 @@
 // receiver, free ports), and every way it can fail, each with its exact error and fix lines.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
+  chmodSync,
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -27,10 +29,15 @@ interface Run {
   ms: number;
 }
 
-async function explain(args: string[], receiverPort: number, apps = import.meta.dir): Promise<Run> {
+async function explain(
+  args: string[],
+  receiverPort: number,
+  apps = import.meta.dir,
+  env: Record<string, string> = {},
+): Promise<Run> {
   const started = performance.now();
   const child = Bun.spawn([process.execPath, `${apps}/explain.ts`, ...args], {
-    env: { ...baseEnv, DEV_RECEIVER_PORT: String(receiverPort) },
+    env: { ...baseEnv, ...env, DEV_RECEIVER_PORT: String(receiverPort) },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -334,3 +341,54 @@ test.concurrent("--help says what it does and exits 0", async () => {
   expect(run.code).toBe(0);
   expect(run.stdout).toStartWith("Usage: bun run explain [path] [--json] [--wait <duration>]");
 });
+
+test.concurrent(
+  "where no helm runs (macOS, arm64 Linux): --help as ever, the report whole without the pods' labels, saying so",
+  async () => {
+    // A copy of the repository whose pinned helm is a binary for another machine (exec format
+    // error, as the layer's Linux x86-64 helm on a Mac), with no helm on PATH.
+    const root = join(import.meta.dir, "..");
+    const copy = mkdtempSync(join(tmpdir(), "explain-nohelm-"));
+    try {
+      for (const entry of readdirSync(root)) {
+        if ([".git", "node_modules", ".cache"].includes(entry)) continue;
+        cpSync(join(root, entry), join(copy, entry), { recursive: true, verbatimSymlinks: true });
+      }
+      symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
+      const tools = join(copy, ".cache", "tools");
+      for (const tool of ["helm", "kubectl"]) {
+        mkdirSync(join(tools, tool), { recursive: true });
+        writeFileSync(join(tools, tool, tool), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]));
+        chmodSync(join(tools, tool, tool), 0o755);
+      }
+      cpSync(join(root, ".cache", "tools", "layer-version"), join(tools, "layer-version"));
+      const noHelm = { PATH: join(copy, "bin") };
+      mkdirSync(noHelm.PATH);
+
+      const help = await explain(["--help"], await freePort(), join(copy, "apps"), noHelm);
+      expect(help).toMatchObject({ code: 0, stderr: "" });
+      expect(help.stdout).toStartWith("Usage: bun run explain");
+
+      const dev = await startDev();
+      try {
+        const run = await explain([], dev.ports.receiver, join(copy, "apps"), noHelm);
+        expect(run.stderr).toBe("");
+        expect(run.code).toBe(0);
+        const notes = run.stdout.split("\n").filter((line) => line.startsWith("note: "));
+        expect(notes).toEqual([
+          `note: without the pods (the pinned v4.1.4 (${join(tools, "helm", "helm")}) cannot run on this machine (ENOEXEC), and no helm on PATH), the report lacks what the Collector's k8s_attributes adds from them on the cluster: ${notes[0]?.split("on the cluster: ")[1]?.split(";")[0]}; install helm v4 (https://helm.sh/docs/intro/install/) so that \`helm version\` works, then run the command again`,
+        ]);
+        // The attributes named are those of gitops/values' k8s_attributes, and none is reported.
+        expect(notes[0]).toContain("k8s.namespace.name, k8s.pod.name, k8s.pod.uid, k8s.node.name");
+        expect(run.stdout.split("\n").filter((line) => line.includes("k8s"))).toEqual(notes);
+        expect(run.stdout).toContain("── Metrics");
+        expect(run.stdout).toContain('PromQL    target_info{job="api-gateway"}');
+      } finally {
+        await dev.stop();
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  },
+  processTimeoutMs,
+);
