@@ -312,7 +312,7 @@ test.concurrent("something else on the receiver's port (a Collector answers 404 
   }
 });
 
-test.concurrent.each([
+test.concurrent.each<[string[], string, string]>([
   [["user/123"], 'error: the path must start with /, got "user/123"', "bun run explain /user/123"],
   [
     ["http://localhost:4000/user/1"],
@@ -330,6 +330,11 @@ test.concurrent.each([
     "use a number with a unit, e.g. --wait 15m, --wait 90s or --wait 500ms",
   ],
   [["--verbose"], "error: unknown flag --verbose", "bun run explain --help lists the flags"],
+  ...["/healthz", "/readyz?full=1"].map((probe): [string[], string, string] => [
+    [probe],
+    `error: ${probe.split("?")[0]} is a probe of the services: probes are not traced, by design, so there is no trace to explain`,
+    "ask for a route instead: bun run explain /user/123",
+  ]),
 ])("bad input %p: one error line, one fix line", async (args, error, fix) => {
   // Checked before anything is asked of dev: no receiver needed.
   const run = await explain(args, await freePort());

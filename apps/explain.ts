@@ -15,6 +15,7 @@ import {
   podAttributes,
   type TraceTelemetry,
 } from "./backend-report.ts";
+import { untracedPaths } from "./telemetry/index.ts";
 
 const command = "bun run explain";
 const HELP = `Usage: ${command} [path] [--json] [--wait <duration>]
@@ -221,6 +222,13 @@ async function main() {
     throw new CliError(
       `the path must start with /, got ${JSON.stringify(path)}`,
       `${command} /${path.replace(/^[a-z]+:\/\/[^/]*\/?/i, "")}`,
+    );
+  // The services leave their probes out of traces and metrics (telemetry's untracedPaths).
+  const { pathname } = new URL(path, "http://gateway");
+  if (untracedPaths.has(pathname))
+    throw new CliError(
+      `${pathname} is a probe of the services: probes are not traced, by design, so there is no trace to explain`,
+      `ask for a route instead: ${command} /user/123`,
     );
   const waitMs = values.wait
     ? parseDuration(values.wait, "--wait", { min: 100, max: 600_000 })
