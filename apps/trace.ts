@@ -106,11 +106,14 @@ async function ask<T>(base: string, path: string, port: number, waitMs = 0): Pro
       return ask<T>(base, path, port, waitMs - 100);
     }
     const [newest] = await ask<TraceSummary[]>(base, "/dev/traces", port);
+    // Which receiver was asked: a second dev on another DEV_RECEIVER_PORT keeps other traces.
+    const otherDev = `; a dev on another port: DEV_RECEIVER_PORT=<its port> bun run trace ${traceIdIn(path) ?? "<id>"}`;
     throw new CliError(
-      body.error,
-      newest
+      `${body.error} (asked ${base}, DEV_RECEIVER_PORT=${port})`,
+      (newest
         ? `bun run trace with the id of a recent response; the newest dev keeps: bun run trace ${newest.traceId}`
-        : "send a request first (curl -si localhost:4000/user/123), then bun run trace with its traceresponse",
+        : "send a request first (curl -si localhost:4000/user/123), then bun run trace with its traceresponse") +
+        otherDev,
     );
   }
   throw notDev;
