@@ -81,8 +81,13 @@ test(
       'log INFO "user found"  user.id=123',
       'log INFO "user found"  user.id=123',
     ]);
+    expect(lines).toContain(
+      "── metric points of the exports after this request (totals since each service started;",
+    );
     const metrics = lines.slice(
-      lines.indexOf("── metric points the request touched (totals since each service started)") + 1,
+      lines.indexOf(
+        "   other requests in the same export interval may have changed some of them, or added their own)",
+      ) + 1,
     );
     // The first request through these services: every total is this request's own.
     expect(metrics.map((line) => line.replace(/sum [\d.e-]+ s/, "sum S s")).sort()).toEqual(
