@@ -22,6 +22,16 @@ const baseEnv = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
 );
 
+/** The "why" cell of docs/explain.md's error table, in the row whose error starts so. */
+function documentedWhy(errorStart: string): string {
+  const rows = readFileSync(join(import.meta.dir, "..", "docs", "explain.md"), "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("| `"));
+  const row = rows.find((line) => line.startsWith(`| \`${errorStart}`));
+  if (!row) throw new Error(`docs/explain.md: no error row starting ${errorStart}`);
+  return row.split(" | ")[1] ?? "";
+}
+
 interface Run {
   code: number;
   stdout: string;
@@ -253,6 +263,10 @@ test.concurrent(
         /^error: trace [0-9a-f]{32} did not reach dev's receiver within 1s\n {2}fix: dev shows only what the services export over OTLP: check that bun run dev's first lines say traces go to its receiver \(no OTEL_TRACES_EXPORTER=none or console\), then bun run explain --wait 3s\n$/,
       );
       expect(run.ms).toBeLessThan(5000);
+      // The doc's table says what this run shows.
+      expect(documentedWhy("trace … did not reach dev's receiver")).toContain(
+        "OTEL_TRACES_EXPORTER=console",
+      );
     } finally {
       await dev.stop();
     }
@@ -273,6 +287,10 @@ test.concurrent(
           "error: api-gateway answered 200 without a traceresponse header: nothing traced the request\n" +
           "  fix: restart bun run dev without OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none (telemetry off, or no trace exporter)\n",
       });
+      expect(documentedWhy("api-gateway answered … without a traceresponse header")).toContain(
+        "OTEL_TRACES_EXPORTER=none",
+      );
+      expect(documentedWhy("trace … did not reach dev's receiver")).not.toContain("=none");
     } finally {
       await dev.stop();
     }
