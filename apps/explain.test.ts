@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { copyWhereNoHelmRuns } from "../scripts/testing/no-helm.ts";
 import { laptopGrafana, type Report } from "./backend-report.ts";
 import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
 
@@ -368,33 +369,17 @@ test.concurrent("--help says what it does and exits 0", async () => {
 test.concurrent(
   "where no helm runs (macOS, arm64 Linux): --help as ever, the report whole without the pods' labels, saying so",
   async () => {
-    // A copy of the repository whose pinned helm is a binary for another machine (exec format
-    // error, as the layer's Linux x86-64 helm on a Mac), with no helm on PATH.
-    const root = join(import.meta.dir, "..");
-    const copy = mkdtempSync(join(tmpdir(), "explain-nohelm-"));
+    const copy = copyWhereNoHelmRuns();
+    const tools = join(copy.root, ".cache", "tools");
+    const noHelm = copy.env;
     try {
-      for (const entry of readdirSync(root)) {
-        if ([".git", "node_modules", ".cache"].includes(entry)) continue;
-        cpSync(join(root, entry), join(copy, entry), { recursive: true, verbatimSymlinks: true });
-      }
-      symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
-      const tools = join(copy, ".cache", "tools");
-      for (const tool of ["helm", "kubectl"]) {
-        mkdirSync(join(tools, tool), { recursive: true });
-        writeFileSync(join(tools, tool, tool), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]));
-        chmodSync(join(tools, tool, tool), 0o755);
-      }
-      cpSync(join(root, ".cache", "tools", "layer-version"), join(tools, "layer-version"));
-      const noHelm = { PATH: join(copy, "bin") };
-      mkdirSync(noHelm.PATH);
-
-      const help = await explain(["--help"], await freePort(), join(copy, "apps"), noHelm);
+      const help = await explain(["--help"], await freePort(), join(copy.root, "apps"), noHelm);
       expect(help).toMatchObject({ code: 0, stderr: "" });
       expect(help.stdout).toStartWith("Usage: bun run explain");
 
       const dev = await startDev();
       try {
-        const run = await explain([], dev.ports.receiver, join(copy, "apps"), noHelm);
+        const run = await explain([], dev.ports.receiver, join(copy.root, "apps"), noHelm);
         expect(run.stderr).toBe("");
         expect(run.code).toBe(0);
         const notes = run.stdout.split("\n").filter((line) => line.startsWith("note: "));
@@ -410,7 +395,7 @@ test.concurrent(
         await dev.stop();
       }
     } finally {
-      rmSync(copy, { recursive: true, force: true });
+      copy.remove();
     }
   },
   processTimeoutMs,
