@@ -391,6 +391,26 @@ test.concurrent(
         expect(run.stdout.split("\n").filter((line) => line.includes("k8s"))).toEqual(notes);
         expect(run.stdout).toContain("── Metrics");
         expect(run.stdout).toContain('PromQL    target_info{job="api-gateway"}');
+
+        // A helm 4 on PATH (here the pinned one, linked): the pods are rendered with it.
+        const bin = mkdtempSync(join(tmpdir(), "explain-helm-on-path-"));
+        symlinkSync(
+          join(import.meta.dir, "..", ".cache", "tools", "helm", "helm"),
+          join(bin, "helm"),
+        );
+        try {
+          const onPath = await explain(["--json"], dev.ports.receiver, join(copy.root, "apps"), {
+            PATH: bin,
+          });
+          expect(onPath).toMatchObject({ code: 0, stderr: "" });
+          const report = JSON.parse(onPath.stdout) as Report & { note?: string };
+          expect(report.note).toBeUndefined();
+          expect(report.traces.spans[0]?.tempo.resource).toMatchObject({
+            "k8s.namespace.name": "apps",
+          });
+        } finally {
+          rmSync(bin, { recursive: true, force: true });
+        }
       } finally {
         await dev.stop();
       }

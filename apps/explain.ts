@@ -196,7 +196,13 @@ async function renderedPods(): Promise<Record<string, Pod> | CliError> {
     return Object.fromEntries(rendered.map(({ pod }, i) => [SERVICES[i], pod]));
   } catch (error) {
     if (error instanceof CliError) return error;
-    throw error;
+    // A helm on PATH that runs but cannot render the chart: the report goes on without the pods.
+    const lines = String((error as Error).message ?? error).split("\n");
+    const said = lines.length > 1 ? `: ${lines.at(-1)?.trim()}` : "";
+    return new CliError(
+      `${lines[0]?.replace(/:$/, "")}${said}`,
+      "check that `helm template service gitops/charts/service` works with it",
+    );
   }
 }
 
