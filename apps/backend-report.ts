@@ -7,7 +7,7 @@
 import { TARGETS } from "../bootstrap/open.ts";
 import { backends } from "../model/backends.ts";
 import type { Attributes, LogRecord, MetricPoint, Span } from "../model/collected.ts";
-import type { Pod } from "../model/collector.ts";
+import { collectorModel, type Pod } from "../model/collector.ts";
 import { labelName, type PromSeries } from "../model/prometheus-otlp.ts";
 import { loadYaml } from "../model/yaml.ts";
 
@@ -216,12 +216,35 @@ export function treeOrder(spans: Span[]): Span[] {
 }
 
 /**
+ * The resource attributes the Collector's k8s_attributes (as gitops/values configures it) adds
+ * from the pods, which this trace's telemetry does not carry itself.
+ */
+export function podAttributes(trace: TraceTelemetry): string[] {
+  const { processors, pipelines } = collectorModel();
+  const added = new Set<string>();
+  for (const name of new Set(Object.values(pipelines).flat())) {
+    if (!/^k8s_?attributes(\/|$)/.test(name)) continue;
+    const extract = (processors[name]?.extract ?? {}) as {
+      metadata?: string[];
+      otel_annotations?: boolean;
+    };
+    for (const key of extract.metadata ?? []) added.add(key);
+    if (extract.otel_annotations) added.add("the pods' resource.opentelemetry.io/* annotations");
+  }
+  const resources = [...trace.spans, ...trace.logs, ...trace.metrics].map(
+    (item) => item.resource.attributes,
+  );
+  return [...added].filter((key) => resources.some((attributes) => !(key in attributes)));
+}
+
+/**
  * What the backends hold of one trace's telemetry. `pods` are the pods the services run in on the
- * cluster, which the Collector's k8s_attributes processor looks up (capture.ts `renderPod`).
+ * cluster, which the Collector's k8s_attributes processor looks up (capture.ts `renderPod`);
+ * undefined where they cannot be rendered: then the resources lack what k8s_attributes adds.
  */
 export function explainTrace(
   trace: TraceTelemetry,
-  pods: Record<string, Pod>,
+  pods: Record<string, Pod> | undefined,
   grafana: Grafana,
 ): Report {
   const query = (language: Language, text: string): Query => ({

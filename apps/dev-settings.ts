@@ -130,17 +130,36 @@ export function readDevSettings(argv: string[], env: Env): DevSettings | "help" 
   });
   if (values.help) return "help";
 
-  const port = (name: string, fallback: number): number | undefined => {
+  const invalid: { name: string; fallback: number; hostname?: string; error: CliError }[] = [];
+  const port = (name: string, fallback: number, hostname?: string): number | undefined => {
     try {
       return envPort(env, name, fallback, command);
     } catch (error) {
-      problems.push(problemOf(error));
+      if (!(error instanceof CliError)) throw error;
+      invalid.push({ name, fallback, hostname, error });
       return undefined;
     }
   };
   const gatewayPort = port("API_GATEWAY_PORT", 4000);
   const userServicePort = port("USER_SERVICE_PORT", 4001);
-  const receiverPort = port("DEV_RECEIVER_PORT", defaultDevReceiverPort);
+  const receiverPort = port("DEV_RECEIVER_PORT", defaultDevReceiverPort, "127.0.0.1");
+  // An invalid port's fix proposes its default only if that is free now (a first dev may hold
+  // 4000, 4001 and 4318), else the next free one; never one the other settings name.
+  const named = new Set(
+    [gatewayPort, userServicePort, receiverPort].filter((p) => p !== undefined),
+  );
+  for (const { name, fallback, hostname, error } of invalid) {
+    const free =
+      !named.has(fallback) && isFree(fallback, hostname)
+        ? fallback
+        : nextFree(fallback, named, hostname);
+    named.add(free);
+    problems.push({
+      problem: error.message,
+      fix: `${name}=${free} ${command}`,
+      assignment: `${name}=${free}`,
+    });
+  }
 
   const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? "";
   if (!["", "true", "false"].includes(disabled))

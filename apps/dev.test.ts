@@ -205,14 +205,6 @@ test(
         { USER_SERVICE_URL: "user-service:4001" },
         'error: api-gateway: USER_SERVICE_URL must be an http(s) URL, got "user-service:4001"\n  fix: USER_SERVICE_URL=http://localhost:4001 bun run dev\n',
       ],
-      [
-        { API_GATEWAY_PORT: "abc" },
-        'error: API_GATEWAY_PORT must be a whole number between 1 and 65535, got "abc"\n  fix: API_GATEWAY_PORT=4000 bun run dev\n',
-      ],
-      [
-        { USER_SERVICE_PORT: "70000" },
-        'error: USER_SERVICE_PORT must be a whole number between 1 and 65535, got "70000"\n  fix: USER_SERVICE_PORT=4001 bun run dev\n',
-      ],
       // Decimal only, where the services parse numbers (Number() would read 0x10 as 16).
       [
         { QUERY_LATENCY_MS: "0x10" },
@@ -307,6 +299,46 @@ test("several bad settings and taken ports: all reported at once, each with its 
     });
   } finally {
     taken.stop(true);
+  }
+});
+
+test("invalid ports: the fix proposes ports free now, not the defaults a first dev holds", () => {
+  // A first bun run dev on the defaults (or whatever else holds them on this machine).
+  const held = [4000, 4001].flatMap((port) => {
+    try {
+      return [Bun.serve({ port, fetch: () => new Response("first dev") })];
+    } catch {
+      return []; // already taken by something else: just as good
+    }
+  });
+  try {
+    const { code, stdout, stderr } = devOnce([], {
+      API_GATEWAY_PORT: "abc",
+      USER_SERVICE_PORT: "70000",
+      DEV_RECEIVER_PORT: "",
+      OTEL_SDK_DISABLED: "true",
+    });
+    const [gateway, userService] = [...stderr.matchAll(/_PORT=(\d+) bun run dev$/gm)].map((m) =>
+      Number(m[1]),
+    );
+    expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
+    expect(stderr).toBe(
+      [
+        `  FAIL  API_GATEWAY_PORT must be a whole number between 1 and 65535, got "abc"`,
+        `        fix: API_GATEWAY_PORT=${gateway} bun run dev`,
+        `  FAIL  USER_SERVICE_PORT must be a whole number between 1 and 65535, got "70000"`,
+        `        fix: USER_SERVICE_PORT=${userService} bun run dev`,
+        "error: 2 problems with the settings; nothing was started",
+        `  fix: API_GATEWAY_PORT=${gateway} USER_SERVICE_PORT=${userService} bun run dev`,
+        "",
+      ].join("\n"),
+    );
+    // The fixes are true: both proposed ports are distinct and free.
+    expect(gateway).not.toBe(userService);
+    for (const port of [gateway, userService])
+      Bun.serve({ port: port as number, fetch: () => new Response() }).stop(true);
+  } finally {
+    for (const server of held) server.stop(true);
   }
 });
 

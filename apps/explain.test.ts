@@ -2,7 +2,9 @@
 // receiver, free ports), and every way it can fail, each with its exact error and fix lines.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
+  chmodSync,
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -12,6 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { copyWhereNoHelmRuns } from "../scripts/testing/no-helm.ts";
 import { laptopGrafana, type Report } from "./backend-report.ts";
 import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
 
@@ -20,6 +23,16 @@ const baseEnv = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
 );
 
+/** The "why" cell of docs/explain.md's error table, in the row whose error starts so. */
+function documentedWhy(errorStart: string): string {
+  const rows = readFileSync(join(import.meta.dir, "..", "docs", "explain.md"), "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("| `"));
+  const row = rows.find((line) => line.startsWith(`| \`${errorStart}`));
+  if (!row) throw new Error(`docs/explain.md: no error row starting ${errorStart}`);
+  return row.split(" | ")[1] ?? "";
+}
+
 interface Run {
   code: number;
   stdout: string;
@@ -27,10 +40,15 @@ interface Run {
   ms: number;
 }
 
-async function explain(args: string[], receiverPort: number, apps = import.meta.dir): Promise<Run> {
+async function explain(
+  args: string[],
+  receiverPort: number,
+  apps = import.meta.dir,
+  env: Record<string, string> = {},
+): Promise<Run> {
   const started = performance.now();
   const child = Bun.spawn([process.execPath, `${apps}/explain.ts`, ...args], {
-    env: { ...baseEnv, DEV_RECEIVER_PORT: String(receiverPort) },
+    env: { ...baseEnv, ...env, DEV_RECEIVER_PORT: String(receiverPort) },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -246,6 +264,10 @@ test.concurrent(
         /^error: trace [0-9a-f]{32} did not reach dev's receiver within 1s\n {2}fix: dev shows only what the services export over OTLP: check that bun run dev's first lines say traces go to its receiver \(no OTEL_TRACES_EXPORTER=none or console\), then bun run explain --wait 3s\n$/,
       );
       expect(run.ms).toBeLessThan(5000);
+      // The doc's table says what this run shows.
+      expect(documentedWhy("trace … did not reach dev's receiver")).toContain(
+        "OTEL_TRACES_EXPORTER=console",
+      );
     } finally {
       await dev.stop();
     }
@@ -266,6 +288,10 @@ test.concurrent(
           "error: api-gateway answered 200 without a traceresponse header: nothing traced the request\n" +
           "  fix: restart bun run dev without OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none (telemetry off, or no trace exporter)\n",
       });
+      expect(documentedWhy("api-gateway answered … without a traceresponse header")).toContain(
+        "OTEL_TRACES_EXPORTER=none",
+      );
+      expect(documentedWhy("trace … did not reach dev's receiver")).not.toContain("=none");
     } finally {
       await dev.stop();
     }
@@ -305,7 +331,7 @@ test.concurrent("something else on the receiver's port (a Collector answers 404 
   }
 });
 
-test.concurrent.each([
+test.concurrent.each<[string[], string, string]>([
   [["user/123"], 'error: the path must start with /, got "user/123"', "bun run explain /user/123"],
   [
     ["http://localhost:4000/user/1"],
@@ -323,6 +349,11 @@ test.concurrent.each([
     "use a number with a unit, e.g. --wait 15m, --wait 90s or --wait 500ms",
   ],
   [["--verbose"], "error: unknown flag --verbose", "bun run explain --help lists the flags"],
+  ...["/healthz", "/readyz?full=1"].map((probe): [string[], string, string] => [
+    [probe],
+    `error: ${probe.split("?")[0]} is a probe of the services: probes are not traced, by design, so there is no trace to explain`,
+    "ask for a route instead: bun run explain /user/123",
+  ]),
 ])("bad input %p: one error line, one fix line", async (args, error, fix) => {
   // Checked before anything is asked of dev: no receiver needed.
   const run = await explain(args, await freePort());
@@ -334,3 +365,58 @@ test.concurrent("--help says what it does and exits 0", async () => {
   expect(run.code).toBe(0);
   expect(run.stdout).toStartWith("Usage: bun run explain [path] [--json] [--wait <duration>]");
 });
+
+test.concurrent(
+  "where no helm runs (macOS, arm64 Linux): --help as ever, the report whole without the pods' labels, saying so",
+  async () => {
+    const copy = copyWhereNoHelmRuns();
+    const tools = join(copy.root, ".cache", "tools");
+    const noHelm = copy.env;
+    try {
+      const help = await explain(["--help"], await freePort(), join(copy.root, "apps"), noHelm);
+      expect(help).toMatchObject({ code: 0, stderr: "" });
+      expect(help.stdout).toStartWith("Usage: bun run explain");
+
+      const dev = await startDev();
+      try {
+        const run = await explain([], dev.ports.receiver, join(copy.root, "apps"), noHelm);
+        expect(run.stderr).toBe("");
+        expect(run.code).toBe(0);
+        const notes = run.stdout.split("\n").filter((line) => line.startsWith("note: "));
+        expect(notes).toEqual([
+          `note: without the pods (the pinned v4.1.4 (${join(tools, "helm", "helm")}) cannot run on this machine (ENOEXEC), and no helm on PATH), the report lacks what the Collector's k8s_attributes adds from them on the cluster: ${notes[0]?.split("on the cluster: ")[1]?.split(";")[0]}; install helm v4 (https://helm.sh/docs/intro/install/) so that \`helm version\` works, then run the command again`,
+        ]);
+        // The attributes named are those of gitops/values' k8s_attributes, and none is reported.
+        expect(notes[0]).toContain("k8s.namespace.name, k8s.pod.name, k8s.pod.uid, k8s.node.name");
+        expect(run.stdout.split("\n").filter((line) => line.includes("k8s"))).toEqual(notes);
+        expect(run.stdout).toContain("── Metrics");
+        expect(run.stdout).toContain('PromQL    target_info{job="api-gateway"}');
+
+        // A helm 4 on PATH (here the pinned one, linked): the pods are rendered with it.
+        const bin = mkdtempSync(join(tmpdir(), "explain-helm-on-path-"));
+        symlinkSync(
+          join(import.meta.dir, "..", ".cache", "tools", "helm", "helm"),
+          join(bin, "helm"),
+        );
+        try {
+          const onPath = await explain(["--json"], dev.ports.receiver, join(copy.root, "apps"), {
+            PATH: bin,
+          });
+          expect(onPath).toMatchObject({ code: 0, stderr: "" });
+          const report = JSON.parse(onPath.stdout) as Report & { note?: string };
+          expect(report.note).toBeUndefined();
+          expect(report.traces.spans[0]?.tempo.resource).toMatchObject({
+            "k8s.namespace.name": "apps",
+          });
+        } finally {
+          rmSync(bin, { recursive: true, force: true });
+        }
+      } finally {
+        await dev.stop();
+      }
+    } finally {
+      copy.remove();
+    }
+  },
+  processTimeoutMs,
+);

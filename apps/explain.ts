@@ -6,15 +6,16 @@
 import { SERVICES } from "../bootstrap/lib/names.ts";
 import { CliError, exitWithError, formatDuration } from "../cli/errors.ts";
 import { envPort, parseDuration, parseFlags } from "../cli/flags.ts";
-import { renderPod } from "../gitops/pipeline/capture.ts";
 import type { LogRecord, MetricPoint, Span } from "../model/collected.ts";
 import type { Pod } from "../model/collector.ts";
 import {
   explainTrace,
   formatReport,
   laptopGrafana,
+  podAttributes,
   type TraceTelemetry,
 } from "./backend-report.ts";
+import { untracedPaths } from "./telemetry/index.ts";
 
 const command = "bun run explain";
 const HELP = `Usage: ${command} [path] [--json] [--wait <duration>]
@@ -183,6 +184,28 @@ async function waitForTrace(receiver: string, traceId: string, waitMs: number): 
   return last;
 }
 
+/**
+ * The pods the services run in on the cluster, which the Collector looks up: rendered with helm,
+ * offline. Where no helm runs (the pinned one is a Linux x86-64 binary), why, for the report.
+ */
+async function renderedPods(): Promise<Record<string, Pod> | CliError> {
+  try {
+    // Imported here, not above: --help and bad input never reach for helm.
+    const { renderPod } = await import("../gitops/pipeline/capture.ts");
+    const rendered = await Promise.all(SERVICES.map(renderPod));
+    return Object.fromEntries(rendered.map(({ pod }, i) => [SERVICES[i], pod]));
+  } catch (error) {
+    if (error instanceof CliError) return error;
+    // A helm on PATH that runs but cannot render the chart: the report goes on without the pods.
+    const lines = String((error as Error).message ?? error).split("\n");
+    const said = lines.length > 1 ? `: ${lines.at(-1)?.trim()}` : "";
+    return new CliError(
+      `${lines[0]?.replace(/:$/, "")}${said}`,
+      "check that `helm template service gitops/charts/service` works with it",
+    );
+  }
+}
+
 async function main() {
   const { values, positionals } = parseFlags(
     command,
@@ -206,22 +229,31 @@ async function main() {
       `the path must start with /, got ${JSON.stringify(path)}`,
       `${command} /${path.replace(/^[a-z]+:\/\/[^/]*\/?/i, "")}`,
     );
+  // The services leave their probes out of traces and metrics (telemetry's untracedPaths).
+  const { pathname } = new URL(path, "http://gateway");
+  if (untracedPaths.has(pathname))
+    throw new CliError(
+      `${pathname} is a probe of the services: probes are not traced, by design, so there is no trace to explain`,
+      `ask for a route instead: ${command} /user/123`,
+    );
   const waitMs = values.wait
     ? parseDuration(values.wait, "--wait", { min: 100, max: 600_000 })
     : 10_000;
   const receiver = `http://127.0.0.1:${envPort(process.env, "DEV_RECEIVER_PORT", 4318, command)}`;
 
   const { gateway } = await devStatus(receiver);
-  // The pods the services run in on the cluster, which the Collector looks up (helm, offline).
-  const pods = Promise.all(SERVICES.map(renderPod)).then(
-    (rendered): Record<string, Pod> =>
-      Object.fromEntries(rendered.map(({ pod }, i) => [SERVICES[i], pod])),
-  );
+  const rendering = renderedPods();
   const answer = await send(gateway, path);
   const trace = await waitForTrace(receiver, answer.traceId, waitMs);
   const telemetry: TraceTelemetry = trace;
   const grafana = laptopGrafana();
-  const report = explainTrace(telemetry, await pods, grafana);
+  const pods = await rendering;
+  const report = explainTrace(telemetry, pods instanceof CliError ? undefined : pods, grafana);
+  // One line instead of the cluster's labels: which they are, and why they are missing here.
+  const note =
+    pods instanceof CliError
+      ? `without the pods (${pods.message.replace(/^helm: /, "")}), the report lacks what the Collector's k8s_attributes adds from them on the cluster: ${podAttributes(telemetry).join(", ")}; ${pods.fix}`
+      : undefined;
   const request = {
     method: "GET",
     url: answer.url,
@@ -229,13 +261,16 @@ async function main() {
     durationMs: Number(answer.durationMs.toFixed(1)),
   };
   if (values.json)
-    return console.log(JSON.stringify({ request, grafana: grafana.url, ...report }, null, 2));
+    return console.log(
+      JSON.stringify({ request, grafana: grafana.url, ...(note && { note }), ...report }, null, 2),
+    );
   console.log(
     `GET ${path} → ${answer.status} from api-gateway in ${request.durationMs} ms, trace ${answer.traceId}\n` +
       "What the backends hold of it in the cluster: the services' telemetry through the Collector as\n" +
       "gitops/values configures it, with the pods gitops/charts/service renders. The links open the\n" +
       `laptop stack's Grafana (${grafana.url}; bun bootstrap/open.ts grafana on a cluster without ports).\n`,
   );
+  if (note) console.log(`note: ${note}\n`);
   process.stdout.write(formatReport(report));
 }
 

@@ -81,8 +81,13 @@ test(
       'log INFO "user found"  user.id=123',
       'log INFO "user found"  user.id=123',
     ]);
+    expect(lines).toContain(
+      "── metric points of the exports after this request (totals since each service started;",
+    );
     const metrics = lines.slice(
-      lines.indexOf("── metric points the request touched (totals since each service started)") + 1,
+      lines.indexOf(
+        "   other requests in the same export interval may have changed some of them, or added their own)",
+      ) + 1,
     );
     // The first request through these services: every total is this request's own.
     expect(metrics.map((line) => line.replace(/sum [\d.e-]+ s/, "sum S s")).sort()).toEqual(
@@ -129,6 +134,7 @@ test("errors: no id, no trace id in it, an id dev does not keep", async () => {
     traceId: string;
   }[];
   const unknown = "0123456789abcdef0123456789abcdef";
+  const otherDev = `a dev on another port: DEV_RECEIVER_PORT=<its port> bun run trace ${unknown}`;
   // Dev keeping traces names the newest; a dev that has seen no request yet says to send one.
   const empty = startDevReceiver({ port: 0, gateway: "", userService: "" });
   try {
@@ -140,12 +146,12 @@ test("errors: no id, no trace id in it, an id dev does not keep", async () => {
     expect(inKept).toMatchObject({
       code: 1,
       stdout: "",
-      stderr: `error: trace ${unknown} is not among the ${kept.length} traces dev keeps\n  fix: bun run trace with the id of a recent response; the newest dev keeps: bun run trace ${kept[0]?.traceId}\n`,
+      stderr: `error: trace ${unknown} is not among the ${kept.length} traces dev keeps (asked ${receiver.url}, DEV_RECEIVER_PORT=${new URL(receiver.url).port})\n  fix: bun run trace with the id of a recent response; the newest dev keeps: bun run trace ${kept[0]?.traceId}; ${otherDev}\n`,
     });
     expect(inEmpty).toMatchObject({
       code: 1,
       stdout: "",
-      stderr: `error: trace ${unknown} is not among the 0 traces dev keeps\n  fix: send a request first (curl -si localhost:4000/user/123), then bun run trace with its traceresponse\n`,
+      stderr: `error: trace ${unknown} is not among the 0 traces dev keeps (asked ${empty.url}, DEV_RECEIVER_PORT=${new URL(empty.url).port})\n  fix: send a request first (curl -si localhost:4000/user/123), then bun run trace with its traceresponse; ${otherDev}\n`,
     });
   } finally {
     await empty.stop();

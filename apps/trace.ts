@@ -16,7 +16,8 @@ import { traceTree } from "./dev-view.ts";
 const usage = `usage: bun run trace <trace id>
 
 Prints one trace kept by a running \`bun run dev\`: the spans as a tree with their log records,
-then the metric points the request touched. The id may be pasted as it came:
+then the metric points of the exports after the request (other requests in the same export
+interval may have changed them too). The id may be pasted as it came:
   bun run trace 4bf92f3577b34da6a3ce929d0e0e4736
   bun run trace 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01   (a traceresponse header)
   bun run trace '{"level":"info",...,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",...}'
@@ -106,11 +107,14 @@ async function ask<T>(base: string, path: string, port: number, waitMs = 0): Pro
       return ask<T>(base, path, port, waitMs - 100);
     }
     const [newest] = await ask<TraceSummary[]>(base, "/dev/traces", port);
+    // Which receiver was asked: a second dev on another DEV_RECEIVER_PORT keeps other traces.
+    const otherDev = `; a dev on another port: DEV_RECEIVER_PORT=<its port> bun run trace ${traceIdIn(path) ?? "<id>"}`;
     throw new CliError(
-      body.error,
-      newest
+      `${body.error} (asked ${base}, DEV_RECEIVER_PORT=${port})`,
+      (newest
         ? `bun run trace with the id of a recent response; the newest dev keeps: bun run trace ${newest.traceId}`
-        : "send a request first (curl -si localhost:4000/user/123), then bun run trace with its traceresponse",
+        : "send a request first (curl -si localhost:4000/user/123), then bun run trace with its traceresponse") +
+        otherDev,
     );
   }
   throw notDev;
@@ -138,7 +142,15 @@ function render(trace: TraceDetail): string[] {
     lines.push(
       `  (still arriving after ${completeWithinMs / 1000} s: a span's parent is missing, or spans keep coming)`,
     );
-  lines.push("", "── metric points the request touched (totals since each service started)");
+  // Metric points carry no trace id, so which of them this request fed cannot be told apart from
+  // what another request added in the same export interval; narrowing them by the spans'
+  // attributes would drop points that are the request's own (user.lookups{outcome} has no span
+  // attribute to match). So the header says what the list is.
+  lines.push(
+    "",
+    "── metric points of the exports after this request (totals since each service started;",
+    "   other requests in the same export interval may have changed some of them, or added their own)",
+  );
   lines.push(...trace.metrics.map(pointLine));
   const missing = [...servicesOf(trace, "spans")].filter(
     (service) => !servicesOf(trace, "metrics").has(service),

@@ -14,8 +14,11 @@ export interface Capture {
   metrics: MetricPoint[];
   logs: LogRecord[];
   spans: Span[];
-  /** The pod each service runs in, as the service chart renders it, by service.name. */
-  pods: Record<string, Pod>;
+  /**
+   * The pod each service runs in, as the service chart renders it, by service.name; undefined
+   * where no helm can render them (`bun run explain` on a laptop): k8s_attributes then adds nothing.
+   */
+  pods: Record<string, Pod> | undefined;
 }
 
 export interface Backends {
@@ -26,7 +29,8 @@ export interface Backends {
   tempo: Span[];
 }
 
-function podOf(capture: Capture, attributes: Record<string, string>): Pod {
+function podOf(capture: Capture, attributes: Record<string, string>): Pod | undefined {
+  if (!capture.pods) return undefined;
   const name = attributes["service.name"] ?? "";
   const pod = capture.pods[name];
   if (!pod) throw new Error(`pipeline model: telemetry from an unknown service ${name}`);

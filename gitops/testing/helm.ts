@@ -3,14 +3,22 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseDocuments, repoRoot } from "../../model/yaml.ts";
-import { ensureTools } from "../../scripts/tools.ts";
+import { findHelm } from "../../scripts/tools.ts";
 import { isKubeObject, type KubeObject } from "./load.ts";
 
-// Fetched at import time (once per machine), outside any test's timeout.
-const tools = await ensureTools();
+// Found (and unpacked, once per machine) at import time, outside any test's timeout; a machine
+// where no helm runs learns it from the first render, as a CliError, not at import.
+const found = (() => {
+  try {
+    return findHelm();
+  } catch (error) {
+    return error as Error;
+  }
+})();
 
 async function helm(args: string[]): Promise<string> {
-  const proc = Bun.spawn([tools.helm, ...args], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+  if (found instanceof Error) throw found;
+  const proc = Bun.spawn([found, ...args], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
