@@ -1,5 +1,5 @@
-// Each lab in a temporary copy of the tree: its check fails on the unmodified tree with the lab's
-// first hint, names the next step once the change is made but the answer is missing, refuses a
+// Each lab in a temporary copy of the tree: its check fails on the unmodified tree (the files the
+// labs have you edit as committed, whatever you have changed in them) with the lab's first hint, names the next step once the change is made but the answer is missing, refuses a
 // wrong answer, and passes with the reference solution (labs/solutions.ts). A check never writes
 // to the tree it checks.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { $ } from "bun";
 import type { Lab } from "./lab.ts";
+import { labs } from "./labs.ts";
 import { applySolution, solutions } from "./solutions.ts";
 
 const root = join(import.meta.dir, "..");
@@ -29,9 +30,18 @@ const TREE = [
   "tsconfig.json",
 ];
 
+// The files the labs have you edit, taken as committed (HEAD): the labs let you leave your work
+// uncommitted, and it must not be the "unmodified" tree. The rest is the working tree, so that
+// the labs' own code is tested as it is written.
+const LEARNER_FILES = [
+  ...new Set([...labs.flatMap((l) => l.files), ...solutions.flatMap((s) => Object.keys(s.edits))]),
+].sort();
+const committed = (file: string) => $`git show ${`HEAD:${file}`}`.cwd(root).quiet().text();
+
 async function copyTree(name: string): Promise<string> {
   const copy = join(work, name);
   await $`mkdir -p ${copy} && cp -a ${TREE} ${copy}/`.cwd(root).quiet();
+  for (const file of LEARNER_FILES) await Bun.write(join(copy, file), await committed(file));
   symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
   symlinkSync(join(root, ".cache"), join(copy, ".cache"));
   return copy;
@@ -66,6 +76,11 @@ let unmodified: { copy: string; labs: Lab[]; before: Record<string, string> };
 beforeAll(async () => {
   const copy = await copyTree("unmodified");
   unmodified = { copy, labs: await loadLabs(copy), before: await hashes(copy) };
+});
+
+test("the unmodified copy holds the learner's files as committed, not as edited", async () => {
+  for (const file of LEARNER_FILES)
+    expect(await Bun.file(join(unmodified.copy, file)).text()).toBe(await committed(file));
 });
 
 for (const [i, solution] of solutions.entries()) {
