@@ -47,3 +47,24 @@ test.concurrent("docs/labs.md has a section per lab, in order, naming its check"
   expect(headings).toEqual(labs.map((l, i) => `${i + 1}. ${l.title}`));
   for (const l of labs) expect(page).toContain(l.check.replace(/ <.*$|'.*$/, ""));
 });
+
+test.concurrent("more answers than the lab takes (an unquoted query split by the shell): error and fix, nothing run", async () => {
+  const results = await Promise.all([
+    lab("1", "check", "{", "span.app.user.found", "=", "false", "}"),
+    lab("2", "check", "app_user_not_found_total", "extra"),
+    lab("4", "check", "ServiceAvailabilityBudgetBurn", "5m", "now"),
+  ]);
+  expect(results.map((r) => r.stderr)).toEqual([
+    "error: lab 1 takes 1 answer, and got 5 words: { span.app.user.found = false }\n" +
+      "  fix: quote it, so the shell passes it as one: bun run lab 1 check '{ span.app.user.found = false }'\n",
+    "error: lab 2 takes 1 answer, and got 2 words: app_user_not_found_total extra\n" +
+      "  fix: quote it, so the shell passes it as one: bun run lab 2 check 'app_user_not_found_total extra'\n",
+    "error: lab 4 takes 2 answers, and got 3 words: ServiceAvailabilityBudgetBurn 5m now\n" +
+      "  fix: quote each answer that has spaces: bun run lab 4 check <alert name> <minutes, e.g. 9m>\n",
+  ]);
+  expect(results.map((r) => [r.code, r.stdout])).toEqual([
+    [1, ""],
+    [1, ""],
+    [1, ""],
+  ]);
+});
