@@ -6,7 +6,7 @@ import {
   prometheusMetricName,
   prometheusSeriesNames,
 } from "../gitops/dashboards/telemetry-names.ts";
-import { promqlSelectors, selectSeries } from "../model/queries.ts";
+import { promqlSelectors, type Selector, selectSeries } from "../model/queries.ts";
 import { labCapture } from "./capture.ts";
 import { type Lab, NotYet, readQuery } from "./lab.ts";
 import { livePrometheus } from "./live.ts";
@@ -71,22 +71,33 @@ export const lab: Lab = {
         `${lab.check}. ${lab.hints[1]}`,
       );
     const selectors = readQuery("PromQL", () => promqlSelectors(query), lab.hints[2] as string);
+    const prometheus = capture.backends.prometheus;
     const wanted = new Set(metrics.flatMap((m) => m.series));
-    const aimed = selectors.filter((s) => s.metric !== undefined && wanted.has(s.metric));
-    if (aimed.length === 0)
-      throw new NotYet(
-        `${arrived}, but the query selects ${selectors.map((s) => s.metric ?? s.text).join(", ") || "no series"}`,
-        lab.hints[1] as string,
-      );
-    const empty = aimed.find((s) => selectSeries(capture.backends.prometheus, s).length === 0);
+    // A selector names its metric before the braces or as {__name__="..."}; either selects by it.
+    const nameOf = (s: Selector) =>
+      s.metric ?? s.matchers.find((m) => m.label === "__name__" && m.op === "=")?.value;
+    const empty = selectors.find(
+      (s) => wanted.has(nameOf(s) ?? "") && selectSeries(prometheus, s).length === 0,
+    );
     if (empty)
       throw new NotYet(
         `${empty.text} selects no series in Prometheus: a label matcher matches nothing`,
         "labels are the attributes with dots as underscores, plus job and instance; drop matchers until it selects",
       );
+    const aimed = selectors
+      .map((s) => ({
+        text: s.text,
+        series: selectSeries(prometheus, s).filter((series) => wanted.has(series.name)),
+      }))
+      .filter((a) => a.series.length > 0);
+    if (aimed.length === 0)
+      throw new NotYet(
+        `${arrived}, but the query selects ${selectors.map((s) => nameOf(s) ?? s.text).join(", ") || "no series"}`,
+        lab.hints[1] as string,
+      );
     return [
       `${metrics.map((m) => `${m.otel} is ${m.prometheus} in Prometheus`).join("; ")}`,
-      `your query selects ${aimed.map((s) => `${selectSeries(capture.backends.prometheus, s).length} series with ${s.text}`).join(", ")}`,
+      `your query selects ${aimed.map((a) => `${a.series.length} series with ${a.text}`).join(", ")}`,
       await livePrometheus(query),
     ];
   },

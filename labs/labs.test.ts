@@ -107,6 +107,8 @@ for (const [i, solution] of solutions.entries()) {
     const passed = await outcome(lab, solution.answers);
     expect(hintOf(passed)).toBeUndefined();
     expect("passed" in passed && passed.passed.length).toBeGreaterThan(0);
+    for (const answers of solution.alsoRight ?? [])
+      expect(hintOf(await outcome(lab, answers))).toBeUndefined();
     expect(await hashes(copy)).toEqual(before);
     if (!edited) expect(await hashes(unmodified.copy)).toEqual(unmodified.before);
   }, 60_000);

@@ -6,6 +6,8 @@ export interface Solution {
   answers: string[];
   /** Answers that look right but are not: the check must refuse them. */
   wrong: string[];
+  /** Other right answers, written differently: the check must pass them too. */
+  alsoRight?: string[][];
 }
 
 const samplerEnv: [string, string] = [
@@ -38,6 +40,7 @@ export const solutions: Solution[] = [
     },
     answers: ["sum by (job) (rate(app_user_not_found_total[5m]))"],
     wrong: ["sum(rate(user_lookups_total[5m]))"],
+    alsoRight: [['{__name__="app_user_not_found_total"}']],
   },
   {
     edits: {
@@ -63,6 +66,7 @@ export const solutions: Solution[] = [
     edits: {},
     answers: ['sum by (job, error_type) (otel_sdk_processor_span_processed_total{error_type!=""})'],
     wrong: ["sum by (job) (otel_sdk_processor_span_processed_total)"],
+    alsoRight: [['{__name__="otel_sdk_processor_span_processed_total", error_type!=""}']],
   },
   {
     edits: {
