@@ -35,7 +35,9 @@ export const lab: Lab = {
       "and `notFound.add(1);` where the 404 is answered.",
     "Prometheus's OTLP receiver renames the metric: dots become underscores, the unit is " +
       "appended unless it is in braces, a counter ends in `_total`, a histogram is " +
-      "`_bucket`, `_sum` and `_count` (docs/labels.md). `bun run dev` prints each series.",
+      "`_bucket`, `_sum` and `_count` (docs/labels.md). With `bun run dev` running (restart it " +
+      "after an edit: it does not reload), `bun run explain /user/9999` prints each metric that " +
+      "lookup fed, under its Prometheus name.",
     "A query selects series by name and labels: `sum by (job) (rate(<name>[5m]))`.",
   ],
   check: "bun run lab 2 check '<PromQL>'",

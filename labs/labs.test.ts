@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { $ } from "bun";
+import { freePort } from "../apps/telemetry/testing/process.ts";
 import type { Lab } from "./lab.ts";
 import { labs } from "./labs.ts";
 import { applySolution, solutions } from "./solutions.ts";
@@ -113,3 +114,45 @@ for (const [i, solution] of solutions.entries()) {
     if (!edited) expect(await hashes(unmodified.copy)).toEqual(unmodified.before);
   }, 60_000);
 }
+
+// The test runner's own OTEL_* settings stay out of the services.
+const serviceEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.startsWith("OTEL_")),
+);
+
+test.concurrent("lab 2's hint: the explain command it names shows the new instrument's Prometheus name", async () => {
+  const hint = labs[1]?.hints[1] ?? "";
+  const path = /`bun run explain (\/\S+)`/.exec(hint)?.[1];
+  expect(path).toBeString();
+  const copy = await copyTree("lab-2-explain");
+  await applySolution(copy, solutions[1] as (typeof solutions)[number]);
+  const receiver = String(await freePort());
+  const dev = Bun.spawn([process.execPath, "apps/dev.ts"], {
+    cwd: copy,
+    env: {
+      ...serviceEnv,
+      API_GATEWAY_PORT: String(await freePort()),
+      USER_SERVICE_PORT: String(await freePort()),
+      DEV_RECEIVER_PORT: receiver,
+    },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  try {
+    let said = "";
+    const reader = dev.stderr.getReader();
+    while (!said.includes("dev: api-gateway on")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`bun run dev did not start:\n${said}`);
+      said += new TextDecoder().decode(value);
+    }
+    const explain = await $`${process.execPath} apps/explain.ts ${path as string}`
+      .cwd(copy)
+      .env({ ...serviceEnv, DEV_RECEIVER_PORT: receiver })
+      .quiet();
+    expect(explain.stdout.toString()).toContain("    app_user_not_found_total\n");
+  } finally {
+    dev.kill();
+    await dev.exited;
+  }
+}, 30_000);
