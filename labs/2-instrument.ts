@@ -8,7 +8,7 @@ import {
 } from "../gitops/dashboards/telemetry-names.ts";
 import { promqlSelectors, type Selector, selectSeries } from "../model/queries.ts";
 import { labCapture } from "./capture.ts";
-import { type Lab, NotYet, readQuery } from "./lab.ts";
+import { count, type Lab, NotYet, readQuery } from "./lab.ts";
 import { livePrometheus } from "./live.ts";
 
 const known = new Set(emittedMetrics.map((m) => m.name));
@@ -41,7 +41,7 @@ export const lab: Lab = {
     "A query selects series by name and labels: `sum by (job) (rate(<name>[5m]))`.",
   ],
   check: "bun run lab 2 check '<PromQL>'",
-  async verify([query]) {
+  async verify([query], ok) {
     const capture = await labCapture();
     const mine = new Map<string, ReceivedDataPoint>();
     for (const p of capture.points)
@@ -66,12 +66,8 @@ export const lab: Lab = {
         series: prometheusSeriesNames(metric),
       };
     });
-    const arrived = `${metrics.map((m) => m.otel).join(", ")} arrives`;
-    if (!query)
-      throw new NotYet(
-        `${arrived}; now its Prometheus name and a query`,
-        `${lab.check}. ${lab.hints[1]}`,
-      );
+    ok(`${metrics.map((m) => m.otel).join(", ")} arrives, named under app.`);
+    if (!query) throw new NotYet("no PromQL query yet", `${lab.check}. ${lab.hints[1]}`);
     const selectors = readQuery("PromQL", () => promqlSelectors(query), lab.hints[2] as string);
     const prometheus = capture.backends.prometheus;
     const wanted = new Set(metrics.flatMap((m) => m.series));
@@ -94,13 +90,13 @@ export const lab: Lab = {
       .filter((a) => a.series.length > 0);
     if (aimed.length === 0)
       throw new NotYet(
-        `${arrived}, but the query selects ${selectors.map((s) => nameOf(s) ?? s.text).join(", ") || "no series"}`,
+        `the query selects ${selectors.map((s) => nameOf(s) ?? s.text).join(", ") || "no series"}, not ${[...wanted].join(" or ")}`,
         lab.hints[1] as string,
       );
-    return [
-      `${metrics.map((m) => `${m.otel} is ${m.prometheus} in Prometheus`).join("; ")}`,
-      `your query selects ${aimed.map((a) => `${a.series.length} series with ${a.text}`).join(", ")}`,
-      await livePrometheus(query),
-    ];
+    ok(metrics.map((m) => `${m.otel} is ${m.prometheus} in Prometheus`).join("; "));
+    ok(
+      `your query selects ${aimed.map((a) => `${count(a.series.length, "series", "series")} with ${a.text}`).join(", ")}`,
+    );
+    ok(await livePrometheus(query));
   },
 };

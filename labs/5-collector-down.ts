@@ -24,11 +24,12 @@ export const lab: Lab = {
       "`sum by (job, error_type) (...)` shows both per service.",
   ],
   check: "bun run lab 5 check '<PromQL>'",
-  async verify([query]) {
+  async verify([query], ok) {
     const capture = await labCapture("collector-down");
+    ok("the collector stalled and spans were lost");
     if (!query)
       throw new NotYet(
-        "the collector stalled and spans were lost; now the query that shows the loss",
+        "no PromQL query yet: the one that shows the loss",
         `${lab.check}. ${lab.hints[0]}`,
       );
     const series = capture.backends.prometheus;
@@ -57,11 +58,11 @@ export const lab: Lab = {
         );
       return `${service} dropped ${lostBy("queue_full")} (queue_full) and failed to export ${lostBy("OTLPExporterError")} (OTLPExporterError)`;
     });
-    return [
-      `your query selects the ${lost.length} series of lost spans`,
-      ...counts,
+    ok(`your query selects the ${lost.length} series of lost spans`);
+    for (const line of counts) ok(line);
+    ok(
       "every request was still answered: the queues are bounded and exports run in the background",
-      await livePrometheus(query),
-    ];
+    );
+    ok(await livePrometheus(query));
   },
 };

@@ -11,8 +11,11 @@ export interface Lab {
   hints: string[];
   /** How to run the check with the answers, each a `<...>`: `bun run lab 1 check '<TraceQL>'`. */
   check: string;
-  /** Resolves with what it verified; rejects with NotYet at the first step not done yet. */
-  verify(answers: string[]): Promise<string[]>;
+  /**
+   * Reports each step that holds through `ok`, as it goes (printed as `ok` lines), and rejects
+   * with NotYet at the first step not done yet.
+   */
+  verify(answers: string[], ok: (line: string) => void): Promise<void>;
 }
 
 /** A step of the lab not done yet: what the check saw, and the next hint (printed as `fix:`). */
@@ -40,6 +43,10 @@ export function readQuery<T>(what: string, read: () => T, hint: string): T {
     throw error;
   }
 }
+
+/** "1 span", "2 spans": a count as the labs print it. */
+export const count = (n: number, noun: string, nouns = `${noun}s`): string =>
+  `${n} ${n === 1 ? noun : nouns}`;
 
 /** How many answers a lab's check takes: its check line names each as `<...>`. */
 export const answerCount = (lab: Lab): number => lab.check.match(/<[^>]+>/g)?.length ?? 0;

@@ -68,3 +68,13 @@ test.concurrent("more answers than the lab takes (an unquoted query split by the
     [1, ""],
   ]);
 });
+
+test.concurrent("a check that stops prints what is done as ok lines, and error and fix for the step missing", async () => {
+  const { stdout, stderr, code } = await lab("5", "check");
+  expect(code).toBe(1);
+  expect(stdout).toBe(
+    "lab 5: running both services and reading their telemetry...\n" +
+      "  ok  the collector stalled and spans were lost\n",
+  );
+  expect(stderr).toStartWith("error: no PromQL query yet: the one that shows the loss\n  fix: ");
+}, 30_000);

@@ -6,6 +6,8 @@ export interface Solution {
   answers: string[];
   /** Answers that look right but are not: the check must refuse them. */
   wrong: string[];
+  /** How the check's error begins for the first wrong answer, where a test holds its wording. */
+  wrongSays?: string;
   /** Other right answers, written differently: the check must pass them too. */
   alsoRight?: string[][];
 }
@@ -27,6 +29,7 @@ export const solutions: Solution[] = [
     },
     answers: ['{ resource.service.name = "user-service" && span.app.user.found = false }'],
     wrong: ['{ span.app.user.found = "false" }'],
+    wrongSays: "the query selects no span, and ",
   },
   {
     edits: {
