@@ -27,7 +27,8 @@ export const lab: Lab = {
   hints: [
     "In `findById`, after `const user = users.get(id);`, add " +
       `\`span.setAttribute("${ATTRIBUTE}", user !== undefined);\`. ` +
-      "`bun run dev` and `curl -s localhost:4000/user/9999` show it on the `SELECT users` span.",
+      "Restart `bun run dev` (it does not reload an edited service), then " +
+      "`curl -s localhost:4000/user/9999` shows it on the `SELECT users` span.",
     "A TraceQL spanset filter is `{ condition && condition }`; span attributes are " +
       "`span.<name>`, resource attributes `resource.<name>` (`resource.service.name`).",
     'Tempo compares typed values: a boolean attribute matches `= false`, not `= "false"`.',

@@ -23,7 +23,7 @@ export const lab: Lab = {
     "Loki keeps log attributes as structured metadata, dots as underscores: filter after the " +
       'stream selector, `{service_name="<service>"} | <label>="<value>"`.',
     "Each line carries trace_id and span_id. In Grafana, the trace_id field links to Tempo; " +
-      "`bun run dev` prints each record under its span. Give that span's name as the second answer.",
+      "`bun run dev`, restarted after your edit (it does not reload), prints each record under its span. Give that span's name as the second answer.",
   ],
   check: "bun run lab 3 check '<LogQL>' '<name of the span the line was written in>'",
   async verify([query, spanName], ok) {

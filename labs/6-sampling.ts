@@ -29,7 +29,7 @@ export const lab: Lab = {
   files: ["gitops/services/api-gateway.yaml", "gitops/services/user-service.yaml"],
   hints: [
     "Add under `env:` of both services: `OTEL_TRACES_SAMPLER: traceidratio` and " +
-      '`OTEL_TRACES_SAMPLER_ARG: "0.25"` (in `bun run dev`: the same variables in its environment). ' +
+      '`OTEL_TRACES_SAMPLER_ARG: "0.25"` (in `bun run dev`: the same variables in its environment, restarted with them). ' +
       "The SDK reads them (docs/telemetry.md, Environment variables).",
     "An unsampled request still has a trace id and still gets a histogram point; its spans are " +
       "never exported. Answer with the share of user-service's requests that Tempo's span " +

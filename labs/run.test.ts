@@ -78,3 +78,12 @@ test.concurrent("a check that stops prints what is done as ok lines, and error a
   );
   expect(stderr).toStartWith("error: no PromQL query yet: the one that shows the loss\n  fix: ");
 }, 30_000);
+
+test.concurrent("where a lab sends you to bun run dev, it says to restart it: dev does not reload", async () => {
+  const page = await Bun.file(`${root}/docs/labs.md`).text();
+  const sections = page.split(/^## \d+\. /m).slice(1);
+  const texts = [...sections, ...labs.flatMap((l) => l.hints)];
+  const toDev = texts.filter((text) => text.includes("`bun run dev`"));
+  expect(toDev.length).toBeGreaterThan(0);
+  for (const text of toDev) expect(text).toMatch(/restart|start it\s+again/i);
+});
