@@ -85,13 +85,20 @@ export const lab: Lab = {
       );
     if (missed.length > 0 || extra.length > 0)
       throw new NotYet(
-        [
-          `the query selects ${count(selected.length, "span")}`,
-          extra.length > 0 ? `${extra.length} not of a lookup that found no user` : "",
-          missed.length > 0 ? `and misses ${missed.length} of the ${lookups} that found none` : "",
+        `the query selects ${count(selected.length, "span")}: ${[
+          extra.length === selected.length
+            ? "none of them from a lookup that found no user"
+            : extra.length > 0
+              ? `${extra.length} of them not from a lookup that found no user`
+              : "",
+          missed.length === notFound.length
+            ? `it misses all ${lookups} that found no user`
+            : missed.length > 0
+              ? `it misses ${missed.length} of the ${lookups} that found no user`
+              : "",
         ]
           .filter(Boolean)
-          .join(", "),
+          .join("; ")}`,
         lab.hints[1] as string,
       );
     ok(`your TraceQL selects exactly the ${lookups} that found no user`);
