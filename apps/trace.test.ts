@@ -77,7 +77,9 @@ test(
       "      GET /users/:id  SERVER  N ms  unset  [user-service]",
       "        SELECT users  CLIENT  N ms  unset  [user-service]",
     ]);
-    expect(lines.filter((line) => line.includes(" log ")).map((line) => line.trim())).toEqual([
+    // Attributes under app. are a learner's own (docs/labs.md, lab 3), perhaps not committed yet.
+    const logLines = lines.filter((line) => line.includes(" log "));
+    expect(logLines.map((line) => line.replace(/ app\.\S+=\S+/g, "").trim())).toEqual([
       'log INFO "user found"  user.id=123',
       'log INFO "user found"  user.id=123',
     ]);

@@ -3,7 +3,7 @@
 import type { ReceivedSpan } from "../apps/telemetry/testing/otlp-receiver.ts";
 import { parseQuery } from "../model/queries.ts";
 import { type LabCapture, labCapture } from "./capture.ts";
-import { type Lab, NotYet, readQuery } from "./lab.ts";
+import { count, type Lab, NotYet, readQuery } from "./lab.ts";
 import { liveLogsOrTraces } from "./live.ts";
 import { selectSpans } from "./traceql.ts";
 
@@ -27,13 +27,14 @@ export const lab: Lab = {
   hints: [
     "In `findById`, after `const user = users.get(id);`, add " +
       `\`span.setAttribute("${ATTRIBUTE}", user !== undefined);\`. ` +
-      "`bun run dev` and `curl -s localhost:4000/user/9999` show it on the `SELECT users` span.",
+      "Restart `bun run dev` (it does not reload an edited service), then " +
+      "`curl -s localhost:4000/user/9999` shows it on the `SELECT users` span.",
     "A TraceQL spanset filter is `{ condition && condition }`; span attributes are " +
       "`span.<name>`, resource attributes `resource.<name>` (`resource.service.name`).",
     'Tempo compares typed values: a boolean attribute matches `= false`, not `= "false"`.',
   ],
   check: "bun run lab 1 check '<TraceQL>'",
-  async verify([query]) {
+  async verify([query], ok) {
     const capture = await labCapture();
     const tempo = tempoSpans(capture);
     const selects = tempo.filter(
@@ -57,9 +58,10 @@ export const lab: Lab = {
         `a SELECT users span with db.response.returned_rows=${wrong.attributes["db.response.returned_rows"]} says ${ATTRIBUTE}=${JSON.stringify(wrong.attributes[ATTRIBUTE])}`,
         `set it to a boolean: true when the user was found, false when not (${lab.hints[0]})`,
       );
+    ok(`${ATTRIBUTE} is on every SELECT users span, true exactly when a row came back`);
     if (!query)
       throw new NotYet(
-        `${ATTRIBUTE} is on ${marked.length} SELECT users spans; now the TraceQL query`,
+        "no TraceQL query yet",
         `${lab.check}, selecting the lookups that found no user. ${lab.hints[1]}`,
       );
     readQuery("TraceQL", () => parseQuery("traceql", query), lab.hints[1] as string);
@@ -75,15 +77,31 @@ export const lab: Lab = {
     const notFound = selects.filter((s) => s.attributes[ATTRIBUTE] === false);
     const missed = notFound.filter((s) => !selected.includes(s));
     const extra = selected.filter((s) => s.attributes[ATTRIBUTE] !== false);
-    if (selected.length === 0 || missed.length > 0 || extra.length > 0)
+    const lookups = count(notFound.length, "lookup");
+    if (selected.length === 0)
       throw new NotYet(
-        `the query selects ${selected.length} spans: ${extra.length} of them not a lookup that found no one, and it misses ${missed.length} of the ${notFound.length} that are`,
-        selected.length === 0 ? (lab.hints[2] as string) : (lab.hints[1] as string),
+        `the query selects no span, and ${lookups} found no user`,
+        lab.hints[2] as string,
       );
-    return [
-      `${ATTRIBUTE} is on every SELECT users span, true or false as the lookup went`,
-      `your TraceQL selects exactly the ${notFound.length} lookups that found no user`,
-      await liveLogsOrTraces("Tempo", query),
-    ];
+    if (missed.length > 0 || extra.length > 0)
+      throw new NotYet(
+        `the query selects ${count(selected.length, "span")}: ${[
+          extra.length === selected.length
+            ? "none of them from a lookup that found no user"
+            : extra.length > 0
+              ? `${extra.length} of them not from a lookup that found no user`
+              : "",
+          missed.length === notFound.length
+            ? `it misses all ${lookups} that found no user`
+            : missed.length > 0
+              ? `it misses ${missed.length} of the ${lookups} that found no user`
+              : "",
+        ]
+          .filter(Boolean)
+          .join("; ")}`,
+        lab.hints[1] as string,
+      );
+    ok(`your TraceQL selects exactly the ${lookups} that found no user`);
+    ok(await liveLogsOrTraces("Tempo", query));
   },
 };

@@ -6,9 +6,9 @@ import {
   prometheusMetricName,
   prometheusSeriesNames,
 } from "../gitops/dashboards/telemetry-names.ts";
-import { promqlSelectors, selectSeries } from "../model/queries.ts";
+import { promqlSelectors, type Selector, selectSeries } from "../model/queries.ts";
 import { labCapture } from "./capture.ts";
-import { type Lab, NotYet, readQuery } from "./lab.ts";
+import { count, type Lab, NotYet, readQuery } from "./lab.ts";
 import { livePrometheus } from "./live.ts";
 
 const known = new Set(emittedMetrics.map((m) => m.name));
@@ -35,11 +35,13 @@ export const lab: Lab = {
       "and `notFound.add(1);` where the 404 is answered.",
     "Prometheus's OTLP receiver renames the metric: dots become underscores, the unit is " +
       "appended unless it is in braces, a counter ends in `_total`, a histogram is " +
-      "`_bucket`, `_sum` and `_count` (docs/labels.md). `bun run dev` prints each series.",
+      "`_bucket`, `_sum` and `_count` (docs/labels.md). With `bun run dev` running (restart it " +
+      "after an edit: it does not reload), `bun run explain /user/9999` prints each metric that " +
+      "lookup fed, under its Prometheus name.",
     "A query selects series by name and labels: `sum by (job) (rate(<name>[5m]))`.",
   ],
   check: "bun run lab 2 check '<PromQL>'",
-  async verify([query]) {
+  async verify([query], ok) {
     const capture = await labCapture();
     const mine = new Map<string, ReceivedDataPoint>();
     for (const p of capture.points)
@@ -64,30 +66,37 @@ export const lab: Lab = {
         series: prometheusSeriesNames(metric),
       };
     });
-    const arrived = `${metrics.map((m) => m.otel).join(", ")} arrives`;
-    if (!query)
-      throw new NotYet(
-        `${arrived}; now its Prometheus name and a query`,
-        `${lab.check}. ${lab.hints[1]}`,
-      );
+    ok(`${metrics.map((m) => m.otel).join(", ")} arrives, named under app.`);
+    if (!query) throw new NotYet("no PromQL query yet", `${lab.check}. ${lab.hints[1]}`);
     const selectors = readQuery("PromQL", () => promqlSelectors(query), lab.hints[2] as string);
+    const prometheus = capture.backends.prometheus;
     const wanted = new Set(metrics.flatMap((m) => m.series));
-    const aimed = selectors.filter((s) => s.metric !== undefined && wanted.has(s.metric));
-    if (aimed.length === 0)
-      throw new NotYet(
-        `${arrived}, but the query selects ${selectors.map((s) => s.metric ?? s.text).join(", ") || "no series"}`,
-        lab.hints[1] as string,
-      );
-    const empty = aimed.find((s) => selectSeries(capture.backends.prometheus, s).length === 0);
+    // A selector names its metric before the braces or as {__name__="..."}; either selects by it.
+    const nameOf = (s: Selector) =>
+      s.metric ?? s.matchers.find((m) => m.label === "__name__" && m.op === "=")?.value;
+    const empty = selectors.find(
+      (s) => wanted.has(nameOf(s) ?? "") && selectSeries(prometheus, s).length === 0,
+    );
     if (empty)
       throw new NotYet(
         `${empty.text} selects no series in Prometheus: a label matcher matches nothing`,
         "labels are the attributes with dots as underscores, plus job and instance; drop matchers until it selects",
       );
-    return [
-      `${metrics.map((m) => `${m.otel} is ${m.prometheus} in Prometheus`).join("; ")}`,
-      `your query selects ${aimed.map((s) => `${selectSeries(capture.backends.prometheus, s).length} series with ${s.text}`).join(", ")}`,
-      await livePrometheus(query),
-    ];
+    const aimed = selectors
+      .map((s) => ({
+        text: s.text,
+        series: selectSeries(prometheus, s).filter((series) => wanted.has(series.name)),
+      }))
+      .filter((a) => a.series.length > 0);
+    if (aimed.length === 0)
+      throw new NotYet(
+        `the query selects ${selectors.map((s) => nameOf(s) ?? s.text).join(", ") || "no series"}, not ${[...wanted].join(" or ")}`,
+        lab.hints[1] as string,
+      );
+    ok(metrics.map((m) => `${m.otel} is ${m.prometheus} in Prometheus`).join("; "));
+    ok(
+      `your query selects ${aimed.map((a) => `${count(a.series.length, "series", "series")} with ${a.text}`).join(", ")}`,
+    );
+    ok(await livePrometheus(query));
   },
 };

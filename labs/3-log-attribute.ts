@@ -4,7 +4,7 @@
 import { labelName } from "../model/prometheus-otlp.ts";
 import { logqlSelections, selectLogs } from "../model/queries.ts";
 import { labCapture } from "./capture.ts";
-import { type Lab, NotYet, readQuery } from "./lab.ts";
+import { count, type Lab, NotYet, readQuery } from "./lab.ts";
 import { liveLogsOrTraces } from "./live.ts";
 
 // The attributes the services' log records carry as they come (apps/*/src/app.ts, service-kit).
@@ -23,10 +23,10 @@ export const lab: Lab = {
     "Loki keeps log attributes as structured metadata, dots as underscores: filter after the " +
       'stream selector, `{service_name="<service>"} | <label>="<value>"`.',
     "Each line carries trace_id and span_id. In Grafana, the trace_id field links to Tempo; " +
-      "`bun run dev` prints each record under its span. Give that span's name as the second answer.",
+      "`bun run dev`, restarted after your edit (it does not reload), prints each record under its span. Give that span's name as the second answer.",
   ],
   check: "bun run lab 3 check '<LogQL>' '<name of the span the line was written in>'",
-  async verify([query, spanName]) {
+  async verify([query, spanName], ok) {
     const capture = await labCapture();
     const added = [
       ...new Set(capture.capture.logs.flatMap((l) => Object.keys(l.attributes))),
@@ -37,9 +37,12 @@ export const lab: Lab = {
         lab.hints[0] as string,
       );
     const labels = added.map((key) => labelName(key));
+    ok(
+      `${added.join(", ")} arrives on log records: in Loki, structured metadata ${labels.join(", ")}`,
+    );
     if (!query)
       throw new NotYet(
-        `${added.join(", ")} arrives on log records; now the LogQL that returns those lines`,
+        "no LogQL query yet: the one that returns those lines",
         `${lab.check}. ${lab.hints[1]}`,
       );
     const selections = readQuery("LogQL", () => logqlSelections(query), lab.hints[1] as string);
@@ -47,7 +50,7 @@ export const lab: Lab = {
     const filtered = selections.some((s) => s.filters.some((f) => labels.includes(f.label)));
     if (!filtered || lines.length === 0 || lines.some((l) => !labels.some((k) => k in l.metadata)))
       throw new NotYet(
-        `the query returns ${lines.length} lines${filtered ? "" : ` and filters on none of ${labels.join(", ")}`}: it must return lines, each carrying ${labels.join(" or ")}`,
+        `the query returns ${count(lines.length, "line")}${filtered ? "" : ` and filters on none of ${labels.join(", ")}`}: it must return lines, each carrying ${labels.join(" or ")}`,
         lab.hints[1] as string,
       );
     const orphan = lines.find((l) => !l.metadata.trace_id);
@@ -61,9 +64,10 @@ export const lab: Lab = {
         (s) => s.traceId === line.metadata.trace_id && s.spanId === line.metadata.span_id,
       );
     const names = [...new Set(lines.map((l) => spanOf(l)?.name).filter(Boolean))];
+    ok(`your query returns ${count(lines.length, "line")}, each carrying ${labels.join(" or ")}`);
     if (!spanName)
       throw new NotYet(
-        `the query returns ${lines.length} lines; now follow one to its trace`,
+        "no span name yet: follow a line to its trace",
         `${lab.check}. ${lab.hints[2]}`,
       );
     if (!names.includes(spanName))
@@ -72,10 +76,9 @@ export const lab: Lab = {
         lab.hints[2] as string,
       );
     const first = lines[0]?.metadata.trace_id;
-    return [
-      `${added.join(", ")} is structured metadata ${labels.join(", ")} in Loki; your query returns ${lines.length} lines, each with it`,
+    ok(
       `each line's trace_id leads to its trace, e.g. { trace:id = "${first}" }; they were written in ${names.join(", ")}`,
-      await liveLogsOrTraces("Loki", query),
-    ];
+    );
+    ok(await liveLogsOrTraces("Loki", query));
   },
 };

@@ -10,7 +10,7 @@ import { parseDuration } from "../cli/flags.ts";
 import { loadRuleGroups } from "../gitops/alerts/rules.ts";
 import type { PromSeries } from "../model/prometheus-otlp.ts";
 import { type LabCapture, labCapture, total } from "./capture.ts";
-import { type Lab, NotYet } from "./lab.ts";
+import { count, type Lab, NotYet } from "./lab.ts";
 
 const HEALTHY_MINUTES = 60;
 const BROKEN_MINUTES = 120;
@@ -103,17 +103,17 @@ export const lab: Lab = {
       "errors over 60 minutes plus the broken ones. Add the rule's `for:` to when both windows trip.",
   ],
   check: "bun run lab 4 check <alert name> <minutes, e.g. 9m>",
-  async verify([alert, after]) {
+  async verify([alert, after], ok) {
     const capture = await labCapture("lookups", { learnerSettings: true });
     const ratio = errorRatio(capture, "user-service");
     if (ratio === 0)
       throw new NotYet(
-        `user-service answered none of ${capture.sent} lookups with a 5xx (ERROR_RATE=${capture.env["user-service"].ERROR_RATE ?? "unset"})`,
+        `user-service answered none of ${count(capture.sent, "lookup")} with a 5xx (ERROR_RATE=${capture.env["user-service"].ERROR_RATE ?? "unset"})`,
         lab.hints[0] as string,
       );
-    const measured = `user-service answered ${(ratio * 100).toFixed(0)}% of its requests 5xx`;
+    ok(`user-service answered ${(ratio * 100).toFixed(0)}% of its requests 5xx`);
     if (!alert || !after)
-      throw new NotYet(`${measured}; now which alert fires, and when`, lab.hints[1] as string);
+      throw new NotYet("no answer yet: which alert fires, and when", lab.hints[1] as string);
     const minutes = parseDuration(after, "the time", { min: 60_000 }) / 60_000;
     if (!Number.isInteger(minutes))
       throw new NotYet(
@@ -164,9 +164,8 @@ export const lab: Lab = {
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
-    return [
-      measured,
-      `promtool, with the rules of gitops/alerts: ${alert} starts firing for user-service ${minutes} minutes in (±1)`,
-    ];
+    ok(
+      `promtool, with the rules of gitops/alerts: ${alert} starts firing for user-service ${count(minutes, "minute")} in (±1)`,
+    );
   },
 };

@@ -4,7 +4,7 @@
 // recorded for every request, sampled or not.
 import { parseNumber } from "../cli/flags.ts";
 import { type LabCapture, labCapture, total } from "./capture.ts";
-import { type Lab, NotYet } from "./lab.ts";
+import { count, type Lab, NotYet } from "./lab.ts";
 
 /** Tempo's span-metric count of user-service's server spans over its own histogram's count. */
 export function spanMetricsShare(capture: LabCapture) {
@@ -29,7 +29,7 @@ export const lab: Lab = {
   files: ["gitops/services/api-gateway.yaml", "gitops/services/user-service.yaml"],
   hints: [
     "Add under `env:` of both services: `OTEL_TRACES_SAMPLER: traceidratio` and " +
-      '`OTEL_TRACES_SAMPLER_ARG: "0.25"` (in `bun run dev`: the same variables in its environment). ' +
+      '`OTEL_TRACES_SAMPLER_ARG: "0.25"` (in `bun run dev`: the same variables in its environment, restarted with them). ' +
       "The SDK reads them (docs/telemetry.md, Environment variables).",
     "An unsampled request still has a trace id and still gets a histogram point; its spans are " +
       "never exported. Answer with the share of user-service's requests that Tempo's span " +
@@ -38,7 +38,7 @@ export const lab: Lab = {
       "the share is close to the ratio you set, give or take chance.",
   ],
   check: "bun run lab 6 check <share, 0 to 1>",
-  async verify([answer]) {
+  async verify([answer], ok) {
     const capture = await labCapture("lookups", { learnerSettings: true });
     const unset = (["api-gateway", "user-service"] as const).filter(
       (s) => !capture.env[s].OTEL_TRACES_SAMPLER,
@@ -51,7 +51,7 @@ export const lab: Lab = {
       );
     if (share >= 1)
       throw new NotYet(
-        `Tempo got a server span for each of user-service's ${requests} requests`,
+        `Tempo got a server span for each of user-service's ${count(requests, "request")}`,
         "set OTEL_TRACES_SAMPLER_ARG below 1 (e.g. 0.25)",
       );
     if (!calls)
@@ -59,11 +59,9 @@ export const lab: Lab = {
         "Tempo's metrics-generator writes no span metrics for user-service",
         "keep span-metrics in gitops/values/tempo.yaml (overrides.defaults.metrics_generator.processors)",
       );
+    ok("sampling is on: Tempo stores fewer server spans than user-service answered requests");
     if (!answer)
-      throw new NotYet(
-        "sampling is on; now measure what the span metrics miss",
-        lab.hints[1] as string,
-      );
+      throw new NotYet("no share yet: measure what the span metrics miss", lab.hints[1] as string);
     const given = parseNumber(answer, "the share", {
       min: 0,
       max: 1,
@@ -77,9 +75,11 @@ export const lab: Lab = {
         `${given} is not what this run measured (within ±${tolerance.toFixed(2)})`,
         lab.hints[2] as string,
       );
-    return [
-      `Tempo stored ${spans} of user-service's ${requests} server spans: span metrics count ${(share * 100).toFixed(0)}% of the requests, your answer ${given}`,
+    ok(
+      `Tempo stored ${spans} of user-service's ${count(requests, "server span")}: span metrics count ${(share * 100).toFixed(0)}% of the requests, your answer ${given}`,
+    );
+    ok(
       "the service's http.server.request.duration counted all of them: divide span-metric rates by the ratio, or use the service's histogram",
-    ];
+    );
   },
 };

@@ -9,10 +9,13 @@ export interface Lab {
   goal: string;
   files: string[];
   hints: string[];
-  /** How to run the check with the answer, e.g. `bun run lab 1 check '<TraceQL>'`. */
+  /** How to run the check with the answers, each a `<...>`: `bun run lab 1 check '<TraceQL>'`. */
   check: string;
-  /** Resolves with what it verified; rejects with NotYet at the first step not done yet. */
-  verify(answers: string[]): Promise<string[]>;
+  /**
+   * Reports each step that holds through `ok`, as it goes (printed as `ok` lines), and rejects
+   * with NotYet at the first step not done yet.
+   */
+  verify(answers: string[], ok: (line: string) => void): Promise<void>;
 }
 
 /** A step of the lab not done yet: what the check saw, and the next hint (printed as `fix:`). */
@@ -27,8 +30,23 @@ export function readQuery<T>(what: string, read: () => T, hint: string): T {
   try {
     return read();
   } catch (error) {
-    if (error instanceof QuerySyntaxError)
-      throw new NotYet(`your ${what} does not parse: ${error.message}`, hint);
+    if (error instanceof QuerySyntaxError) {
+      // The model names the language ("traceql does not parse: ..."); here it is the answer.
+      const where = /^\w+ does not parse: (.*)$/s.exec(error.message)?.[1];
+      throw new NotYet(
+        where
+          ? `your ${what} answer does not parse: ${where}`
+          : `your ${what} answer: ${error.message}`,
+        hint,
+      );
+    }
     throw error;
   }
 }
+
+/** "1 span", "2 spans": a count as the labs print it. */
+export const count = (n: number, noun: string, nouns = `${noun}s`): string =>
+  `${n} ${n === 1 ? noun : nouns}`;
+
+/** How many answers a lab's check takes: its check line names each as `<...>`. */
+export const answerCount = (lab: Lab): number => lab.check.match(/<[^>]+>/g)?.length ?? 0;

@@ -1,8 +1,8 @@
 // `bun run lab` lists the labs, `bun run lab <n>` prints one's goal and hints, and
 // `bun run lab <n> check [answer...]` checks the tree (and the answers) against real telemetry.
-import { CliError, exitWithError } from "../cli/errors.ts";
+import { CliError, exitWithError, shellWord } from "../cli/errors.ts";
 import { parseFlags } from "../cli/flags.ts";
-import type { Lab } from "./lab.ts";
+import { answerCount, type Lab } from "./lab.ts";
 import { labs } from "./labs.ts";
 
 const COMMAND = "bun run lab";
@@ -59,9 +59,17 @@ async function main(argv: string[]) {
   if (action === undefined) return console.log(describe(n, lab));
   if (action !== "check")
     throw new CliError(`unknown action ${JSON.stringify(action)}`, `${COMMAND} ${n} check`);
+  const takes = answerCount(lab);
+  // The shell splits an unquoted query into words: more words than answers is that, or a slip.
+  if (answers.length > takes)
+    throw new CliError(
+      `lab ${n} takes ${takes} answer${takes === 1 ? "" : "s"}, and got ${answers.length} words: ${answers.join(" ")}`,
+      takes === 1
+        ? `quote it, so the shell passes it as one: ${COMMAND} ${n} check ${shellWord(answers.join(" "))}`
+        : `quote each answer that has spaces: ${lab.check}`,
+    );
   console.log(`lab ${n}: running both services and reading their telemetry...`);
-  const passed = await lab.verify(answers);
-  for (const line of passed) console.log(`  ok  ${line}`);
+  await lab.verify(answers, (line) => console.log(`  ok  ${line}`));
   console.log(`lab ${n} passed`);
 }
 

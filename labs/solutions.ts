@@ -6,6 +6,10 @@ export interface Solution {
   answers: string[];
   /** Answers that look right but are not: the check must refuse them. */
   wrong: string[];
+  /** How the check's error begins for the first wrong answer, where a test holds its wording. */
+  wrongSays?: string;
+  /** Other right answers, written differently: the check must pass them too. */
+  alsoRight?: string[][];
 }
 
 const samplerEnv: [string, string] = [
@@ -25,6 +29,7 @@ export const solutions: Solution[] = [
     },
     answers: ['{ resource.service.name = "user-service" && span.app.user.found = false }'],
     wrong: ['{ span.app.user.found = "false" }'],
+    wrongSays: "the query selects no span, and ",
   },
   {
     edits: {
@@ -38,6 +43,7 @@ export const solutions: Solution[] = [
     },
     answers: ["sum by (job) (rate(app_user_not_found_total[5m]))"],
     wrong: ["sum(rate(user_lookups_total[5m]))"],
+    alsoRight: [['{__name__="app_user_not_found_total"}']],
   },
   {
     edits: {
@@ -63,6 +69,7 @@ export const solutions: Solution[] = [
     edits: {},
     answers: ['sum by (job, error_type) (otel_sdk_processor_span_processed_total{error_type!=""})'],
     wrong: ["sum by (job) (otel_sdk_processor_span_processed_total)"],
+    alsoRight: [['{__name__="otel_sdk_processor_span_processed_total", error_type!=""}']],
   },
   {
     edits: {
