@@ -363,7 +363,7 @@ test.concurrent.each<[string[], string, string]>([
 test.concurrent("--help says what it does and exits 0", async () => {
   const run = await explain(["--help"], await freePort());
   expect(run.code).toBe(0);
-  expect(run.stdout).toStartWith("Usage: bun run explain [path] [--json] [--wait <duration>]");
+  expect(run.stdout).toStartWith("usage: bun run explain [path] [--json] [--wait <duration>]");
 });
 
 test.concurrent(
@@ -375,7 +375,7 @@ test.concurrent(
     try {
       const help = await explain(["--help"], await freePort(), join(copy.root, "apps"), noHelm);
       expect(help).toMatchObject({ code: 0, stderr: "" });
-      expect(help.stdout).toStartWith("Usage: bun run explain");
+      expect(help.stdout).toStartWith("usage: bun run explain");
 
       const dev = await startDev();
       try {

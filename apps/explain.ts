@@ -18,7 +18,7 @@ import {
 import { untracedPaths } from "./telemetry/index.ts";
 
 const command = "bun run explain";
-const HELP = `Usage: ${command} [path] [--json] [--wait <duration>]
+const HELP = `usage: ${command} [path] [--json] [--wait <duration>]
 
 Sends GET <path> (default /user/123) to the api-gateway of the running \`bun run dev\`, waits
 for its trace at dev's receiver, and prints per signal what was emitted and what Prometheus,

@@ -13,7 +13,7 @@ const { scripts } = (await Bun.file(join(root, "package.json")).json()) as {
 const LIFECYCLE = new Set(["preinstall", "install", "postinstall", "prepare", "prepublishOnly"]);
 // Scripts that are a third-party tool's own command, with that tool's help.
 const FOREIGN_HELP: Record<string, RegExp> = { typecheck: /^tsc: The TypeScript Compiler/ };
-const USAGE = /^usage: /i;
+const USAGE = /^usage: /;
 // The command's own CPU time (with its children's): on a busy machine the wall clock stretches
 // for everyone, but --help costs the same. A command that waits on something instead is stopped
 // by the wall-clock bound.
