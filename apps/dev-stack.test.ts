@@ -5,13 +5,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readCalls, writeShims } from "../bootstrap/testing/fake/index.ts";
-import {
-  type FakeState,
-  freshState,
-  readState,
-  writeState,
-} from "../bootstrap/testing/fake/state.ts";
+import { readCalls, readState, writeShims, writeState } from "../bootstrap/testing/fake/index.ts";
+import { type FakeState, freshState } from "../bootstrap/testing/fake/state.ts";
 import { datasources } from "../gitops/dashboards/service-overview.ts";
 import { services } from "../gitops/dashboards/telemetry-names.ts";
 import { prometheusOtlpSettings, resourceLabels } from "../model/prometheus-otlp.ts";

@@ -208,7 +208,14 @@ describe("up.ts against stand-in tools", () => {
 
   test.concurrent("an Application that stays Degraded: the timeout names it and its failing resource", async () => {
     const f = await fixture({ state: { degradedApp: "user-service" } });
-    const r = await f.run("up.ts", ["--timeout", "1s", "--poll-interval", "50ms", "--skip-verify"]);
+    // Polled every 200 ms: the second is spent waiting, not running stand-in kubectl.
+    const r = await f.run("up.ts", [
+      "--timeout",
+      "1s",
+      "--poll-interval",
+      "200ms",
+      "--skip-verify",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("timed out after 1s; not Synced and Healthy:");
     expect(r.stderr).toContain("user-service (sync Synced, health Degraded)");

@@ -4,8 +4,8 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeShims } from "../testing/fake/index.ts";
-import { freshState, writeState } from "../testing/fake/state.ts";
+import { writeShims, writeState } from "../testing/fake/index.ts";
+import { freshState } from "../testing/fake/state.ts";
 import { waitForApplications } from "./wait.ts";
 
 const saved = { ...process.env };

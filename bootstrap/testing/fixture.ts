@@ -16,8 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { contentTag, valuesFile } from "../lib/image-tag.ts";
 import { SERVICES } from "../lib/names.ts";
-import { readCalls, writeShims } from "./fake/index.ts";
-import { type FakeState, freshState, readState, writeState } from "./fake/state.ts";
+import { readCalls, readState, writeShims, writeState } from "./fake/index.ts";
+import { type FakeState, freshState } from "./fake/state.ts";
 
 const BOOTSTRAP = join(import.meta.dir, "..");
 

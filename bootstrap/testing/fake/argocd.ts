@@ -1,15 +1,12 @@
 // Argo CD as kubectl shows it: the root Application and the children the app-of-apps renders.
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import type { FakeState } from "./state.ts";
 
 /** Children only the cluster profile renders (gitops/apps/templates/seaweedfs.yaml). */
 export const CLUSTER_ONLY_APPS = ["seaweedfs"];
 /** The app-of-apps' children in the cluster profile: one template per child Application. */
-export const CLUSTER_CHILD_APPS = readdirSync(
-  join(import.meta.dir, "../../../gitops/apps/templates"),
-)
-  .filter((file) => file.endsWith(".yaml"))
+export const CLUSTER_CHILD_APPS = [
+  ...new Bun.Glob("*.yaml").scanSync(`${import.meta.dir}/../../../gitops/apps/templates`),
+]
   .map((file) => file.slice(0, -".yaml".length))
   .sort();
 /** The laptop profile's children. */

@@ -1,6 +1,4 @@
 // helm: the argocd release installed, upgraded, read back and uninstalled.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { contextError } from "./kubectl.ts";
 import { type Answer, type FakeState, flag } from "./state.ts";
 
@@ -33,8 +31,11 @@ export async function helm(s: FakeState, args: string[], cwd: string): Promise<A
     const valuesPaths = args.flatMap((a, i) =>
       a === "--values" || a === "-f" ? [args[i + 1] ?? ""] : [],
     );
-    const values = valuesPaths
-      .map((path) => Bun.YAML.parse(readFileSync(resolve(cwd, path), "utf8")))
+    const texts = await Promise.all(
+      valuesPaths.map((path) => Bun.file(path.startsWith("/") ? path : `${cwd}/${path}`).text()),
+    );
+    const values = texts
+      .map((text) => Bun.YAML.parse(text))
       .reduce((merged: unknown, next) => mergeValues(merged, next), {});
     const installing = !s.helmRelease;
     s.helmRelease = { chart: `argo-cd-${flag(args, "--version")}`, status: "deployed", values };

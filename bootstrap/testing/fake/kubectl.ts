@@ -1,6 +1,5 @@
 // kubectl against the kind clusters and existing clusters in the state: contexts, Argo CD's
 // resources, Secrets, namespaces, port-forwards and the git server's pod.
-import { existsSync, mkdirSync } from "node:fs";
 import { application, childApps } from "./argocd.ts";
 import { type Answer, type FakeState, flag } from "./state.ts";
 
@@ -296,10 +295,9 @@ export async function kubectl(s: FakeState, args: string[], stdin: string): Prom
         };
         // The server starts with no repositories; Soft Serve creates one on the first push,
         // which a bare repository stands in for.
-        if (s.gitServerDir && !existsSync(s.gitServerDir)) {
-          mkdirSync(s.gitServerDir, { recursive: true });
+        // (git init makes the directory and its parents.)
+        if (s.gitServerDir && !(await Bun.file(`${s.gitServerDir}/HEAD`).exists()))
           Bun.spawnSync(["git", "init", "-q", "--bare", s.gitServerDir]);
-        }
       }
       out.push(
         `${o.kind.toLowerCase()}/${o.metadata.name} ${verb === "create" ? "created" : "configured"}`,

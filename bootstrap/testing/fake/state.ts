@@ -1,7 +1,5 @@
 // The stand-in world the fake tools share: one JSON file (FAKE_STATE) that every call reads
 // and the calls that change something write back, like the real cluster would change.
-import { readFileSync, writeFileSync } from "node:fs";
-
 export interface FakeState {
   dockerInstalled: boolean;
   dockerRunning: boolean;
@@ -121,7 +119,3 @@ export function flag(args: string[], ...names: string[]): string | undefined {
   }
   return undefined;
 }
-
-export const readState = (path: string) => JSON.parse(readFileSync(path, "utf8")) as FakeState;
-export const writeState = (path: string, state: FakeState) =>
-  writeFileSync(path, JSON.stringify(state, null, 2));
