@@ -1,8 +1,15 @@
 // The dev view fed by the real services: both run as processes and export OTLP to the receiver,
 // exactly as under `bun run dev`; what the view prints is checked line by line.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { backends } from "../model/backends.ts";
+import { collected } from "../model/collected.ts";
+import { checkQuery } from "../model/queries.ts";
 import { createDevView } from "./dev-view.ts";
-import { type ReceivedSpan, startOtlpReceiver } from "./telemetry/testing/otlp-receiver.ts";
+import {
+  type ReceivedLog,
+  type ReceivedSpan,
+  startOtlpReceiver,
+} from "./telemetry/testing/otlp-receiver.ts";
 import {
   processTimeoutMs,
   type ServiceProcess,
@@ -11,6 +18,7 @@ import {
 
 let output = "";
 const spans: ReceivedSpan[] = [];
+const logs: ReceivedLog[] = [];
 // One tree per window at most, and a window longer than the test: the other requests are counted.
 const view = createDevView({
   write: (text) => {
@@ -22,6 +30,7 @@ const view = createDevView({
 const receiver = startOtlpReceiver({
   onReceive: (received) => {
     spans.push(...received.spans);
+    logs.push(...received.logs);
     view.receive(received);
   },
 });
@@ -115,10 +124,17 @@ test("what the trace becomes in Tempo, Loki and Prometheus", () => {
   // Loki: one stream per service, found by its labels and the trace_id structured metadata.
   const loki = backend("Loki");
   expect(loki).toHaveLength(2);
+  expect(loki).toEqual(
+    ["api-gateway", "user-service"].map(
+      (service) => `  Loki        {service_name="${service}"} | trace_id="${traceId}"`,
+    ),
+  );
+  const streams = lines().filter((line) => line.startsWith("                stream   {"));
+  expect(streams).toHaveLength(2);
   for (const [i, service] of ["api-gateway", "user-service"].entries()) {
-    expect(loki[i]).toContain(`service_name="${service}"`);
-    expect(loki[i]).toContain('deployment_environment_name="local"');
-    expect(loki[i]).toEndWith(`} | trace_id="${traceId}"`);
+    expect(streams[i]).toContain(`service_name="${service}"`);
+    expect(streams[i]).toContain('deployment_environment_name="local"');
+    expect(streams[i]).toContain('service_instance_id="');
   }
   const lokiBlock = output.slice(output.indexOf("  Loki "), output.indexOf("  Prometheus "));
   const metadata = lokiBlock.match(/metadata ([^;]*?)\n {16}in the cluster/)?.[1] ?? "";
@@ -179,4 +195,25 @@ test("beyond the trees allowed per window, traces are sampled, and the table of 
   expect(table).toContain(
     "── sampled: 1 of 3 traces drawn (trees: at most 1 per 60 s); `bun run trace <id>` prints any of the last 300",
   );
+});
+
+test("the queries it prints parse with Tempo's and Loki's grammars and find this trace", () => {
+  // What the backends hold of what the view was fed (no pods here, as under `bun run dev`).
+  const held = backends({
+    spans: spans.map(collected),
+    logs: logs.map(collected),
+    metrics: [],
+    pods: undefined,
+  });
+  const tempo = lines().flatMap((l) => /^ {2}Tempo {7}(\{ trace:id = "\w+" \})/.exec(l)?.[1] ?? []);
+  const loki = lines().flatMap(
+    (l) => /^ {2}Loki {8}(\{.+\} \| trace_id="\w+")$/.exec(l)?.[1] ?? [],
+  );
+  expect(tempo.length).toBeGreaterThan(0);
+  expect(loki.length).toBeGreaterThan(0);
+  const problems = [
+    ...tempo.flatMap((q) => checkQuery("traceql", q, held).map((p) => `${q}: ${p}`)),
+    ...loki.flatMap((q) => checkQuery("logql", q, held).map((p) => `${q}: ${p}`)),
+  ];
+  expect(problems).toEqual([]);
 });

@@ -246,7 +246,13 @@ export function createDevView(options: ViewOptions) {
     const lokiLabels = (record: LogRecord) => (resource: Attributes) =>
       translateLogs([{ ...record, resource: { attributes: resource } }])[0]?.labels ?? {};
     for (const [key, { record, metadata }] of streams) {
-      lines.push(`  Loki        ${labelText(JSON.parse(key))} | trace_id="${traceId}"`);
+      // The query names the stream by service_name alone, so it can be copied as it is (the
+      // instance id is shortened on the stream line below, for the eye).
+      const labels: Record<string, string> = JSON.parse(key);
+      lines.push(
+        `  Loki        {service_name="${labels.service_name}"} | trace_id="${traceId}"`,
+        `                stream   ${labelText(labels)}`,
+      );
       const [first = "", ...more] = wrap([...metadata], 100, 2, ", ");
       lines.push(
         `                metadata ${first}`,
