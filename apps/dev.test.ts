@@ -1,5 +1,7 @@
 // `bun run dev` starts both services wired together; Ctrl-C stops both.
+
 import { expect, test } from "bun:test";
+import { runCommand } from "../cli/testing/run-command.ts";
 import { startOtlpReceiver } from "./telemetry/testing/otlp-receiver.ts";
 import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
 
@@ -105,16 +107,11 @@ test.concurrent(
 
 /** `bun run trace <id>` against dev's receiver port. */
 async function traceCommand(id: string, receiverPort: number) {
-  const run = Bun.spawn([process.execPath, `${import.meta.dir}/trace.ts`, id], {
-    env: { ...process.env, DEV_RECEIVER_PORT: String(receiverPort) },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr] = [
-    await new Response(run.stdout).text(),
-    await new Response(run.stderr).text(),
-  ];
-  return { code: await run.exited, stdout, stderr };
+  const { code, stdout, stderr } = await runCommand(
+    [process.execPath, `${import.meta.dir}/trace.ts`, id],
+    { env: { ...process.env, DEV_RECEIVER_PORT: String(receiverPort) } },
+  );
+  return { code, stdout, stderr };
 }
 
 test.concurrent(

@@ -1,10 +1,9 @@
 // `bun run explain` end to end: against `bun run dev` running for real (both services, dev's
 // receiver, free ports), and every way it can fail, each with its exact error and fix lines.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  chmodSync,
   cpSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -14,6 +13,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type CommandRun, runCommand } from "../cli/testing/run-command.ts";
 import { copyWhereNoHelmRuns } from "../scripts/testing/no-helm.ts";
 import { laptopGrafana, type Report } from "./backend-report.ts";
 import { freePort, processTimeoutMs } from "./telemetry/testing/process.ts";
@@ -33,31 +33,15 @@ function documentedWhy(errorStart: string): string {
   return row.split(" | ")[1] ?? "";
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-async function explain(
+function explain(
   args: string[],
   receiverPort: number,
   apps = import.meta.dir,
   env: Record<string, string> = {},
-): Promise<Run> {
-  const started = performance.now();
-  const child = Bun.spawn([process.execPath, `${apps}/explain.ts`, ...args], {
+): Promise<CommandRun> {
+  return runCommand([process.execPath, `${apps}/explain.ts`, ...args], {
     env: { ...baseEnv, ...env, DEV_RECEIVER_PORT: String(receiverPort) },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr, ms: performance.now() - started };
 }
 
 /** `bun run dev` on free ports, once it says the gateway is up. */

@@ -1,6 +1,8 @@
 // `bun run trace` against dev's receiver fed by the real services (as under `bun run dev`), and
 // its errors, exactly as printed.
+
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { runCommand } from "../cli/testing/run-command.ts";
 import { startDevReceiver } from "./dev-receiver.ts";
 import {
   freePort,
@@ -38,19 +40,10 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-async function trace(args: string[], port = receiverPort) {
-  const started = performance.now();
-  const run = Bun.spawn([process.execPath, `${import.meta.dir}/trace.ts`, ...args], {
+function trace(args: string[], port = receiverPort) {
+  return runCommand([process.execPath, `${import.meta.dir}/trace.ts`, ...args], {
     env: { ...process.env, DEV_RECEIVER_PORT: port },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(run.stdout).text(),
-    new Response(run.stderr).text(),
-    run.exited,
-  ]);
-  return { code, stdout, stderr, ms: performance.now() - started };
 }
 
 const fix =

