@@ -3,9 +3,29 @@
 // from a JSON state file (FAKE_STATE, state.ts) that the calls also change, like the real
 // cluster would. One module per tool; main.ts is the process the shims on PATH run, and this
 // module is the tests' side: the shims, the state file and the calls made.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { FakeState } from "./state.ts";
+
+// The shims run main.ts bundled into one JavaScript file: a call then starts in ~7 ms instead
+// of ~11 ms, as Bun need not resolve and transpile six modules each time, and a suite makes
+// about 1 100 calls. Built in memory on every import, so it is never older than the sources;
+// the file is named by its content, so concurrent test processes never overwrite each other.
+const bundle = await Bun.build({ entrypoints: [join(import.meta.dir, "main.ts")], target: "bun" });
+const [output] = bundle.outputs;
+if (!bundle.success || !output) throw new Error(`bundling the fake tools failed: ${bundle.logs}`);
+const source = await output.text();
+// Three folders below the repository, like this folder, so that paths relative to
+// import.meta.dir (argocd.ts reads gitops/apps) still hold.
+const root = join(import.meta.dir, "..", "..", "..");
+const main = join(root, ".cache", "fake-tools", Bun.hash(source).toString(16), "main.js");
+if (!existsSync(main)) {
+  mkdirSync(dirname(main), { recursive: true });
+  // Written whole under a temporary name, then renamed: a shim never runs half a file.
+  const partial = `${main}.${process.pid}`;
+  writeFileSync(partial, source);
+  renameSync(partial, main);
+}
 
 /** Writes executable shims for the tools into `dir`; the omitted ones stay missing. */
 export function writeShims(
@@ -14,7 +34,6 @@ export function writeShims(
 ): void {
   mkdirSync(dir, { recursive: true });
   const bun = process.execPath;
-  const main = join(import.meta.dir, "main.ts");
   for (const tool of tools) {
     const path = join(dir, tool);
     // The shell opens the log for appending as descriptor 3 (main.ts writes its line there).

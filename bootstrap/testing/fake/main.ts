@@ -1,4 +1,4 @@
-// The process the shims on PATH run (`bun fake/main.ts <tool> <args...>`): records the call,
+// The process the shims on PATH run (`bun main.js <tool> <args...>`, this file bundled): records the call,
 // answers it from the state file and writes back what it changed. Hundreds of these run per
 // test file, so it loads only Bun's own APIs: importing node:fs alone costs a call ~2 ms.
 import { docker } from "./docker.ts";
