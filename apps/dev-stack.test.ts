@@ -448,8 +448,11 @@ describe("bun run dev --stack refuses", () => {
   );
 });
 
-test("bun run dev --stack pulls once, points the services at otel-lgtm, prints Grafana's URL and login, Ctrl-C removes the container; a second run reuses the image", async () => {
+// Concurrent with the refusals above: its own world (directory, state, ports), as theirs.
+test.concurrent("bun run dev --stack pulls once, points the services at otel-lgtm, prints Grafana's URL and login, Ctrl-C removes the container; a second run reuses the image", async () => {
   const w = await world();
+  // Spans within 50 ms rather than dev --stack's default 1 s (a setting the user may give too).
+  w.env.OTEL_BSP_SCHEDULE_DELAY = "50";
   // The fake daemon publishes nothing: once `docker run` has returned, this test serves the
   // container's OTLP port itself, as docker-proxy would, and hands what arrives to a receiver.
   const receiver = startOtlpReceiver();

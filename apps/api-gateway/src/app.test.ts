@@ -103,7 +103,9 @@ afterAll(async () => {
   await receiver?.stop();
 });
 
-describe("answers", () => {
+// Concurrent: the tests only send requests of their own and look for their own trace ids (or,
+// for metrics and secrets, at everything exported, which the others only add to).
+describe.concurrent("answers", () => {
   test("200 with the user as JSON", async () => {
     const response = await fetch(`${gateway.url}/user/123`);
     expect(response.status).toBe(200);
@@ -192,7 +194,7 @@ describe("answers", () => {
   });
 });
 
-describe("telemetry", () => {
+describe.concurrent("telemetry", () => {
   test("one trace across both services, with the right links, names and attributes", async () => {
     const { response, traceId, parentSpanId } = await tracedGet(gateway.url, "/user/123");
     expect(response.status).toBe(200);

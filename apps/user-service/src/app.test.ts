@@ -10,11 +10,14 @@ import {
 
 const entry = `${import.meta.dir}/index.ts`;
 let receiver: OtlpReceiver;
+// The disabled service's own receiver: what the failing one exports never lands in it.
+let disabledReceiver: OtlpReceiver;
 let failing: ServiceProcess;
 let disabled: ServiceProcess;
 
 beforeAll(async () => {
   receiver = startOtlpReceiver();
+  disabledReceiver = startOtlpReceiver();
   [failing, disabled] = await Promise.all([
     startService(entry, {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -25,7 +28,7 @@ beforeAll(async () => {
     }),
     startService(entry, {
       OTEL_SDK_DISABLED: "true",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: disabledReceiver.url,
       OTEL_METRIC_EXPORT_INTERVAL: "50",
     }),
   ]);
@@ -33,10 +36,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([failing?.stop(), disabled?.stop()]);
-  await receiver?.stop();
+  await Promise.all([receiver?.stop(), disabledReceiver?.stop()]);
 });
 
-test("ERROR_RATE=1 fails every query: 500 JSON, error spans and an error log", async () => {
+// All tests are concurrent: each talks to a process (and receiver) no other test uses.
+
+test.concurrent("ERROR_RATE=1 fails every query: 500 JSON, error spans and an error log", async () => {
   const traceId = "0af7651916cd43dd8448eb211c80319c";
   const started = performance.now();
   const response = await fetch(`${failing.url}/users/123`, {
@@ -68,7 +73,7 @@ test("ERROR_RATE=1 fails every query: 500 JSON, error spans and an error log", a
   });
 });
 
-test("OTEL_SDK_DISABLED=true: answers as usual, logs JSON lines, exports nothing", async () => {
+test.concurrent("OTEL_SDK_DISABLED=true: answers as usual, logs JSON lines, exports nothing", async () => {
   const response = await fetch(`${disabled.url}/users/123`);
   expect(response.status).toBe(200);
   expect(await response.json()).toMatchObject({ id: 123, name: "Ada Lovelace" });
@@ -78,14 +83,15 @@ test("OTEL_SDK_DISABLED=true: answers as usual, logs JSON lines, exports nothing
     "user.id": 123,
   });
   await Bun.sleep(200); // several metric intervals, had they been honoured
-  const exported = receiver.rawBodies.length;
+  const exported = disabledReceiver.rawBodies.length;
   await fetch(`${disabled.url}/users/999`);
   await Bun.sleep(200);
-  expect(receiver.rawBodies.length).toBe(exported);
-  expect(receiver.spans.filter((s) => s.attributes["url.path"] === "/users/999")).toEqual([]);
+  expect(disabledReceiver.rawBodies.length).toBe(exported);
+  expect(disabledReceiver.spans.filter((s) => s.attributes["url.path"] === "/users/999")).toEqual(
+    [],
+  );
 });
 
-// Each of these starts a process of its own and needs nothing the others share: concurrent.
 test.concurrent.each([
   ["ERROR_RATE", "2", "ERROR_RATE must be a number from 0 to 1"],
   ["QUERY_LATENCY_MS", "fast", "QUERY_LATENCY_MS must be a number"],
