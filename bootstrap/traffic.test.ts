@@ -206,14 +206,20 @@ describe("traffic", () => {
   test.concurrent("CLI: nothing answering at the gateway is an error within seconds, naming it and the flag", async () => {
     const silent = `http://127.0.0.1:${await freePort()}`;
     const started = performance.now();
-    const cli = await run(["bun", `${import.meta.dir}/traffic.ts`, "--gateway", silent]);
-    expect(performance.now() - started).toBeLessThan(10_000);
+    // Both at once: the first waits out its window, the second does not wait at all.
+    const [cli, bad] = await Promise.all([
+      run(["bun", `${import.meta.dir}/traffic.ts`, "--gateway", silent]).then((r) => ({
+        ...r,
+        ms: performance.now() - started,
+      })),
+      // As the docs tell it to be run: `bun run` adds nothing of its own (bunfig.toml, run.silent).
+      run(["bun", "run", "traffic", "--rate", "-5"], `${import.meta.dir}/..`),
+    ]);
+    expect(cli.ms).toBeLessThan(10_000);
     expect(cli.exitCode).toBe(1);
     expect(cli.stderr).toBe(
       `error: nothing answers at ${silent}\n  fix: is the cluster up? bun bootstrap/status.ts; for bun run dev: bun run traffic --gateway http://localhost:4000\n`,
     );
-    // As the docs tell it to be run: `bun run` adds nothing of its own (bunfig.toml, run.silent).
-    const bad = await run(["bun", "run", "traffic", "--rate", "-5"], `${import.meta.dir}/..`);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toBe(
       'error: --rate must be a number between 0.1 and 1000, got "-5"\n  fix: bun run traffic --rate 10\n',
@@ -225,15 +231,21 @@ describe("traffic", () => {
 
 const apps = join(import.meta.dir, "..", "apps");
 const quiet = { OTEL_SDK_DISABLED: "true" };
-const userService = await startService(join(apps, "user-service/src/index.ts"), {
-  ...quiet,
-  QUERY_LATENCY_MS: "0",
-});
-const gateway = await startService(join(apps, "api-gateway/src/index.ts"), {
-  ...quiet,
-  USER_SERVICE_URL: userService.url,
-});
+// Started without waiting for them: they come up while the tests above run; the tests that use
+// them wait for them.
+const services = (async () => {
+  const userService = await startService(join(apps, "user-service/src/index.ts"), {
+    ...quiet,
+    QUERY_LATENCY_MS: "0",
+  });
+  const gateway = await startService(join(apps, "api-gateway/src/index.ts"), {
+    ...quiet,
+    USER_SERVICE_URL: userService.url,
+  });
+  return { userService, gateway };
+})();
 afterAll(async () => {
+  const { gateway, userService } = await services;
   await Promise.all([gateway.stop(), userService.stop()]);
 });
 
@@ -276,6 +288,7 @@ function warningFor(
 
 describe("traffic against the real services", () => {
   test.concurrent("api-gateway: every answer is the one asked for, and the totals say so", async () => {
+    const { gateway } = await services;
     const out: string[] = [];
     const total = await runTraffic(
       {
@@ -295,9 +308,10 @@ describe("traffic against the real services", () => {
       `traffic: sent ${total.done} requests to ${gateway.url}: found ${found}, not found ${not_found}, invalid ${invalid}, other 0; 0 errors (5xx or no answer)`,
       `traffic: by status: ${[`200 ${found}`, `400 ${invalid}`, `404 ${not_found}`].join(", ")}`,
     ]);
-  });
+  }, 20_000); // with the services' start
 
   test.concurrent("user-service by mistake: every answer is a 404 unlike the gateway's; warned once per kind, exit 1", async () => {
+    const { userService } = await services;
     const run = await cli(userService.url);
     const notFound = '404 {"error":"not found"}';
     warningFor(
