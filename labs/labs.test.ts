@@ -37,7 +37,16 @@ const TREE = [
 const LEARNER_FILES = [
   ...new Set([...labs.flatMap((l) => l.files), ...solutions.flatMap((s) => Object.keys(s.edits))]),
 ].sort();
-const committed = (file: string) => $`git show ${`HEAD:${file}`}`.cwd(root).quiet().text();
+// Read from git once per file: every copy takes the same committed text.
+const commits = new Map<string, Promise<string>>();
+const committed = (file: string) => {
+  let text = commits.get(file);
+  if (!text) {
+    text = $`git show ${`HEAD:${file}`}`.cwd(root).quiet().text();
+    commits.set(file, text);
+  }
+  return text;
+};
 
 async function copyTree(name: string): Promise<string> {
   const copy = join(work, name);
